@@ -1,0 +1,54 @@
+# Custos. The two set-up commands are `make run` and `make test`.
+GO        ?= go
+BIN       := bin/custos
+PG_ADMIN  ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
+# PostgreSQL tests create (and drop) a fresh database per run through this DSN.
+export CUSTOS_TEST_POSTGRES ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo '$(PG_ADMIN)')
+
+.PHONY: build run test test-short race fuzz fuzz-smoke bench bench-smoke lint clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/custos
+
+## run: the whole system on the embedded SQLite store under ./data.
+run: build
+	./$(BIN) dev --data data
+
+## test: the whole suite, with the race detector, including PostgreSQL.
+test: build
+	@if [ -z "$$CUSTOS_TEST_POSTGRES" ]; then \
+		echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'; \
+		echo '!! PostgreSQL is not answering on 127.0.0.1:5432: the PostgreSQL   !!'; \
+		echo '!! store tests will be SKIPPED. .ci/run starts it; locally run:     !!'; \
+		echo '!!   pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql) main start'; \
+		echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'; \
+	else echo "custos: PostgreSQL tests enabled ($$CUSTOS_TEST_POSTGRES)"; fi
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 12m ./...
+	$(MAKE) --no-print-directory fuzz-smoke bench-smoke
+
+## fuzz: long fuzzing of every decoder of untrusted input (FUZZTIME each).
+FUZZTIME ?= 2m
+FUZZ_TARGETS := \
+	./approvals/intent:FuzzParseTransfer ./approvals/intent:FuzzParseAmount \
+	./approvals:FuzzParseMessage ./approvals/proof:FuzzProofParse \
+	./approvals/policy:FuzzParse ./audit:FuzzParseLine ./audit:FuzzVerify \
+	./hd:FuzzParseExtendedKey ./internal/auth:FuzzParseAPIKey ./internal/seal:FuzzOpen
+fuzz:
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
+		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
+
+fuzz-smoke:
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+
+## bench: the performance figures quoted in the README.
+bench: build
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./store/... | tee bench.out
+	$(GO) run ./cmd/loadgen -duration 20s -concurrency 4
+
+bench-smoke:
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./store/... > /dev/null
+
+clean:
+	rm -rf bin data bench.out

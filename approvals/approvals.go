@@ -1,0 +1,225 @@
+// Package approvals is Custos's approval engine: the canonical message an
+// approver signs, the rules that turn signed votes into a decision, and the
+// approval certificate that lets a guardian check a quorum on its own.
+//
+// Guarantees:
+//   - An approval is an Ed25519 signature by the approver's registered key
+//     over Message(request id, intent fingerprint, policy hash, decision);
+//     a vote for another request, another intent or another policy does
+//     not verify.
+//   - Distinct approvers only; one person counts once; the requester never
+//     counts; only roles allowed to approve count; required roles must be
+//     among the approvers; a configured number of rejections ends the
+//     request.
+//
+// The package refuses: votes with a bad signature, unknown approvers,
+// approvers without a key or an approving role, self-approval, and
+// certificates whose intent does not hash to their fingerprint.
+package approvals
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Decisions an approver can sign.
+const (
+	Approve = "approve"
+	Reject  = "reject"
+)
+
+// Errors callers branch on.
+var (
+	ErrBadSignature   = errors.New("approvals: signature does not verify")
+	ErrSelfApproval   = errors.New("approvals: the requester cannot approve their own request")
+	ErrNotApprover    = errors.New("approvals: user may not approve")
+	ErrNoApprovalKey  = errors.New("approvals: user has no approval key registered")
+	ErrMalformed      = errors.New("approvals: malformed approval message")
+	ErrQuorumNotMet   = errors.New("approvals: quorum not met")
+	ErrBadCertificate = errors.New("approvals: invalid certificate")
+)
+
+// ApprovingRoles are the roles whose approvals count. Administrators manage
+// the system but do not approve the movement of money.
+var ApprovingRoles = []string{"approver", "treasury_manager"}
+
+const messageHeader = "custos/approval/v1\n"
+
+// Binding is what a vote is bound to: one request in one state.
+type Binding struct {
+	RequestID   string
+	RequesterID string
+	Fingerprint []byte // SHA-256 intent fingerprint
+	PolicyHash  []byte // SHA-256 of the policy document in force
+}
+
+// Message returns the canonical bytes an approver signs.
+func Message(b Binding, decision string) []byte {
+	var s strings.Builder
+	s.WriteString(messageHeader)
+	s.WriteString("request=" + b.RequestID + "\n")
+	s.WriteString("fingerprint=" + hex.EncodeToString(b.Fingerprint) + "\n")
+	s.WriteString("policy=" + hex.EncodeToString(b.PolicyHash) + "\n")
+	s.WriteString("decision=" + decision + "\n")
+	return []byte(s.String())
+}
+
+// ParseMessage decodes a canonical approval message. The requester is not
+// part of the message and is left empty.
+func ParseMessage(m []byte) (Binding, string, error) {
+	var b Binding
+	rest, ok := bytes.CutPrefix(m, []byte(messageHeader))
+	if !ok {
+		return b, "", fmt.Errorf("%w: missing header", ErrMalformed)
+	}
+	lines := strings.Split(string(rest), "\n")
+	if len(lines) != 5 || lines[4] != "" {
+		return b, "", fmt.Errorf("%w: want 4 newline-terminated fields", ErrMalformed)
+	}
+	var decision string
+	for i, key := range []string{"request", "fingerprint", "policy", "decision"} {
+		v, ok := strings.CutPrefix(lines[i], key+"=")
+		if !ok {
+			return b, "", fmt.Errorf("%w: field %d is not %s", ErrMalformed, i+1, key)
+		}
+		switch key {
+		case "request":
+			if v == "" || strings.ContainsAny(v, "\r\n=") {
+				return b, "", fmt.Errorf("%w: bad request id", ErrMalformed)
+			}
+			b.RequestID = v
+		case "fingerprint", "policy":
+			h, err := hex.DecodeString(v)
+			if err != nil || len(h) != 32 || hex.EncodeToString(h) != v {
+				return b, "", fmt.Errorf("%w: %s must be 32 bytes of lower-case hex", ErrMalformed, key)
+			}
+			if key == "fingerprint" {
+				b.Fingerprint = h
+			} else {
+				b.PolicyHash = h
+			}
+		case "decision":
+			if v != Approve && v != Reject {
+				return b, "", fmt.Errorf("%w: decision must be %q or %q", ErrMalformed, Approve, Reject)
+			}
+			decision = v
+		}
+	}
+	return b, decision, nil
+}
+
+// Approver is a user as the engine sees them.
+type Approver struct {
+	ID   string
+	Name string
+	Role string
+	Key  ed25519.PublicKey // nil if none registered
+}
+
+// Vote is one signed decision for the binding it is checked against.
+type Vote struct {
+	ApproverID string
+	Decision   string
+	Signature  []byte
+}
+
+// CheckVote verifies that v is a valid vote by a for binding b.
+func CheckVote(b Binding, a Approver, v Vote) error {
+	if v.Decision != Approve && v.Decision != Reject {
+		return fmt.Errorf("%w: decision must be %q or %q", ErrMalformed, Approve, Reject)
+	}
+	if a.ID == b.RequesterID {
+		return ErrSelfApproval
+	}
+	if !slices.Contains(ApprovingRoles, a.Role) {
+		return fmt.Errorf("%w: role %q does not approve", ErrNotApprover, a.Role)
+	}
+	if len(a.Key) != ed25519.PublicKeySize {
+		return ErrNoApprovalKey
+	}
+	if len(v.Signature) != ed25519.SignatureSize || !ed25519.Verify(a.Key, Message(b, v.Decision), v.Signature) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
+// Quorum is what a request needs.
+type Quorum struct {
+	Approvals        int            `json:"approvals"`
+	Roles            map[string]int `json:"roles,omitempty"` // role -> minimum approvers with it
+	RejectionsToDeny int            `json:"rejections_to_deny"`
+}
+
+// Tally is the state of a request's votes.
+type Tally struct {
+	Approvers  []string `json:"approvers"`  // ids of counted approvals, in vote order
+	Rejecters  []string `json:"rejecters"`  // ids of counted rejections
+	QuorumMet  bool     `json:"quorum_met"` // enough approvals with the roles required
+	Rejected   bool     `json:"rejected"`   // enough rejections to end the request
+	Missing    []string `json:"missing,omitempty"`
+	Approvals  int      `json:"approvals"`
+	Rejections int      `json:"rejections"`
+}
+
+// Count tallies votes for binding b under quorum q. Every vote is checked
+// again (a vote that does not verify is an error: the caller's storage has
+// been tampered with); a person counts once, with their first vote.
+func Count(b Binding, q Quorum, votes []Vote, roster map[string]Approver) (Tally, error) {
+	var t Tally
+	seen := map[string]bool{}
+	keyOwner := map[string]string{} // public key -> approver id
+	roles := map[string]int{}
+	for _, v := range votes {
+		a, ok := roster[v.ApproverID]
+		if !ok {
+			return Tally{}, fmt.Errorf("%w: unknown approver %s", ErrNotApprover, v.ApproverID)
+		}
+		if err := CheckVote(b, a, v); err != nil {
+			return Tally{}, fmt.Errorf("vote by %s: %w", a.Name, err)
+		}
+		// The message does not name the approver, so one signature would
+		// verify for every user registered with the same key: refuse it
+		// rather than count one person twice.
+		if owner, ok := keyOwner[string(a.Key)]; ok && owner != a.ID {
+			return Tally{}, fmt.Errorf("vote by %s: %w: key already used by approver %s", a.Name, ErrNotApprover, owner)
+		}
+		keyOwner[string(a.Key)] = a.ID
+		if seen[a.ID] {
+			continue
+		}
+		seen[a.ID] = true
+		if v.Decision == Reject {
+			t.Rejecters = append(t.Rejecters, a.ID)
+			continue
+		}
+		t.Approvers = append(t.Approvers, a.ID)
+		roles[a.Role]++
+	}
+	t.Approvals, t.Rejections = len(t.Approvers), len(t.Rejecters)
+	need := max(q.RejectionsToDeny, 1)
+	t.Rejected = t.Rejections >= need
+	if n := q.Approvals - t.Approvals; n > 0 {
+		t.Missing = append(t.Missing, fmt.Sprintf("%d more approval(s)", n))
+	}
+	for _, role := range sortedKeys(q.Roles) {
+		if n := q.Roles[role] - roles[role]; n > 0 {
+			t.Missing = append(t.Missing, fmt.Sprintf("%d more approval(s) by a %s", n, role))
+		}
+	}
+	t.QuorumMet = !t.Rejected && len(t.Missing) == 0
+	return t, nil
+}
+
+func sortedKeys(m map[string]int) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}

@@ -1,0 +1,115 @@
+// Package client is a small Go client for the Custos REST API, used by the
+// custos CLI. It sends JSON, decodes JSON, and turns the API's error
+// envelope into *Error values.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// Client calls one Custos coordinator.
+type Client struct {
+	BaseURL string // e.g. http://127.0.0.1:8080
+	Token   string // API key or session token
+	HTTP    *http.Client
+}
+
+// New returns a client for baseURL authenticating with token.
+func New(baseURL, token string) *Client {
+	return &Client{BaseURL: strings.TrimRight(baseURL, "/"), Token: token, HTTP: &http.Client{Timeout: 30 * time.Second}}
+}
+
+// Error is an error answered by the API.
+type Error struct {
+	Status    int
+	Code      string `json:"code"`
+	Message   string `json:"message"`
+	RequestID string `json:"request_id"`
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s (%s, HTTP %d, request %s)", e.Message, e.Code, e.Status, e.RequestID)
+}
+
+// Do sends a request with an optional JSON body and decodes a JSON answer
+// into out (if not nil). Extra headers are name/value pairs.
+func (c *Client) Do(ctx context.Context, method, path string, body, out any, headers ...string) (int, http.Header, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return 0, nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.BaseURL+path, rd)
+	if err != nil {
+		return 0, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := c.HTTP.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return resp.StatusCode, resp.Header, err
+	}
+	if resp.StatusCode >= 400 {
+		var env struct {
+			Error Error `json:"error"`
+		}
+		if json.Unmarshal(data, &env) != nil || env.Error.Code == "" {
+			return resp.StatusCode, resp.Header, &Error{Status: resp.StatusCode, Code: "http_error", Message: strings.TrimSpace(string(data))}
+		}
+		env.Error.Status = resp.StatusCode
+		return resp.StatusCode, resp.Header, &env.Error
+	}
+	if out != nil {
+		if raw, ok := out.(*[]byte); ok {
+			*raw = data
+		} else if err := json.Unmarshal(data, out); err != nil {
+			return resp.StatusCode, resp.Header, fmt.Errorf("decoding answer: %w", err)
+		}
+	}
+	return resp.StatusCode, resp.Header, nil
+}
+
+// Login opens a staff session and sets c.Token.
+func (c *Client) Login(ctx context.Context, name, password string) error {
+	var out struct {
+		Token string `json:"token"`
+	}
+	if _, _, err := c.Do(ctx, http.MethodPost, "/v1/auth/login", map[string]string{"name": name, "password": password}, &out); err != nil {
+		return err
+	}
+	c.Token = out.Token
+	return nil
+}
+
+// Path joins escaped path segments under /v1.
+func Path(segments ...string) string {
+	var b strings.Builder
+	b.WriteString("/v1")
+	for _, s := range segments {
+		b.WriteString("/" + url.PathEscape(s))
+	}
+	return b.String()
+}

@@ -1,0 +1,372 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/custos-dev/custos/approvals/proof"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/client"
+	"github.com/custos-dev/custos/coordinator"
+)
+
+func writeFile(path string, data []byte) error {
+	return os.WriteFile(path, data, 0o600)
+}
+
+func runWallet(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: custos wallet create|list|freeze|unfreeze [flags]")
+	}
+	fs := flag.NewFlagSet("wallet "+args[0], flag.ContinueOnError)
+	var c conn
+	c.flags(fs)
+	switch args[0] {
+	case "list":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var list struct {
+			Wallets []struct {
+				ID, Name, Mode, Curve, PublicKey string
+				DerivationPath                   string `json:"derivation_path"`
+				PublicKeyHex                     string `json:"public_key"`
+				Frozen                           bool
+			} `json:"wallets"`
+		}
+		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
+			return err
+		}
+		for _, w := range list.Wallets {
+			frozen := ""
+			if w.Frozen {
+				frozen = " FROZEN"
+			}
+			fmt.Fprintf(out, "%s  %-14s %s %-9s %s %s%s\n", w.ID, w.Name, w.Mode, w.Curve, w.DerivationPath, w.PublicKeyHex, frozen)
+		}
+		return nil
+	case "create":
+		var in coordinator.WalletInput
+		fs.StringVar(&in.Name, "name", "", "wallet name")
+		fs.StringVar(&in.Mode, "mode", "hd", "wallet mode")
+		fs.StringVar(&in.Curve, "curve", "secp256k1", "secp256k1 or ed25519")
+		fs.StringVar(&in.Path, "path", "", "derivation path (default per curve)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var res struct {
+			Request requestView `json:"request"`
+		}
+		if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/wallets", in, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: wallet.create request %s is %s\n", res.Request.ID, res.Request.Status)
+		if res.Request.Status == "pending" {
+			fmt.Fprintf(out, "hint: it needs %d approval(s)%s: custos approve --as NAME %s\n",
+				res.Request.Requirement.Approvals, rolesText(res.Request.Requirement.Roles), res.Request.ID)
+		}
+		return nil
+	case "freeze", "unfreeze":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usagef("usage: custos wallet %s [flags] WALLET", args[0])
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		id, err := resolveWallet(ctx, cl, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		var res map[string]any
+		if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("wallets", id, args[0]), nil, &res); err != nil {
+			return err
+		}
+		if args[0] == "freeze" {
+			fmt.Fprintf(out, "custos: wallet %s is frozen\n", id)
+		} else {
+			fmt.Fprintf(out, "custos: unfreeze request filed for wallet %s\n", id)
+		}
+		return printJSON(out, res)
+	}
+	return usagef("wallet: unknown subcommand %q", args[0])
+}
+
+func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: custos apikey create|list|revoke [flags]")
+	}
+	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
+	var c conn
+	c.flags(fs)
+	switch args[0] {
+	case "create":
+		name := fs.String("name", "", "key name")
+		scopes := fs.String("scopes", "transactions:write,transactions:read", "comma-separated scopes")
+		ttl := fs.Duration("ttl", 0, "expire after this long (0: never)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		in := coordinator.APIKeyInput{Name: *name, Scopes: strings.Split(*scopes, ",")}
+		if *ttl > 0 {
+			exp := time.Now().Add(*ttl).UTC()
+			in.ExpiresAt = &exp
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var res struct {
+			APIKey  string      `json:"api_key"`
+			Request requestView `json:"request"`
+		}
+		if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/apikeys", in, &res); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "api key (shown once): %s\napikey.create request %s is %s\n", res.APIKey, res.Request.ID, res.Request.Status)
+		return nil
+	case "list":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var res map[string]any
+		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/apikeys", nil, &res); err != nil {
+			return err
+		}
+		return printJSON(out, res)
+	case "revoke":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usagef("usage: custos apikey revoke [flags] API_KEY_ID")
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		if _, _, err := cl.Do(ctx, http.MethodDelete, client.Path("apikeys", fs.Arg(0)), nil, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: API key %s revoked\n", fs.Arg(0))
+		return nil
+	}
+	return usagef("apikey: unknown subcommand %q", args[0])
+}
+
+func runRate(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: custos rate set|list [flags]")
+	}
+	fs := flag.NewFlagSet("rate "+args[0], flag.ContinueOnError)
+	var c conn
+	c.flags(fs)
+	switch args[0] {
+	case "list":
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var res map[string]any
+		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/rates", nil, &res); err != nil {
+			return err
+		}
+		return printJSON(out, res)
+	case "set":
+		asset := fs.String("asset", "", "asset")
+		price := fs.String("eur", "", "EUR per whole unit, decimal")
+		decimals := fs.Int("decimals", -1, "base-unit decimals of the asset")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if *asset == "" || *price == "" || *decimals < 0 {
+			return usagef("rate set: --asset, --eur and --decimals are required")
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var res map[string]any
+		if _, _, err := cl.Do(ctx, http.MethodPut, client.Path("rates", *asset),
+			map[string]any{"eur_per_unit": *price, "decimals": *decimals}, &res); err != nil {
+			return err
+		}
+		return printJSON(out, res)
+	}
+	return usagef("rate: unknown subcommand %q", args[0])
+}
+
+func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("emergency-stop", flag.ContinueOnError)
+	var c conn
+	c.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || (fs.Arg(0) != "on" && fs.Arg(0) != "off") {
+		return usagef("usage: custos emergency-stop [flags] on|off")
+	}
+	cl, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	if _, _, err := cl.Do(ctx, http.MethodPut, "/v1/emergency-stop", map[string]bool{"on": fs.Arg(0) == "on"}, nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "custos: emergency stop is %s\n", fs.Arg(0))
+	return nil
+}
+
+func runAudit(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 {
+		return usagef("usage: custos audit export|verify [flags]")
+	}
+	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
+	switch args[0] {
+	case "export":
+		var c conn
+		c.flags(fs)
+		path := fs.String("out", "", "file to write (default: standard output)")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/audit/export", nil, &raw); err != nil {
+			return err
+		}
+		if *path == "" {
+			_, err := out.Write(raw)
+			return err
+		}
+		if err := writeFile(*path, raw); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: audit log written to %s\n", *path)
+		return nil
+	case "verify":
+		head := fs.String("head", "", "expected hash (hex) of the last event, from a trusted checkpoint")
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usagef("usage: custos audit verify [--head HEX] FILE")
+		}
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		opts := audit.VerifyOptions{}
+		if *head != "" {
+			h, err := hexDecode32(*head)
+			if err != nil {
+				return usagef("--head: %v", err)
+			}
+			opts.ExpectHead = h
+		}
+		rep, err := audit.VerifyWith(bufio.NewReaderSize(f, 1<<20), opts)
+		if err != nil {
+			var ce *audit.ChainError
+			if errors.As(err, &ce) {
+				return fmt.Errorf("audit log %s is NOT intact: first bad event seq %d (line %d): %s", fs.Arg(0), ce.Seq, ce.Line, ce.Reason)
+			}
+			return err
+		}
+		fmt.Fprintf(out, "custos: audit log %s is intact: %d events, seq %d..%d, head %x\n", fs.Arg(0), rep.Count, rep.FirstSeq, rep.LastSeq, rep.Head)
+		return nil
+	}
+	return usagef("audit: unknown subcommand %q", args[0])
+}
+
+func runProof(ctx context.Context, args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "verify" {
+		return usagef("usage: custos proof verify (--keys FILE | --api URL) FILE")
+	}
+	fs := flag.NewFlagSet("proof verify", flag.ContinueOnError)
+	keysFile := fs.String("keys", "", "trusted key set (the JSON served at GET /v1/keys)")
+	api := fs.String("api", "", "fetch the key set from this coordinator instead")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 || (*keysFile == "") == (*api == "") {
+		return usagef("usage: custos proof verify (--keys FILE | --api URL) FILE")
+	}
+	var keyData []byte
+	var err error
+	if *keysFile != "" {
+		keyData, err = os.ReadFile(*keysFile)
+	} else {
+		_, _, err = client.New(*api, "").Do(ctx, http.MethodGet, "/v1/keys", nil, &keyData)
+	}
+	if err != nil {
+		return err
+	}
+	keys, err := proof.ParseKeys(keyData)
+	if err != nil {
+		return err
+	}
+	data, err := os.ReadFile(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	p, err := proof.Parse(data)
+	if err != nil {
+		return err
+	}
+	stmt, err := proof.Verify(p, keys)
+	if err != nil {
+		return fmt.Errorf("proof %s is NOT valid: %w", fs.Arg(0), err)
+	}
+	st, err := coordinator.ParseStatement(stmt)
+	if err != nil {
+		return fmt.Errorf("proof %s: %w", fs.Arg(0), err)
+	}
+	if err := st.CheckFingerprint(); err != nil {
+		return fmt.Errorf("proof %s is NOT valid: %w", fs.Arg(0), err)
+	}
+	fmt.Fprintf(out, "custos: proof %s is valid (key %s)\n  transaction %s: %s at %s, EUR %d.%02d, policy v%d %s\n  fingerprint %s\n",
+		fs.Arg(0), p.KeyID, st.TransactionID, st.Outcome, st.Stage, st.EURCents/100, st.EURCents%100, st.PolicyVersion, st.PolicyHash, st.Fingerprint)
+	for _, r := range st.Reasons {
+		fmt.Fprintf(out, "  - %s: %s\n", r.Code, r.Message)
+	}
+	return nil
+}
+
+func hexDecode32(s string) ([]byte, error) {
+	b, err := hex.DecodeString(s)
+	if err != nil || len(b) != 32 {
+		return nil, errors.New("want 64 hex characters")
+	}
+	return b, nil
+}

@@ -1,0 +1,188 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/approvals/proof"
+	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/coordinator/httpapi"
+	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/store"
+	"github.com/custos-dev/custos/store/postgres"
+	"github.com/custos-dev/custos/store/sqlite"
+)
+
+// serverConfig is the coordinator's configuration. Secrets come from files.
+type serverConfig struct {
+	listen            string
+	sqlitePath        string
+	postgresDSNFile   string
+	kekFile           string
+	kekPassphraseFile string
+	kekSaltFile       string
+	decisionKeyFile   string
+	logLevel          string
+	sweepEvery        time.Duration
+	ratePerSecond     float64
+}
+
+func (c *serverConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.listen, "listen", "127.0.0.1:8080", "address to serve the API on")
+	fs.StringVar(&c.sqlitePath, "sqlite", "data/custos.db", "embedded SQLite database file (used unless --postgres-dsn-file is set)")
+	fs.StringVar(&c.postgresDSNFile, "postgres-dsn-file", "", "file holding a PostgreSQL DSN; selects the PostgreSQL store")
+	fs.StringVar(&c.kekFile, "kek-file", "", "key-encryption key file (64 hex characters, mode 0600)")
+	fs.StringVar(&c.kekPassphraseFile, "kek-passphrase-file", "", "passphrase file to derive the key-encryption key with argon2id (instead of --kek-file)")
+	fs.StringVar(&c.kekSaltFile, "kek-salt-file", "", "salt file for --kek-passphrase-file (created on first use)")
+	fs.StringVar(&c.decisionKeyFile, "decision-key-file", "", "Ed25519 key (PEM) that signs decision proofs")
+	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.DurationVar(&c.sweepEvery, "sweep-every", 30*time.Second, "how often to expire overdue requests and resume approved ones")
+	fs.Float64Var(&c.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
+}
+
+func runCoordinatorCmd(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("coordinator", flag.ContinueOnError)
+	var cfg serverConfig
+	cfg.flags(fs)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if cfg.decisionKeyFile == "" || (cfg.kekFile == "" && cfg.kekPassphraseFile == "") {
+		return usagef("coordinator: --decision-key-file and one of --kek-file or --kek-passphrase-file are required")
+	}
+	logger := newLogger(cfg.logLevel)
+	svc, st, err := buildService(ctx, &cfg, logger)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := svc.InitPolicy(ctx, policy.Default()); err != nil {
+		return fmt.Errorf("installing the default policy: %w", err)
+	}
+	return serve(ctx, &cfg, svc, logger, func(addr string) {
+		fmt.Fprintf(out, "custos: coordinator listening on http://%s\n", addr)
+	})
+}
+
+func newLogger(level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: l}))
+}
+
+func openStore(ctx context.Context, cfg *serverConfig) (store.Store, error) {
+	if cfg.postgresDSNFile != "" {
+		dsn, err := os.ReadFile(cfg.postgresDSNFile)
+		if err != nil {
+			return nil, err
+		}
+		return postgres.Open(ctx, string(trimSpace(dsn)))
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.sqlitePath), 0o700); err != nil {
+		return nil, err
+	}
+	return sqlite.Open(ctx, cfg.sqlitePath)
+}
+
+func loadKEK(cfg *serverConfig) (*seal.KEK, error) {
+	if cfg.kekFile != "" {
+		return seal.LoadKEKFile(cfg.kekFile)
+	}
+	salt := cfg.kekSaltFile
+	if salt == "" {
+		salt = cfg.kekPassphraseFile + ".salt"
+	}
+	s, err := os.ReadFile(salt)
+	if errors.Is(err, os.ErrNotExist) {
+		s = make([]byte, 16)
+		if _, err := rand.Read(s); err != nil {
+			return nil, err
+		}
+		if err := writeSecretFile(salt, s); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	return seal.DeriveKEKFromPassphraseFile(cfg.kekPassphraseFile, s, seal.DefaultArgon2Params())
+}
+
+func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (*coordinator.Service, store.Store, error) {
+	kek, err := loadKEK(cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("key-encryption key: %w", err)
+	}
+	dk, err := readKeyFile(cfg.decisionKeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("decision key: %w", err)
+	}
+	signer, err := proof.NewSigner(dk)
+	clear(dk)
+	if err != nil {
+		return nil, nil, err
+	}
+	st, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, nil, fmt.Errorf("opening the store: %w", err)
+	}
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Logger: logger})
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, st, nil
+}
+
+// serve runs the HTTP server and the sweeper until ctx ends.
+func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, logger *slog.Logger, ready func(addr string)) error {
+	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.listen)
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		t := time.NewTicker(cfg.sweepEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := svc.Sweep(ctx); err != nil {
+					logger.Warn("sweep failed", "err", err)
+				}
+			}
+		}
+	}()
+	logger.Info("coordinator started", "addr", ln.Addr().String())
+	ready(ln.Addr().String())
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	logger.Info("coordinator stopping")
+	return srv.Shutdown(shutdown)
+}

@@ -1,0 +1,121 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/custos-dev/custos/client"
+)
+
+// credentials is the file `custos dev` writes for the demo users.
+type credentials struct {
+	APIURL          string       `json:"api_url"`
+	APIKey          string       `json:"api_key"`
+	KEKFile         string       `json:"kek_file"`
+	DecisionKeyFile string       `json:"decision_key_file"`
+	Users           []credUser   `json:"users"`
+	Wallets         []credWallet `json:"wallets"`
+}
+
+type credUser struct {
+	Name            string `json:"name"`
+	Role            string `json:"role"`
+	Password        string `json:"password"`
+	ApprovalKeyFile string `json:"approval_key_file,omitempty"`
+}
+
+type credWallet struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Curve string `json:"curve"`
+}
+
+const defaultCredentials = "data/credentials.json"
+
+// conn holds the flags every client command shares.
+type conn struct {
+	credsPath string
+	as        string
+	api       string
+	token     string
+	creds     *credentials
+}
+
+func (c *conn) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.credsPath, "credentials", defaultCredentials, "credentials file written by 'custos dev'")
+	fs.StringVar(&c.as, "as", "", "act as this user from the credentials file (logs in with its password); default: the API key")
+	fs.StringVar(&c.api, "api", "", "coordinator URL (default: api_url from the credentials file)")
+	fs.StringVar(&c.token, "token-file", "", "file holding an API key or session token to use instead of the credentials file")
+}
+
+func (c *conn) load() (*credentials, error) {
+	if c.creds != nil {
+		return c.creds, nil
+	}
+	data, err := os.ReadFile(c.credsPath)
+	if err != nil {
+		return nil, fmt.Errorf("reading credentials: %w (hint: run 'make run' first, or pass --credentials)", err)
+	}
+	var cr credentials
+	if err := json.Unmarshal(data, &cr); err != nil {
+		return nil, fmt.Errorf("credentials file %s: %v", c.credsPath, err)
+	}
+	c.creds = &cr
+	return &cr, nil
+}
+
+func (c *conn) user(name string) (*credUser, error) {
+	cr, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	for i := range cr.Users {
+		if cr.Users[i].Name == name {
+			return &cr.Users[i], nil
+		}
+	}
+	return nil, fmt.Errorf("no user %q in %s", name, c.credsPath)
+}
+
+// client returns an authenticated API client.
+func (c *conn) client(ctx context.Context) (*client.Client, error) {
+	base := c.api
+	if c.token != "" {
+		tok, err := os.ReadFile(c.token)
+		if err != nil {
+			return nil, err
+		}
+		if base == "" {
+			return nil, usagef("--api is required with --token-file")
+		}
+		return client.New(base, string(trimSpace(tok))), nil
+	}
+	cr, err := c.load()
+	if err != nil {
+		return nil, err
+	}
+	if base == "" {
+		base = cr.APIURL
+	}
+	cl := client.New(base, cr.APIKey)
+	if c.as != "" {
+		u, err := c.user(c.as)
+		if err != nil {
+			return nil, err
+		}
+		if err := cl.Login(ctx, u.Name, u.Password); err != nil {
+			return nil, fmt.Errorf("logging in as %s: %w", u.Name, err)
+		}
+	}
+	return cl, nil
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && (b[len(b)-1] == '\n' || b[len(b)-1] == '\r' || b[len(b)-1] == ' ') {
+		b = b[:len(b)-1]
+	}
+	return b
+}

@@ -1,0 +1,105 @@
+// Command custos is the Custos custody coordinator: the coordinator
+// server, a one-command development system, and the operator CLI.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+	_ "time/tzdata"
+
+	"github.com/custos-dev/custos/client"
+)
+
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, out io.Writer) error
+}
+
+var commands map[string]command
+
+func init() {
+	commands = map[string]command{
+		"coordinator":    {"run the coordinator server", runCoordinatorCmd},
+		"dev":            {"run a complete local system on ./data with demo users, keys and wallets", runDev},
+		"tx":             {"submit, show or list transfers (tx submit|show|list)", runTx},
+		"approve":        {"approve a request (or a transaction's request) with your approval key", runApprove},
+		"reject":         {"reject a request with your approval key", runReject},
+		"requests":       {"list approval requests (requests [--status pending])", runRequests},
+		"wallet":         {"create, list, freeze or unfreeze wallets (wallet create|list|freeze|unfreeze)", runWallet},
+		"apikey":         {"create, list or revoke API keys (apikey create|list|revoke)", runAPIKey},
+		"rate":           {"set or list EUR rates (rate set|list)", runRate},
+		"audit":          {"export or verify the audit log (audit export|verify)", runAudit},
+		"proof":          {"verify a decision proof offline (proof verify FILE)", runProof},
+		"keygen":         {"create an Ed25519 approval key file", runKeygen},
+		"emergency-stop": {"turn the global emergency stop on or off", runEmergencyStop},
+	}
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: custos <command> [flags] [args]\n\ncommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-15s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nrun 'custos <command> -h' for a command's flags")
+}
+
+func main() {
+	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	cmd, ok := commands[os.Args[1]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "custos: unknown command %q\n", os.Args[1])
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := cmd.run(ctx, os.Args[2:], os.Stdout)
+	stop()
+	if err == nil {
+		return
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(2)
+	}
+	fmt.Fprintf(os.Stderr, "custos: %v\n", err)
+	var ce *client.Error
+	if errors.As(err, &ce) && ce.Code != "" {
+		if h := hints[ce.Code]; h != "" {
+			fmt.Fprintf(os.Stderr, "hint: %s\n", h)
+		}
+	}
+	var ue usageError
+	if errors.As(err, &ue) {
+		os.Exit(2)
+	}
+	os.Exit(1)
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+var hints = map[string]string{
+	"self_approval":   "the person who requested a transfer cannot approve it; ask another approver",
+	"duplicate_vote":  "each person counts once; ask another approver",
+	"bad_signature":   "sign with your own approval key file (--key), for this request as it is now",
+	"unauthenticated": "check --credentials/--as, or log in again",
+	"rate_limited":    "wait for the Retry-After interval and try again",
+	"policy_changed":  "the policy changed: the request was re-bound and earlier approvals are void; approve again",
+}

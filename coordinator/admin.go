@@ -1,0 +1,368 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"strings"
+	"time"
+
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/internal/auth"
+	"github.com/custos-dev/custos/store"
+)
+
+// UnfreezeWallet files a wallet.unfreeze request: freezing is immediate,
+// lifting a freeze needs approvals like any other action.
+func (s *Service) UnfreezeWallet(ctx context.Context, p *Principal, id string) (*RequestView, error) {
+	if err := p.require(PermPolicyWrite); err != nil {
+		return nil, err
+	}
+	if _, err := s.GetWallet(ctx, p, id); err != nil {
+		return nil, err
+	}
+	return s.requestAction(ctx, p, "wallet.unfreeze", map[string]string{"wallet_id": id})
+}
+
+// EmergencyStop turns the global stop on or off. While it is on no transfer
+// is approved or signed. Turning it on is immediate; turning it off is an
+// administrator's act, recorded in the audit log.
+func (s *Service) EmergencyStop(ctx context.Context, p *Principal, on bool) error {
+	perm := PermPolicyWrite
+	if !on {
+		perm = PermAdmin
+	}
+	if err := p.require(perm); err != nil {
+		return err
+	}
+	v := map[bool]string{true: "on", false: "off"}[on]
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.PutSetting(ctx, settingEmergencyStop, v); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "emergency_stop." + v, actor: p.Actor(),
+			target: "system", result: audit.ResultSuccess})
+	})
+	if err != nil {
+		return s.storeErr("emergency stop", err)
+	}
+	return nil
+}
+
+// EmergencyStopped reports whether the global stop is on.
+func (s *Service) EmergencyStopped(ctx context.Context) (bool, error) {
+	var on bool
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		v, err := tx.GetSetting(ctx, settingEmergencyStop)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		on = v == "on"
+		return err
+	})
+	return on, err
+}
+
+// RateInput sets the EUR rate of an asset.
+type RateInput struct {
+	Asset      string `json:"asset"`
+	EURPerUnit string `json:"eur_per_unit"`
+	Decimals   int    `json:"decimals"`
+}
+
+// PutRate records a rate. Only administrators (or a price feed acting with
+// an administrator's key) set rates.
+func (s *Service) PutRate(ctx context.Context, p *Principal, in RateInput) (*store.Rate, error) {
+	if err := p.require(PermAdmin); err != nil {
+		return nil, err
+	}
+	in.Asset = strings.ToLower(strings.TrimSpace(in.Asset))
+	if in.Asset == "" || len(in.Asset) > 32 {
+		return nil, newErr(KindInvalid, "invalid_rate", "asset is required (at most 32 characters)")
+	}
+	if in.Decimals < 0 || in.Decimals > 36 {
+		return nil, newErr(KindInvalid, "invalid_rate", "decimals must be between 0 and 36")
+	}
+	probe := policy.Rate{EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
+	if _, err := policy.ToEURCents(big.NewInt(1), probe); err != nil || strings.HasPrefix(in.EURPerUnit, "-") {
+		return nil, newErr(KindInvalid, "invalid_rate", "eur_per_unit must be a non-negative decimal string")
+	}
+	r := &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.PutRate(ctx, r); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "rate.set", actor: p.Actor(),
+			target: "asset:" + r.Asset, result: audit.ResultSuccess,
+			meta: map[string]string{"eur_per_unit": r.EURPerUnit, "decimals": fmt.Sprint(r.Decimals)}})
+	})
+	if err != nil {
+		return nil, s.storeErr("put rate", err)
+	}
+	return r, nil
+}
+
+// ListRates lists the EUR rates.
+func (s *Service) ListRates(ctx context.Context, p *Principal) ([]*store.Rate, error) {
+	if p == nil {
+		return nil, ErrUnauthenticated
+	}
+	var out []*store.Rate
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListRates(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list rates", err)
+	}
+	return out, nil
+}
+
+// CurrentPolicy returns the policy in force.
+func (s *Service) CurrentPolicy(ctx context.Context, p *Principal) (*store.Policy, error) {
+	if err := p.require(PermApprovalsRead); err != nil {
+		return nil, err
+	}
+	var pol *store.Policy
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		pol, _, err = s.activePolicy(ctx, tx)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("get policy", err)
+	}
+	return pol, nil
+}
+
+type policyChange struct {
+	BaseVersion int64           `json:"base_version"`
+	Document    json.RawMessage `json:"document"`
+}
+
+// ProposePolicy files a policy.change request for a new policy document.
+// The document is validated now and applied when the request is approved,
+// only if no other change landed in between.
+func (s *Service) ProposePolicy(ctx context.Context, p *Principal, document []byte) (*RequestView, error) {
+	if err := p.require(PermPolicyWrite); err != nil {
+		return nil, err
+	}
+	doc, err := policy.Parse(document)
+	if err != nil {
+		return nil, wrapErr(KindInvalid, "invalid_policy", err.Error(), nil)
+	}
+	cur, err := s.CurrentPolicy(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	return s.requestAction(ctx, p, "policy.change", policyChange{BaseVersion: cur.Version, Document: doc.Canonical()})
+}
+
+// applyPolicy installs an approved policy document and re-binds pending
+// requests: their earlier approvals signed the old policy hash and are void.
+func (s *Service) applyPolicy(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
+	var pc policyChange
+	if err := json.Unmarshal(params, &pc); err != nil {
+		return "", internal("decode policy.change", err)
+	}
+	doc, err := policy.Parse(pc.Document)
+	if err != nil {
+		return "", wrapErr(KindUnprocessable, "invalid_policy", "the approved policy no longer parses", err)
+	}
+	h := doc.Hash()
+	np := &store.Policy{Version: pc.BaseVersion + 1, Hash: h[:], Document: doc.Canonical(), CreatedBy: r.RequesterID, CreatedAt: s.now()}
+	if err := tx.PutPolicy(ctx, np); err != nil {
+		if errors.Is(err, store.ErrConflict) {
+			return "", newErr(KindConflict, "policy_moved", "another policy change landed first; propose again against version %d", pc.BaseVersion+1)
+		}
+		return "", err
+	}
+	pending, err := tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending})
+	if err != nil {
+		return "", err
+	}
+	for _, pr := range pending {
+		req, err := policy.RequirementFor(doc, pr.Action, pr.EURCents)
+		if err != nil {
+			if err := s.finish(ctx, tx, "system", pr, store.RequestRejected, store.TxRejected, "the new policy has no rule for this action"); err != nil {
+				return "", err
+			}
+			continue
+		}
+		pr.PolicyVersion, pr.PolicyHash = np.Version, np.Hash
+		pr.Requirement, _ = json.Marshal(quorumOf(req))
+		if err := s.rebind(ctx, tx, pr, true); err != nil {
+			return "", err
+		}
+	}
+	if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "policy.change", actor: "system",
+		target: fmt.Sprintf("policy:%d", np.Version), result: audit.ResultSuccess,
+		meta: map[string]string{"hash": hex.EncodeToString(np.Hash), "request": r.ID, "rebound_requests": fmt.Sprint(len(pending))}}); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("policy:%d", np.Version), nil
+}
+
+// APIKeyInput describes an API key to create.
+type APIKeyInput struct {
+	Name      string     `json:"name"`
+	Scopes    []string   `json:"scopes"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+}
+
+type apiKeyParams struct {
+	Name       string     `json:"name"`
+	Scopes     []string   `json:"scopes"`
+	ExpiresAt  *time.Time `json:"expires_at,omitempty"`
+	Prefix     string     `json:"prefix"`
+	SecretHash string     `json:"secret_sha256"`
+	Owner      string     `json:"owner"`
+}
+
+// CreateAPIKey files an apikey.create request. The key is returned now,
+// once, and works when the request is approved (at once if the policy
+// needs no approval). Only its prefix and a hash are ever stored.
+func (s *Service) CreateAPIKey(ctx context.Context, p *Principal, in APIKeyInput) (auth.APIKeySecret, *RequestView, error) {
+	var zero auth.APIKeySecret
+	if err := p.require(PermAdmin); err != nil {
+		return zero, nil, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 64 {
+		return zero, nil, newErr(KindInvalid, "invalid_api_key", "name is required (at most 64 characters)")
+	}
+	if err := auth.ValidateScopes(in.Scopes); err != nil {
+		return zero, nil, wrapErr(KindInvalid, "invalid_api_key", err.Error(), nil)
+	}
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(s.now()) {
+		return zero, nil, newErr(KindInvalid, "invalid_api_key", "expires_at must be in the future")
+	}
+	key, prefix, hash, err := auth.NewAPIKey(s.rand)
+	if err != nil {
+		return zero, nil, internal("new api key", err)
+	}
+	v, err := s.requestAction(ctx, p, "apikey.create", apiKeyParams{Name: in.Name, Scopes: in.Scopes, ExpiresAt: in.ExpiresAt,
+		Prefix: prefix, SecretHash: hex.EncodeToString(hash), Owner: p.UserID})
+	if err != nil {
+		return zero, nil, err
+	}
+	return key, v, nil
+}
+
+func (s *Service) activateAPIKey(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
+	var ap apiKeyParams
+	if err := json.Unmarshal(params, &ap); err != nil {
+		return "", internal("decode apikey.create", err)
+	}
+	hash, err := hex.DecodeString(ap.SecretHash)
+	if err != nil {
+		return "", internal("decode apikey.create", err)
+	}
+	k := &store.APIKey{ID: s.newID(), Name: ap.Name, Prefix: ap.Prefix, SecretHash: hash, OwnerUserID: ap.Owner,
+		Scopes: ap.Scopes, CreatedAt: s.now(), ExpiresAt: ap.ExpiresAt}
+	if err := tx.CreateAPIKey(ctx, k); err != nil {
+		return "", err
+	}
+	return "apikey:" + k.ID, s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "apikey.create", actor: "system",
+		target: "apikey:" + k.ID, result: audit.ResultSuccess,
+		meta: map[string]string{"name": k.Name, "prefix": k.Prefix, "scopes": strings.Join(k.Scopes, " "), "request": r.ID}})
+}
+
+// RevokeAPIKey revokes a key at once.
+func (s *Service) RevokeAPIKey(ctx context.Context, p *Principal, id string) error {
+	if err := p.require(PermAdmin); err != nil {
+		return err
+	}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.RevokeAPIKey(ctx, id, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "apikey.revoke", actor: p.Actor(),
+			target: "apikey:" + id, result: audit.ResultSuccess})
+	})
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return newErr(KindNotFound, "unknown_api_key", "API key %q does not exist", id)
+	case errors.Is(err, store.ErrConflict):
+		return newErr(KindConflict, "already_revoked", "API key %q is already revoked", id)
+	case err != nil:
+		return s.storeErr("revoke api key", err)
+	}
+	return nil
+}
+
+// ListAPIKeys lists API keys (never their secrets).
+func (s *Service) ListAPIKeys(ctx context.Context, p *Principal) ([]*store.APIKey, error) {
+	if err := p.require(PermAdmin); err != nil {
+		return nil, err
+	}
+	var out []*store.APIKey
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListAPIKeys(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list api keys", err)
+	}
+	return out, nil
+}
+
+// ListAudit returns audit events after seq.
+func (s *Service) ListAudit(ctx context.Context, p *Principal, after int64, limit int) ([]*audit.Event, error) {
+	if err := p.require(PermAuditRead); err != nil {
+		return nil, err
+	}
+	var out []*audit.Event
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListAudit(ctx, after, limit)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list audit", err)
+	}
+	return out, nil
+}
+
+// ExportAudit writes the whole audit chain to w as JSON lines, reading it
+// in pages so memory stays flat. The export itself is recorded first.
+func (s *Service) ExportAudit(ctx context.Context, p *Principal, w io.Writer) error {
+	if err := p.require(PermAuditRead); err != nil {
+		return err
+	}
+	if err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "audit.export", actor: p.Actor(),
+			target: "audit", result: audit.ResultSuccess})
+	}); err != nil {
+		return s.storeErr("audit export", err)
+	}
+	x := audit.NewExporter(w)
+	const page = 2000
+	for after := int64(0); ; {
+		var evs []*audit.Event
+		err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			evs, err = tx.ListAudit(ctx, after, page)
+			return err
+		})
+		if err != nil {
+			return s.storeErr("audit export", err)
+		}
+		for _, e := range evs {
+			if err := x.Write(e); err != nil {
+				return err
+			}
+		}
+		if len(evs) < page {
+			return nil
+		}
+		after = evs[len(evs)-1].Seq
+	}
+}

@@ -1,0 +1,204 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"math/big"
+	"time"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/approvals/intent"
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/store"
+)
+
+// Stages at which a decision is made.
+const (
+	StageSubmission = "submission"
+	StagePreSigning = "pre_signing"
+)
+
+// Statement is the signed content of a decision proof.
+type Statement struct {
+	Type          string           `json:"type"` // "custos.decision.v1"
+	Stage         string           `json:"stage"`
+	TransactionID string           `json:"transaction_id"`
+	RequestID     string           `json:"request_id,omitempty"`
+	WalletID      string           `json:"wallet_id"`
+	Intent        json.RawMessage  `json:"intent"`
+	Fingerprint   string           `json:"fingerprint"`
+	PolicyVersion int64            `json:"policy_version"`
+	PolicyHash    string           `json:"policy_hash"`
+	Outcome       string           `json:"outcome"`
+	Reasons       []policy.Reason  `json:"reasons"`
+	EURCents      int64            `json:"eur_cents"`
+	Rate          *StatementRate   `json:"rate,omitempty"`
+	Requirement   approvals.Quorum `json:"requirement"`
+	Counters      policy.Counters  `json:"counters"`
+	DecidedAt     time.Time        `json:"decided_at"`
+}
+
+// StatementRate is the EUR rate a decision used.
+type StatementRate struct {
+	Asset      string    `json:"asset"`
+	EURPerUnit string    `json:"eur_per_unit"`
+	Decimals   int       `json:"decimals"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// activePolicy loads and parses the policy in force.
+func (s *Service) activePolicy(ctx context.Context, tx store.Tx) (*store.Policy, *policy.Document, error) {
+	p, err := tx.CurrentPolicy(ctx)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil, newErr(KindUnavailable, "no_policy", "no policy is configured; nothing can be approved or signed")
+		}
+		return nil, nil, err
+	}
+	key := hex.EncodeToString(p.Hash)
+	s.mu.Lock()
+	doc := s.policies[key]
+	s.mu.Unlock()
+	if doc == nil {
+		if doc, err = policy.Parse(p.Document); err != nil {
+			return nil, nil, wrapErr(KindUnavailable, "policy_invalid", "the stored policy does not parse; nothing is signed", err)
+		}
+		h := doc.Hash()
+		if hex.EncodeToString(h[:]) != key {
+			return nil, nil, newErr(KindUnavailable, "policy_invalid", "the stored policy does not match its hash; nothing is signed")
+		}
+		s.mu.Lock()
+		s.policies[key] = doc
+		s.mu.Unlock()
+	}
+	return p, doc, nil
+}
+
+// ledger adapts the store's spend ledger for one wallet to policy.Ledger.
+type ledger struct {
+	ctx    context.Context
+	tx     store.Tx
+	wallet string
+}
+
+func (l ledger) Since(t time.Time) (int64, int64, error) { return l.tx.SpendSince(l.ctx, l.wallet, t) }
+
+func (l ledger) Last() (time.Time, bool, error) {
+	e, err := l.tx.LastSpend(l.ctx, l.wallet)
+	if errors.Is(err, store.ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	return e.At, true, nil
+}
+
+// evaluation is a policy decision with what it was made from.
+type evaluation struct {
+	decision *policy.Decision
+	policy   *store.Policy
+	doc      *policy.Document
+	rate     *store.Rate
+}
+
+// evaluateTransfer runs gate 1 for t inside tx.
+func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wallet, t *intent.Transfer) (*evaluation, error) {
+	pol, doc, err := s.activePolicy(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	stop := false
+	switch v, err := tx.GetSetting(ctx, settingEmergencyStop); {
+	case err == nil:
+		stop = v == "on"
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	var rate *store.Rate
+	var prate *policy.Rate
+	switch r, err := tx.GetRate(ctx, t.Asset); {
+	case err == nil:
+		rate = r
+		prate = &policy.Rate{EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
+	case !errors.Is(err, store.ErrNotFound):
+		return nil, err
+	}
+	d, err := policy.Evaluate(doc, policy.Input{
+		Action:        "transfer",
+		WalletID:      w.ID,
+		Chain:         t.Chain,
+		Asset:         t.Asset,
+		To:            t.To,
+		Amount:        new(big.Int).Set(t.Amount),
+		Rate:          prate,
+		Ledger:        ledger{ctx: ctx, tx: tx, wallet: w.ID},
+		Frozen:        w.Frozen,
+		EmergencyStop: stop,
+		Now:           s.now(),
+	})
+	if err != nil {
+		return nil, wrapErr(KindUnavailable, "policy_unavailable", "the policy could not be evaluated; nothing was done", err)
+	}
+	return &evaluation{decision: d, policy: pol, doc: doc, rate: rate}, nil
+}
+
+func quorumOf(r policy.Requirement) approvals.Quorum {
+	return approvals.Quorum{Approvals: r.Approvals, Roles: r.Roles, RejectionsToDeny: r.RejectionsToDeny}
+}
+
+// prove signs the statement of a decision.
+func (s *Service) prove(stage string, t *store.Transaction, ev *evaluation) ([]byte, error) {
+	st := Statement{
+		Type:          "custos.decision.v1",
+		Stage:         stage,
+		TransactionID: t.ID,
+		RequestID:     t.RequestID,
+		WalletID:      t.WalletID,
+		Intent:        json.RawMessage(t.Intent),
+		Fingerprint:   hex.EncodeToString(t.Fingerprint),
+		PolicyVersion: ev.policy.Version,
+		PolicyHash:    hex.EncodeToString(ev.policy.Hash),
+		Outcome:       ev.decision.Outcome,
+		Reasons:       ev.decision.Reasons,
+		EURCents:      ev.decision.EURCents,
+		Requirement:   quorumOf(ev.decision.Requirement),
+		Counters:      ev.decision.Counters,
+		DecidedAt:     s.now().UTC(),
+	}
+	if st.Reasons == nil {
+		st.Reasons = []policy.Reason{}
+	}
+	if ev.rate != nil {
+		st.Rate = &StatementRate{Asset: ev.rate.Asset, EURPerUnit: ev.rate.EURPerUnit, Decimals: ev.rate.Decimals, UpdatedAt: ev.rate.UpdatedAt.UTC()}
+	}
+	p, err := s.proofs.Sign(st)
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(p)
+}
+
+// ParseStatement decodes the statement of a verified proof.
+func ParseStatement(b []byte) (*Statement, error) {
+	var st Statement
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, err
+	}
+	if st.Type != "custos.decision.v1" {
+		return nil, errors.New("coordinator: not a decision statement")
+	}
+	return &st, nil
+}
+
+// CheckFingerprint checks that the statement's intent hashes to its
+// fingerprint.
+func (st *Statement) CheckFingerprint() error {
+	fp := intent.Fingerprint(st.Intent)
+	if hex.EncodeToString(fp[:]) != st.Fingerprint {
+		return errors.New("the intent in the statement does not hash to its fingerprint")
+	}
+	return nil
+}

@@ -1,0 +1,276 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/approvals/intent"
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/store"
+)
+
+// execute runs the action of an approved request. Only one caller wins the
+// compare-and-swap that starts the action, so two coordinators acting on
+// the same request produce one result.
+func (s *Service) execute(ctx context.Context, requestID string) error {
+	var r *store.Request
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		r, err = tx.GetRequest(ctx, requestID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if r.Status != store.RequestApproved {
+		return nil
+	}
+	if r.Action == "transfer" {
+		return s.executeTransfer(ctx, r)
+	}
+	return s.executeAction(ctx, r)
+}
+
+// certificate builds and checks the approval certificate of a request.
+func (s *Service) certificate(v *RequestView) (*approvals.Certificate, error) {
+	votes := make([]approvals.Vote, len(v.Approvals))
+	for i, a := range v.Approvals {
+		votes[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
+	}
+	return approvals.NewCertificate(v.Request.Action, v.Binding(), v.Request.Payload, v.Quorum, v.Tally, votes, v.Roster)
+}
+
+func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
+	var (
+		t       *store.Transaction
+		w       *store.Wallet
+		reserve bool
+	)
+	// Phase 1: re-check the policy and reserve the spend, atomically.
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		reserve = false
+		v, err := s.loadRequest(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if v.Request.Status != store.RequestApproved {
+			return nil
+		}
+		if t, err = tx.GetTransactionByRequest(ctx, r.ID); err != nil {
+			return err
+		}
+		if t.Status != store.TxApproved {
+			return nil
+		}
+		if w, err = tx.GetWallet(ctx, t.WalletID); err != nil {
+			return err
+		}
+		if _, err := s.certificate(v); err != nil {
+			return wrapErr(KindInternal, "certificate_invalid", "the approval certificate does not verify; refusing to sign", err)
+		}
+		tr, err := intent.ParseTransfer(t.Intent)
+		fp := intent.Fingerprint(t.Intent)
+		if err != nil || !bytes.Equal(fp[:], v.Request.Fingerprint) {
+			return wrapErr(KindInternal, "intent_mismatch", "the stored intent does not match the approved fingerprint; refusing to sign", err)
+		}
+		ev, err := s.evaluateTransfer(ctx, tx, w, tr)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
+			return s.failTransfer(ctx, tx, v.Request, t, ev, "the policy changed after approval; the transfer must be resubmitted")
+		}
+		d := ev.decision
+		if d.Outcome == policy.OutcomeDeny {
+			return s.failTransfer(ctx, tx, v.Request, t, ev, "denied at the pre-signing check: "+reasonCodes(d.Reasons))
+		}
+		// A rate move can push the transfer into a stricter tier: then it
+		// goes back to collecting approvals (those already given still count).
+		need := quorumOf(d.Requirement)
+		if !covers(v.Quorum, need) {
+			return s.retier(ctx, tx, v, t, ev, need)
+		}
+		t.Status, t.UpdatedAt, t.EURCents = store.TxSigning, s.now(), d.EURCents
+		if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
+			return err
+		}
+		if err := tx.UpdateTransaction(ctx, t, store.TxApproved); err != nil {
+			return err
+		}
+		if err := tx.AppendSpend(ctx, &store.SpendEntry{WalletID: w.ID, At: s.now(), EURCents: d.EURCents, TransactionID: t.ID}); err != nil {
+			return err
+		}
+		reserve = true
+		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.signing", actor: "system",
+			target: "transaction:" + t.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"wallet_id": w.ID, "mode": w.Mode, "eur_cents": strconv.FormatInt(d.EURCents, 10),
+				"approvers": fmt.Sprint(v.Tally.Approvers)}})
+	})
+	if err != nil {
+		return s.storeErr("reserve transfer", err)
+	}
+	if !reserve {
+		return nil
+	}
+
+	// Phase 2: sign outside any transaction and verify before keeping it.
+	sig, signErr := s.sign(ctx, w, t.Intent)
+
+	// Phase 3: record the outcome.
+	return s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		cur, err := tx.GetTransaction(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		now := s.now()
+		cur.UpdatedAt = now
+		if signErr != nil {
+			cur.Status, cur.FailureReason = store.TxFailed, "signing failed"
+			if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
+				return err
+			}
+			if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, now); err != nil {
+				return err
+			}
+			s.log.ErrorContext(ctx, "signing failed", "transaction", t.ID, "wallet", w.ID, "err", signErr)
+			return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
+				target: "transaction:" + t.ID, result: audit.ResultFailure, meta: map[string]string{"error": "signing failed"}})
+		}
+		cur.Status, cur.Signature, cur.SignedAt = store.TxSigned, sig, &now
+		if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
+			return err
+		}
+		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestExecuted, now); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
+			target: "transaction:" + t.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey)}})
+	})
+}
+
+// covers reports whether quorum have is at least as strict as need.
+func covers(have, need approvals.Quorum) bool {
+	if have.Approvals < need.Approvals {
+		return false
+	}
+	for role, n := range need.Roles {
+		if have.Roles[role] < n {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) failTransfer(ctx context.Context, tx store.Tx, r *store.Request, t *store.Transaction, ev *evaluation, reason string) error {
+	var err error
+	t.Status, t.FailureReason, t.UpdatedAt = store.TxDenied, reason, s.now()
+	if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
+		return err
+	}
+	if err := tx.UpdateTransaction(ctx, t, store.TxApproved); err != nil {
+		return err
+	}
+	if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, s.now()); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.presign_check", actor: "system",
+		target: "transaction:" + t.ID, result: audit.ResultDenied, meta: map[string]string{"reason": reason}})
+}
+
+func (s *Service) retier(ctx context.Context, tx store.Tx, v *RequestView, t *store.Transaction, ev *evaluation, need approvals.Quorum) error {
+	r := *v.Request
+	r.Requirement, _ = json.Marshal(need)
+	r.EURCents = ev.decision.EURCents
+	// The binding (fingerprint, policy) is unchanged, so votes stay valid;
+	// the request only needs more of them.
+	if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestPending, s.now()); err != nil {
+		return err
+	}
+	r.Status = store.RequestPending
+	r.Revision = v.Request.Revision // same revision: UpdateRequestBinding bumps it
+	if err := s.rebind(ctx, tx, &r, false); err != nil {
+		return err
+	}
+	var err error
+	t.Status, t.UpdatedAt, t.EURCents = store.TxPendingApproval, s.now(), ev.decision.EURCents
+	if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
+		return err
+	}
+	if err := tx.UpdateTransaction(ctx, t, store.TxApproved); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.retier", actor: "system",
+		target: "request:" + r.ID, result: audit.ResultSuccess,
+		meta: map[string]string{"requirement": string(r.Requirement), "eur_cents": strconv.FormatInt(r.EURCents, 10)}})
+}
+
+// rebind stores a new binding or requirement for a pending request. When
+// keepVotes is false and only the requirement changed, existing votes are
+// carried to the new revision (they sign the same fingerprint and policy).
+func (s *Service) rebind(ctx context.Context, tx store.Tx, r *store.Request, voidVotes bool) error {
+	old := r.Revision
+	r.Revision = old + 1
+	r.UpdatedAt = s.now()
+	if err := tx.UpdateRequestBinding(ctx, r); err != nil {
+		return err
+	}
+	if voidVotes {
+		return nil
+	}
+	all, err := tx.ListApprovals(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	for _, a := range all {
+		if a.Revision == old && bytes.Equal(a.Fingerprint, r.Fingerprint) && bytes.Equal(a.PolicyHash, r.PolicyHash) {
+			c := *a
+			c.Revision = r.Revision
+			if err := tx.AddApproval(ctx, &c); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// sign produces and verifies a signature with the wallet's signer.
+func (s *Service) sign(ctx context.Context, w *store.Wallet, msg []byte) ([]byte, error) {
+	sg, ok := s.signers[w.Mode]
+	if !ok {
+		return nil, fmt.Errorf("no signer for wallet mode %q", w.Mode)
+	}
+	sig, err := sg.Sign(ctx, w, msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := VerifySignature(w.Curve, w.PublicKey, msg, sig); err != nil {
+		return nil, fmt.Errorf("signature from %s signer does not verify: %w", w.Mode, err)
+	}
+	return sig, nil
+}
+
+var errNoAction = errors.New("no executor for action")
+
+// Certificate returns the approval certificate of an approved request.
+func (s *Service) Certificate(ctx context.Context, p *Principal, requestID string) (*approvals.Certificate, error) {
+	v, err := s.GetRequest(ctx, p, requestID)
+	if err != nil {
+		return nil, err
+	}
+	if !v.Tally.QuorumMet {
+		return nil, newErr(KindConflict, "quorum_not_met", "request %s has not met its quorum: %v", requestID, v.Tally.Missing)
+	}
+	c, err := s.certificate(v)
+	if err != nil {
+		return nil, internal("certificate", err)
+	}
+	return c, nil
+}

@@ -1,0 +1,355 @@
+package httpapi
+
+import (
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/store"
+	"github.com/labstack/echo/v4"
+)
+
+func (s *server) keys(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]any{"keys": s.svc.DecisionKeys()})
+}
+
+func (s *server) login(c echo.Context) error {
+	var in struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	tok, u, exp, err := s.svc.Login(c.Request().Context(), in.Name, in.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"token": tok, "expires_at": exp,
+		"user": map[string]string{"id": u.ID, "name": u.Name, "role": u.Role}})
+}
+
+func (s *server) logout(c echo.Context) error {
+	tok := c.Request().Header.Get(echo.HeaderAuthorization)[len("Bearer "):]
+	if err := s.svc.Logout(c.Request().Context(), tok); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *server) me(c echo.Context) error {
+	p := principal(c)
+	return c.JSON(http.StatusOK, map[string]any{"kind": p.Kind, "id": p.ID, "user_id": p.UserID, "name": p.Name,
+		"role": p.Role, "scopes": p.Scopes})
+}
+
+func (s *server) submitTransaction(c echo.Context) error {
+	var in coordinator.TransferInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, created, err := s.svc.SubmitTransfer(c.Request().Context(), principal(c), in, c.Request().Header.Get("Idempotency-Key"))
+	if err != nil {
+		return err
+	}
+	v, err := viewTransaction(t)
+	if err != nil {
+		return err
+	}
+	status := http.StatusCreated
+	if !created {
+		status = http.StatusOK
+		c.Response().Header().Set("Idempotent-Replayed", "true")
+	}
+	return c.JSON(status, v)
+}
+
+func limitParam(c echo.Context) (int, error) {
+	q := c.QueryParam("limit")
+	if q == "" {
+		return 100, nil
+	}
+	n, err := strconv.Atoi(q)
+	if err != nil || n < 1 || n > 1000 {
+		return 0, badRequest("invalid_limit", "limit must be an integer from 1 to 1000")
+	}
+	return n, nil
+}
+
+func (s *server) listTransactions(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	ts, err := s.svc.ListTransactions(c.Request().Context(), principal(c), store.TransactionFilter{
+		WalletID: c.QueryParam("wallet_id"), Status: store.TxStatus(c.QueryParam("status")), Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := make([]*transactionView, 0, len(ts))
+	for _, t := range ts {
+		v, err := viewTransaction(t)
+		if err != nil {
+			return err
+		}
+		out = append(out, v)
+	}
+	return c.JSON(http.StatusOK, map[string]any{"transactions": out})
+}
+
+func (s *server) getTransaction(c echo.Context) error {
+	t, err := s.svc.GetTransaction(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	v, err := viewTransaction(t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// getProof serves the decision proof as a file for `custos proof verify`.
+func (s *server) getProof(c echo.Context) error {
+	t, err := s.svc.GetTransaction(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.Blob(http.StatusOK, echo.MIMEApplicationJSON, t.Decision)
+}
+
+func (s *server) listRequests(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	rs, err := s.svc.ListRequests(c.Request().Context(), principal(c), store.RequestFilter{
+		Status: store.RequestStatus(c.QueryParam("status")), Action: c.QueryParam("action"), Limit: limit})
+	if err != nil {
+		return err
+	}
+	out := make([]*requestView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, viewRequestSummary(r))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"requests": out})
+}
+
+func (s *server) getRequest(c echo.Context) error {
+	v, err := s.svc.GetRequest(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewRequest(v))
+}
+
+func (s *server) vote(c echo.Context) error {
+	var in struct {
+		Decision  string `json:"decision"`
+		Signature string `json:"signature"` // base64 Ed25519 signature
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	sig, err := base64.StdEncoding.DecodeString(in.Signature)
+	if err != nil {
+		return badRequest("invalid_signature", "signature must be base64")
+	}
+	v, err := s.svc.Vote(c.Request().Context(), principal(c), c.Param("id"), in.Decision, sig)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewRequest(v))
+}
+
+func (s *server) getCertificate(c echo.Context) error {
+	cert, err := s.svc.Certificate(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, cert)
+}
+
+func (s *server) createWallet(c echo.Context) error {
+	var in coordinator.WalletInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	v, err := s.svc.CreateWallet(c.Request().Context(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
+}
+
+func (s *server) listWallets(c echo.Context) error {
+	ws, err := s.svc.ListWallets(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]walletView, 0, len(ws))
+	for _, w := range ws {
+		out = append(out, viewWallet(w))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"wallets": out})
+}
+
+func (s *server) getWallet(c echo.Context) error {
+	w, err := s.svc.GetWallet(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewWallet(w))
+}
+
+func (s *server) freezeWallet(c echo.Context) error {
+	if err := s.svc.FreezeWallet(c.Request().Context(), principal(c), c.Param("id")); err != nil {
+		return err
+	}
+	return s.getWallet(c)
+}
+
+func (s *server) unfreezeWallet(c echo.Context) error {
+	v, err := s.svc.UnfreezeWallet(c.Request().Context(), principal(c), c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
+}
+
+func (s *server) listRates(c echo.Context) error {
+	rs, err := s.svc.ListRates(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]rateView, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"rates": out})
+}
+
+func (s *server) putRate(c echo.Context) error {
+	var in struct {
+		EURPerUnit string `json:"eur_per_unit"`
+		Decimals   int    `json:"decimals"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	r, err := s.svc.PutRate(c.Request().Context(), principal(c), coordinator.RateInput{Asset: c.Param("asset"), EURPerUnit: in.EURPerUnit, Decimals: in.Decimals})
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt})
+}
+
+func (s *server) getPolicy(c echo.Context) error {
+	p, err := s.svc.CurrentPolicy(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"version": p.Version, "hash": hex.EncodeToString(p.Hash), "document": json.RawMessage(p.Document),
+		"created_at": p.CreatedAt, "created_by": p.CreatedBy})
+}
+
+func (s *server) proposePolicy(c echo.Context) error {
+	var in struct {
+		Document json.RawMessage `json:"document"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	v, err := s.svc.ProposePolicy(c.Request().Context(), principal(c), in.Document)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
+}
+
+func (s *server) emergencyStop(c echo.Context) error {
+	var in struct {
+		On *bool `json:"on"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if in.On == nil {
+		return badRequest("invalid_field", "field \"on\" (true or false) is required")
+	}
+	if err := s.svc.EmergencyStop(c.Request().Context(), principal(c), *in.On); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]bool{"on": *in.On})
+}
+
+func (s *server) listAPIKeys(c echo.Context) error {
+	ks, err := s.svc.ListAPIKeys(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]apiKeyView, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, OwnerID: k.OwnerUserID, Scopes: k.Scopes,
+			CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt})
+	}
+	return c.JSON(http.StatusOK, map[string]any{"api_keys": out})
+}
+
+func (s *server) createAPIKey(c echo.Context) error {
+	var in coordinator.APIKeyInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	key, v, err := s.svc.CreateAPIKey(c.Request().Context(), principal(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"api_key": key.Reveal(), "request": viewRequest(v),
+		"note": "the key is shown once and works when the request is executed"})
+}
+
+func (s *server) revokeAPIKey(c echo.Context) error {
+	if err := s.svc.RevokeAPIKey(c.Request().Context(), principal(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *server) listAudit(c echo.Context) error {
+	limit, err := limitParam(c)
+	if err != nil {
+		return err
+	}
+	after := int64(0)
+	if q := c.QueryParam("after"); q != "" {
+		if after, err = strconv.ParseInt(q, 10, 64); err != nil || after < 0 {
+			return badRequest("invalid_after", "after must be a non-negative sequence number")
+		}
+	}
+	evs, err := s.svc.ListAudit(c.Request().Context(), principal(c), after, limit)
+	if err != nil {
+		return err
+	}
+	out := make([]auditView, 0, len(evs))
+	for _, e := range evs {
+		out = append(out, viewAudit(e))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"events": out})
+}
+
+// exportAudit streams the whole chain as JSON lines.
+func (s *server) exportAudit(c echo.Context) error {
+	p := principal(c)
+	if !p.Can(coordinator.PermAuditRead) {
+		return coordinator.ErrForbidden
+	}
+	c.Response().Header().Set(echo.HeaderContentType, "application/x-ndjson")
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="custos-audit-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl"`)
+	c.Response().WriteHeader(http.StatusOK)
+	return s.svc.ExportAudit(c.Request().Context(), p, c.Response())
+}

@@ -1,0 +1,163 @@
+// Package httpapi serves the coordinator's REST API under /v1 with echo.
+//
+// Every error is answered as {"error": {"code", "message", "request_id"}};
+// internal causes are logged with the request id and never sent. Request
+// bodies must be JSON (Content-Type application/json), at most 64 KiB, with
+// no unknown fields and nothing after the object. Callers authenticate with
+// a bearer API key (cst_...) or a staff session token (css_...); each
+// credential is rate limited.
+package httpapi
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/custos-dev/custos/coordinator"
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/time/rate"
+)
+
+//go:embed openapi.json
+var openAPI []byte
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// Config configures the HTTP server.
+type Config struct {
+	Service *coordinator.Service
+	Logger  *slog.Logger // nil: discard
+	// RatePerSecond and Burst limit each credential (defaults 50 and 100).
+	RatePerSecond float64
+	Burst         int
+	// Registry receives the metrics (nil: a new registry).
+	Registry *prometheus.Registry
+}
+
+type server struct {
+	svc      *coordinator.Service
+	log      *slog.Logger
+	limiters sync.Map // credential id -> *rate.Limiter
+	rps      rate.Limit
+	burst    int
+	touched  sync.Map // api key id -> time.Time of last recorded use
+
+	requests *prometheus.CounterVec
+	latency  *prometheus.HistogramVec
+}
+
+// New returns the HTTP handler.
+func New(cfg Config) (http.Handler, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("httpapi: Service is required")
+	}
+	s := &server{svc: cfg.Service, log: cfg.Logger, rps: rate.Limit(cfg.RatePerSecond), burst: cfg.Burst}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.rps <= 0 {
+		s.rps = 50
+	}
+	if s.burst <= 0 {
+		s.burst = 100
+	}
+	reg := cfg.Registry
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "custos_http_requests_total", Help: "HTTP requests by route and status."}, []string{"method", "route", "status"})
+	s.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "custos_http_request_duration_seconds", Help: "HTTP request latency.",
+		Buckets: []float64{.0005, .001, .002, .005, .01, .025, .05, .1, .25, 1}}, []string{"method", "route"})
+	if err := reg.Register(s.requests); err != nil {
+		return nil, err
+	}
+	if err := reg.Register(s.latency); err != nil {
+		return nil, err
+	}
+
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.handleError
+	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		RequestIDHandler: func(c echo.Context, id string) {
+			c.SetRequest(c.Request().WithContext(coordinator.WithMeta(c.Request().Context(),
+				coordinator.Meta{RequestID: id, RemoteIP: c.RealIP()})))
+		},
+	}))
+	e.Use(s.observe)
+	e.Use(middleware.BodyLimit(strconv.Itoa(MaxBody)))
+	e.Use(middleware.Recover())
+
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", s.ready)
+	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+
+	v1 := e.Group("/v1")
+	v1.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
+	v1.GET("/keys", s.keys)
+	v1.POST("/auth/login", s.login)
+
+	a := v1.Group("", s.authenticate)
+	a.POST("/auth/logout", s.logout)
+	a.GET("/me", s.me)
+	a.POST("/transactions", s.submitTransaction)
+	a.GET("/transactions", s.listTransactions)
+	a.GET("/transactions/:id", s.getTransaction)
+	a.GET("/transactions/:id/proof", s.getProof)
+	a.GET("/requests", s.listRequests)
+	a.GET("/requests/:id", s.getRequest)
+	a.POST("/requests/:id/votes", s.vote)
+	a.GET("/requests/:id/certificate", s.getCertificate)
+	a.POST("/wallets", s.createWallet)
+	a.GET("/wallets", s.listWallets)
+	a.GET("/wallets/:id", s.getWallet)
+	a.POST("/wallets/:id/freeze", s.freezeWallet)
+	a.POST("/wallets/:id/unfreeze", s.unfreezeWallet)
+	a.GET("/rates", s.listRates)
+	a.PUT("/rates/:asset", s.putRate)
+	a.GET("/policy", s.getPolicy)
+	a.POST("/policy", s.proposePolicy)
+	a.PUT("/emergency-stop", s.emergencyStop)
+	a.GET("/apikeys", s.listAPIKeys)
+	a.POST("/apikeys", s.createAPIKey)
+	a.DELETE("/apikeys/:id", s.revokeAPIKey)
+	a.GET("/audit/events", s.listAudit)
+	a.GET("/audit/export", s.exportAudit)
+	return e, nil
+}
+
+func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		err := next(c)
+		if err != nil {
+			c.Error(err)
+		}
+		route := c.Path()
+		if route == "" {
+			route = "unmatched"
+		}
+		s.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
+		s.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		return nil
+	}
+}
+
+func (s *server) ready(c echo.Context) error {
+	ctx, cancel := context.WithTimeout(c.Request().Context(), 2*time.Second)
+	defer cancel()
+	if err := s.svc.Store().Ping(ctx); err != nil {
+		s.log.WarnContext(ctx, "readiness: store unavailable", "err", err)
+		return c.JSON(http.StatusServiceUnavailable, map[string]string{"status": "store unavailable"})
+	}
+	return c.JSON(http.StatusOK, map[string]string{"status": "ready"})
+}

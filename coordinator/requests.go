@@ -1,0 +1,302 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/store"
+)
+
+// RequestView is an approval request with its votes and tally.
+type RequestView struct {
+	Request   *store.Request
+	Quorum    approvals.Quorum
+	Tally     approvals.Tally
+	Approvals []*store.Approval // votes of the current revision
+	Roster    map[string]approvals.Approver
+}
+
+// Binding returns what a vote on the request must sign.
+func (v *RequestView) Binding() approvals.Binding {
+	return approvals.Binding{RequestID: v.Request.ID, RequesterID: v.Request.RequesterID,
+		Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash}
+}
+
+// GetRequest returns a request with its tally.
+func (s *Service) GetRequest(ctx context.Context, p *Principal, id string) (*RequestView, error) {
+	if err := p.require(PermApprovalsRead); err != nil {
+		return nil, err
+	}
+	var v *RequestView
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		v, err = s.loadRequest(ctx, tx, id)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("get request", err)
+	}
+	return v, nil
+}
+
+// ListRequests lists requests, newest first.
+func (s *Service) ListRequests(ctx context.Context, p *Principal, f store.RequestFilter) ([]*store.Request, error) {
+	if err := p.require(PermApprovalsRead); err != nil {
+		return nil, err
+	}
+	var out []*store.Request
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListRequests(ctx, f)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list requests", err)
+	}
+	return out, nil
+}
+
+func (s *Service) roster(ctx context.Context, tx store.Tx) (map[string]approvals.Approver, error) {
+	users, err := tx.ListUsers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r := make(map[string]approvals.Approver, len(users))
+	for _, u := range users {
+		r[u.ID] = approvals.Approver{ID: u.ID, Name: u.Name, Role: u.Role, Key: u.ApprovalKey}
+	}
+	return r, nil
+}
+
+func (s *Service) loadRequest(ctx context.Context, tx store.Tx, id string) (*RequestView, error) {
+	r, err := tx.GetRequest(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, newErr(KindNotFound, "unknown_request", "request %q does not exist", id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	v := &RequestView{Request: r}
+	if err := json.Unmarshal(r.Requirement, &v.Quorum); err != nil {
+		return nil, internal("decode requirement", err)
+	}
+	all, err := tx.ListApprovals(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range all {
+		// Votes of earlier revisions, or bound to another intent or policy,
+		// are void.
+		if a.Revision == r.Revision && bytes.Equal(a.Fingerprint, r.Fingerprint) && bytes.Equal(a.PolicyHash, r.PolicyHash) {
+			v.Approvals = append(v.Approvals, a)
+		}
+	}
+	if v.Roster, err = s.roster(ctx, tx); err != nil {
+		return nil, err
+	}
+	votes := make([]approvals.Vote, len(v.Approvals))
+	for i, a := range v.Approvals {
+		votes[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
+	}
+	if v.Tally, err = approvals.Count(v.Binding(), v.Quorum, votes, v.Roster); err != nil {
+		return nil, wrapErr(KindInternal, "approvals_corrupt", "stored approvals do not verify; refusing to proceed", err)
+	}
+	return v, nil
+}
+
+// Vote records a signed approval or rejection by the calling user. When the
+// quorum is met the request's action runs (for a transfer: signing).
+func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision string, signature []byte) (*RequestView, error) {
+	if err := p.require(PermApprove); err != nil {
+		return nil, err
+	}
+	if p.Kind != "user" {
+		return nil, newErr(KindForbidden, "forbidden", "approvals are made by people, not API keys")
+	}
+	if decision != approvals.Approve && decision != approvals.Reject {
+		return nil, newErr(KindInvalid, "invalid_decision", "decision must be %q or %q", approvals.Approve, approvals.Reject)
+	}
+	if err := s.expireIfDue(ctx, requestID); err != nil {
+		return nil, err
+	}
+	var view *RequestView
+	var quorum bool
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		quorum = false
+		v, err := s.loadRequest(ctx, tx, requestID)
+		if err != nil {
+			return err
+		}
+		r := v.Request
+		if r.Status != store.RequestPending {
+			return newErr(KindConflict, "request_not_pending", "request %s is %s", r.ID, r.Status)
+		}
+		if pol, _, err := s.activePolicy(ctx, tx); err != nil {
+			return err
+		} else if !bytes.Equal(pol.Hash, r.PolicyHash) {
+			return newErr(KindConflict, "policy_changed", "the policy changed since request %s was made; it must be resubmitted", r.ID)
+		}
+		me, ok := v.Roster[p.UserID]
+		if !ok {
+			return ErrUnauthenticated
+		}
+		vote := approvals.Vote{ApproverID: me.ID, Decision: decision, Signature: signature}
+		if err := approvals.CheckVote(v.Binding(), me, vote); err != nil {
+			return voteErr(err)
+		}
+		for _, a := range v.Approvals {
+			if a.ApproverID == me.ID {
+				return newErr(KindConflict, "duplicate_vote", "%s has already voted %s on request %s; a person counts once", me.Name, a.Decision, r.ID)
+			}
+		}
+		a := &store.Approval{RequestID: r.ID, Revision: r.Revision, ApproverID: me.ID, Decision: decision,
+			Fingerprint: r.Fingerprint, PolicyHash: r.PolicyHash, Signature: signature, CreatedAt: s.now()}
+		if err := tx.AddApproval(ctx, a); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return newErr(KindConflict, "duplicate_vote", "%s has already voted on request %s; a person counts once", me.Name, r.ID)
+			}
+			return err
+		}
+		if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.vote", actor: p.Actor(),
+			target: "request:" + r.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"decision": decision, "revision": strconv.FormatInt(r.Revision, 10)}}); err != nil {
+			return err
+		}
+		if v, err = s.loadRequest(ctx, tx, requestID); err != nil {
+			return err
+		}
+		view = v
+		switch {
+		case v.Tally.Rejected:
+			view.Request.Status = store.RequestRejected
+			return s.finish(ctx, tx, p.Actor(), r, store.RequestRejected, store.TxRejected, "rejected by approvers")
+		case v.Tally.QuorumMet:
+			quorum = true
+			if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestPending, store.RequestApproved, s.now()); err != nil {
+				return err
+			}
+			if err := s.setTxStatus(ctx, tx, r.ID, store.TxPendingApproval, store.TxApproved, ""); err != nil {
+				return err
+			}
+			view.Request.Status = store.RequestApproved
+			return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.approved", actor: "system",
+				target: "request:" + r.ID, result: audit.ResultSuccess,
+				meta: map[string]string{"approvals": strconv.Itoa(v.Tally.Approvals)}})
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, s.storeErr("vote", err)
+	}
+	if quorum {
+		if err := s.execute(ctx, requestID); err != nil {
+			s.log.WarnContext(ctx, "executing approved request failed", "request", requestID, "err", err)
+		}
+		if v, err := s.GetRequest(ctx, p, requestID); err == nil {
+			view = v
+		}
+	}
+	return view, nil
+}
+
+func voteErr(err error) error {
+	switch {
+	case errors.Is(err, approvals.ErrSelfApproval):
+		return wrapErr(KindForbidden, "self_approval", "the requester cannot approve their own request", err)
+	case errors.Is(err, approvals.ErrNotApprover):
+		return wrapErr(KindForbidden, "not_an_approver", "your role does not approve requests", err)
+	case errors.Is(err, approvals.ErrNoApprovalKey):
+		return wrapErr(KindUnprocessable, "no_approval_key", "you have no approval key registered", err)
+	case errors.Is(err, approvals.ErrBadSignature):
+		return wrapErr(KindUnprocessable, "bad_signature", "the approval signature does not verify with your approval key over this request, intent and policy", err)
+	}
+	return wrapErr(KindInvalid, "invalid_vote", "invalid vote", err)
+}
+
+// setTxStatus moves the transaction of a transfer request, if any.
+func (s *Service) setTxStatus(ctx context.Context, tx store.Tx, requestID string, from, to store.TxStatus, reason string) error {
+	t, err := tx.GetTransactionByRequest(ctx, requestID)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	t.Status, t.UpdatedAt = to, s.now()
+	if reason != "" {
+		t.FailureReason = reason
+	}
+	return tx.UpdateTransaction(ctx, t, from)
+}
+
+// finish ends a pending request (rejected or expired) and its transfer.
+func (s *Service) finish(ctx context.Context, tx store.Tx, actor string, r *store.Request, rs store.RequestStatus, ts store.TxStatus, reason string) error {
+	if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestPending, rs, s.now()); err != nil {
+		return err
+	}
+	if err := s.setTxStatus(ctx, tx, r.ID, store.TxPendingApproval, ts, reason); err != nil {
+		return err
+	}
+	return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request." + string(rs), actor: actor,
+		target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"reason": reason}})
+}
+
+// expireIfDue expires a pending request past its deadline.
+func (s *Service) expireIfDue(ctx context.Context, id string) error {
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		r, err := tx.GetRequest(ctx, id)
+		if err != nil {
+			return err
+		}
+		if r.Status != store.RequestPending || s.now().Before(r.ExpiresAt) {
+			return nil
+		}
+		return s.finish(ctx, tx, "system", r, store.RequestExpired, store.TxExpired, "approval window expired")
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return newErr(KindNotFound, "unknown_request", "request %q does not exist", id)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil // someone else moved it; the caller re-reads
+	}
+	if err != nil {
+		return s.storeErr("expire request", err)
+	}
+	return nil
+}
+
+// Sweep expires overdue requests and resumes approved requests whose
+// action has not run (after a crash). It is safe to run on every replica.
+func (s *Service) Sweep(ctx context.Context) error {
+	var pending, approved []*store.Request
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		if pending, err = tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Limit: 1000}); err != nil {
+			return err
+		}
+		approved, err = tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestApproved, Limit: 100})
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	now := s.now()
+	for _, r := range pending {
+		if !now.Before(r.ExpiresAt) {
+			if err := s.expireIfDue(ctx, r.ID); err != nil {
+				s.log.WarnContext(ctx, "expiring request failed", "request", r.ID, "err", err)
+			}
+		}
+	}
+	for _, r := range approved {
+		if err := s.execute(ctx, r.ID); err != nil {
+			s.log.WarnContext(ctx, "resuming approved request failed", "request", r.ID, "err", err)
+		}
+	}
+	return nil
+}

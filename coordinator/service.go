@@ -1,0 +1,174 @@
+// Package coordinator is the core of Custos: it turns transfer intents into
+// signatures only when the policy engine allows them, the approval engine has
+// collected the business approvals the policy demands, and the wallet's
+// signer produced a signature that verifies against the wallet's public key.
+// Every step is appended to the audit chain in the same store transaction as
+// the change it records.
+//
+// The package has no HTTP in it; coordinator/httpapi serves it. It fails
+// closed: a store, rate, policy, audit or signer failure refuses the
+// operation, and there is no path that signs without a met quorum.
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/approvals/proof"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/store"
+	"github.com/google/uuid"
+)
+
+// Settings keys.
+const settingEmergencyStop = "emergency_stop"
+
+// Config holds a Service's dependencies.
+type Config struct {
+	Store       store.Store
+	KEK         *seal.KEK        // seals wallet seeds
+	DecisionKey *proof.Signer    // signs decision proofs
+	Logger      *slog.Logger     // nil: discard
+	Now         func() time.Time // nil: time.Now
+	Rand        io.Reader        // nil: crypto/rand
+	// SessionTTL is how long a staff login lasts (default 12h).
+	SessionTTL time.Duration
+	// Signers by wallet mode; the HD signer is added by New.
+	Signers map[string]Signer
+}
+
+// Service is the coordinator.
+type Service struct {
+	store   store.Store
+	kek     *seal.KEK
+	proofs  *proof.Signer
+	log     *slog.Logger
+	now     func() time.Time
+	rand    io.Reader
+	ttl     time.Duration
+	signers map[string]Signer
+
+	mu       sync.Mutex
+	policies map[string]*policy.Document // parsed documents by hex hash
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.KEK == nil || cfg.DecisionKey == nil {
+		return nil, errors.New("coordinator: Store, KEK and DecisionKey are required")
+	}
+	s := &Service{
+		store:    cfg.Store,
+		kek:      cfg.KEK,
+		proofs:   cfg.DecisionKey,
+		log:      cfg.Logger,
+		now:      cfg.Now,
+		rand:     cfg.Rand,
+		ttl:      cfg.SessionTTL,
+		signers:  map[string]Signer{},
+		policies: map[string]*policy.Document{},
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.ttl == 0 {
+		s.ttl = 12 * time.Hour
+	}
+	s.signers[store.ModeHD] = &hdSigner{kek: cfg.KEK}
+	for mode, sg := range cfg.Signers {
+		s.signers[mode] = sg
+	}
+	return s, nil
+}
+
+// Store returns the service's store (for read-only tooling).
+func (s *Service) Store() store.Store { return s.store }
+
+// DecisionKeys returns the published decision-proof verification keys.
+func (s *Service) DecisionKeys() []proof.PublicKey { return []proof.PublicKey{s.proofs.PublicKey()} }
+
+func (s *Service) newID() string {
+	id, err := uuid.NewRandomFromReader(s.rand)
+	if err != nil {
+		panic("coordinator: random source failed: " + err.Error())
+	}
+	return id.String()
+}
+
+func (s *Service) nonce() string {
+	b := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, b); err != nil {
+		panic("coordinator: random source failed: " + err.Error())
+	}
+	return hex.EncodeToString(b)
+}
+
+// Meta is request context recorded in the audit log.
+type Meta struct {
+	RequestID string
+	RemoteIP  string
+}
+
+type metaKey struct{}
+
+// WithMeta attaches request metadata to ctx.
+func WithMeta(ctx context.Context, m Meta) context.Context {
+	return context.WithValue(ctx, metaKey{}, m)
+}
+
+func metaFrom(ctx context.Context) Meta { m, _ := ctx.Value(metaKey{}).(Meta); return m }
+
+// event describes one audit record; record appends it in tx.
+type event struct {
+	category, action, actor, target, result string
+	meta                                    map[string]string
+}
+
+func (s *Service) record(ctx context.Context, tx store.Tx, ev event) error {
+	m := metaFrom(ctx)
+	md := ev.meta
+	if m.RemoteIP != "" {
+		if md == nil {
+			md = map[string]string{}
+		}
+		md["remote_ip"] = m.RemoteIP
+	}
+	e := &audit.Event{
+		ID:        s.newID(),
+		Time:      s.now().UTC(),
+		Category:  ev.category,
+		Action:    ev.action,
+		Actor:     ev.actor,
+		Target:    ev.target,
+		RequestID: m.RequestID,
+		Result:    ev.result,
+		Metadata:  md,
+	}
+	if err := tx.AppendAudit(ctx, e); err != nil {
+		return wrapErr(KindUnavailable, "audit_unavailable", "the audit log could not be written; nothing was done", err)
+	}
+	return nil
+}
+
+// recordAlone appends an event in its own transaction (for failures whose
+// main transaction rolled back).
+func (s *Service) recordAlone(ctx context.Context, ev event) {
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error { return s.record(ctx, tx, ev) })
+	if err != nil {
+		s.log.ErrorContext(ctx, "audit write failed", "action", ev.action, "err", err)
+	}
+}

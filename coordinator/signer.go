@@ -1,0 +1,122 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+
+	"github.com/custos-dev/custos/hd"
+	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/store"
+)
+
+// Signer produces a signature for a wallet. There is one per wallet mode:
+// hd (here), and frost, shamir and hardware, which involve guardians or a
+// device. The coordinator verifies every signature against the wallet's
+// public key before it keeps it, whatever the signer.
+type Signer interface {
+	Sign(ctx context.Context, w *store.Wallet, msg []byte) ([]byte, error)
+}
+
+// Guardian is a guardian node as the coordinator sees it, in-process or
+// remote; FROST and Shamir signers are built on it.
+type Guardian interface {
+	ID() string
+	Health(ctx context.Context) error
+}
+
+// Curves.
+const (
+	CurveSecp256k1 = "secp256k1"
+	CurveEd25519   = "ed25519"
+)
+
+// DefaultPath is the derivation path used when a wallet names none.
+var DefaultPath = map[string]string{
+	CurveSecp256k1: "m/44'/60'/0'/0/0",
+	CurveEd25519:   "m/44'/501'/0'/0'",
+}
+
+func hdCurve(c string) (hd.Curve, error) {
+	switch c {
+	case CurveSecp256k1:
+		return hd.Secp256k1, nil
+	case CurveEd25519:
+		return hd.Ed25519, nil
+	}
+	return 0, fmt.Errorf("unsupported curve %q", c)
+}
+
+// seedAD binds a sealed seed to its wallet and key version.
+func seedAD(walletID string, version int) []byte {
+	return seal.AssociatedData("wallet-seed", walletID, fmt.Sprint(version))
+}
+
+type hdSigner struct{ kek *seal.KEK }
+
+var _ Signer = (*hdSigner)(nil)
+
+// Sign opens the wallet's seed, derives the child key and signs msg. The
+// seed and the keys are wiped before it returns.
+func (h *hdSigner) Sign(_ context.Context, w *store.Wallet, msg []byte) ([]byte, error) {
+	curve, err := hdCurve(w.Curve)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := seal.Open(h.kek, w.SealedSeed, seedAD(w.ID, w.KeyVersion))
+	if err != nil {
+		return nil, fmt.Errorf("opening wallet seed: %w", err)
+	}
+	defer clear(seed)
+	master, err := hd.NewMasterKey(seed, curve)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Zero()
+	key, err := master.DerivePath(w.DerivationPath)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Zero()
+	return key.Sign(msg)
+}
+
+// deriveHDPublicKey returns the public key of a wallet's child key.
+func deriveHDPublicKey(seed []byte, curve, path string) ([]byte, error) {
+	c, err := hdCurve(curve)
+	if err != nil {
+		return nil, err
+	}
+	master, err := hd.NewMasterKey(seed, c)
+	if err != nil {
+		return nil, err
+	}
+	defer master.Zero()
+	key, err := master.DerivePath(path)
+	if err != nil {
+		return nil, err
+	}
+	defer key.Zero()
+	if c == hd.Ed25519 {
+		return key.Ed25519PublicKey()
+	}
+	return key.PublicKey(), nil
+}
+
+// VerifySignature checks sig over msg with a wallet public key.
+func VerifySignature(curve string, pub, msg, sig []byte) error {
+	switch curve {
+	case CurveEd25519:
+		if len(pub) != ed25519.PublicKeySize || !ed25519.Verify(pub, msg, sig) {
+			return errors.New("ed25519 signature does not verify")
+		}
+		return nil
+	case CurveSecp256k1:
+		if !hd.VerifySecp256k1(pub, msg, sig) {
+			return errors.New("secp256k1 signature does not verify")
+		}
+		return nil
+	}
+	return fmt.Errorf("unsupported curve %q", curve)
+}

@@ -1,0 +1,316 @@
+package coordinator
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/custos-dev/custos/approvals/intent"
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/hd"
+	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/store"
+)
+
+// WalletInput describes a wallet to create.
+type WalletInput struct {
+	Name  string `json:"name"`
+	Mode  string `json:"mode"`
+	Curve string `json:"curve"`
+	Path  string `json:"derivation_path,omitempty"`
+}
+
+func (in *WalletInput) normalise() error {
+	in.Name = strings.TrimSpace(in.Name)
+	if in.Name == "" || len(in.Name) > 64 {
+		return newErr(KindInvalid, "invalid_wallet", "name is required (at most 64 characters)")
+	}
+	switch in.Mode {
+	case store.ModeHD:
+	case store.ModeFROST, store.ModeShamir, store.ModeHardware:
+		return newErr(KindUnprocessable, "unsupported_mode", "wallet mode %q is not available in this version", in.Mode)
+	default:
+		return newErr(KindInvalid, "invalid_wallet", "mode must be one of hd, frost, shamir, hardware")
+	}
+	if in.Curve == "" {
+		in.Curve = CurveSecp256k1
+	}
+	if _, err := hdCurve(in.Curve); err != nil {
+		return newErr(KindInvalid, "invalid_wallet", "curve must be secp256k1 or ed25519")
+	}
+	if in.Path == "" {
+		in.Path = DefaultPath[in.Curve]
+	}
+	if _, err := hd.ParsePath(in.Path); err != nil {
+		return wrapErr(KindInvalid, "invalid_wallet", "derivation_path is not a valid BIP32 path", err)
+	}
+	if in.Curve == CurveEd25519 && !allHardened(in.Path) {
+		return newErr(KindInvalid, "invalid_wallet", "ed25519 (SLIP-10) paths must be hardened at every level")
+	}
+	return nil
+}
+
+func allHardened(path string) bool {
+	for _, seg := range strings.Split(path, "/")[1:] {
+		if !strings.HasSuffix(seg, "'") && !strings.HasSuffix(seg, "h") {
+			return false
+		}
+	}
+	return true
+}
+
+// CreateWallet files a wallet.create request. If the policy needs no
+// approvals the wallet is created at once. It returns the request.
+func (s *Service) CreateWallet(ctx context.Context, p *Principal, in WalletInput) (*RequestView, error) {
+	if err := p.require(PermWalletsWrite); err != nil {
+		return nil, err
+	}
+	if err := in.normalise(); err != nil {
+		return nil, err
+	}
+	return s.requestAction(ctx, p, "wallet.create", in)
+}
+
+// requestAction files an approval request for a non-transfer action and
+// runs it at once when the policy needs no approvals.
+func (s *Service) requestAction(ctx context.Context, p *Principal, action string, params any) (*RequestView, error) {
+	payload, err := intent.NewAction(action, params)
+	if err != nil {
+		return nil, wrapErr(KindInvalid, "invalid_request", "invalid parameters", err)
+	}
+	id := s.newID()
+	var auto bool
+	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		pol, doc, err := s.activePolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
+		req, err := policy.RequirementFor(doc, action, 0)
+		if err != nil {
+			return wrapErr(KindUnprocessable, "no_policy", fmt.Sprintf("the policy has no rule for action %q; it is refused", action), err)
+		}
+		auto = req.Approvals == 0
+		outcome := policy.OutcomeApprovalRequired
+		if auto {
+			outcome = policy.OutcomeAllow
+		}
+		ev := &evaluation{policy: pol, doc: doc, decision: &policy.Decision{Outcome: outcome, Requirement: req}}
+		return s.createRequest(ctx, tx, p, id, action, payload, ev, auto)
+	})
+	if err != nil {
+		return nil, s.storeErr("request "+action, err)
+	}
+	if auto {
+		if err := s.execute(ctx, id); err != nil {
+			return nil, err
+		}
+	}
+	return s.GetRequest(ctx, &Principal{Kind: "user", Role: "viewer"}, id)
+}
+
+// executeAction runs an approved non-transfer request exactly once.
+func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
+	var a intent.Action
+	if err := json.Unmarshal(r.Payload, &a); err != nil {
+		return internal("decode action", err)
+	}
+	var prepared func(ctx context.Context, tx store.Tx) (string, error)
+	switch r.Action {
+	case "wallet.create":
+		var in WalletInput
+		if err := json.Unmarshal(a.Params, &in); err != nil {
+			return internal("decode wallet.create", err)
+		}
+		w, err := s.newHDWallet(in)
+		if err != nil {
+			return s.markFailed(ctx, r, err)
+		}
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) {
+			if err := tx.CreateWallet(ctx, w); err != nil {
+				return "", err
+			}
+			return "wallet:" + w.ID, s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.create",
+				actor: "system", target: "wallet:" + w.ID, result: audit.ResultSuccess,
+				meta: map[string]string{"name": w.Name, "mode": w.Mode, "curve": w.Curve, "path": w.DerivationPath,
+					"public_key": hex.EncodeToString(w.PublicKey), "request": r.ID}})
+		}
+	case "wallet.unfreeze":
+		var in struct {
+			WalletID string `json:"wallet_id"`
+		}
+		if err := json.Unmarshal(a.Params, &in); err != nil {
+			return internal("decode wallet.unfreeze", err)
+		}
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) {
+			if err := tx.SetWalletFrozen(ctx, in.WalletID, false); err != nil && !errors.Is(err, store.ErrConflict) {
+				return "", err
+			}
+			return "wallet:" + in.WalletID, s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.unfreeze",
+				actor: "system", target: "wallet:" + in.WalletID, result: audit.ResultSuccess, meta: map[string]string{"request": r.ID}})
+		}
+	case "policy.change":
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyPolicy(ctx, tx, r, a.Params) }
+	case "apikey.create":
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.activateAPIKey(ctx, tx, r, a.Params) }
+	default:
+		return s.markFailed(ctx, r, fmt.Errorf("%w %q", errNoAction, r.Action))
+	}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestExecuted, s.now()); err != nil {
+			return err
+		}
+		target, err := prepared(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",
+			target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"action": r.Action, "result": target}})
+	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another coordinator ran it, or it is no longer approved
+	}
+	if err != nil {
+		var de *Error
+		if errors.As(err, &de) && de.Kind != KindInternal && de.Kind != KindUnavailable {
+			return s.markFailed(ctx, r, err)
+		}
+		return s.storeErr("execute "+r.Action, err)
+	}
+	return nil
+}
+
+func (s *Service) markFailed(ctx context.Context, r *store.Request, cause error) error {
+	s.log.WarnContext(ctx, "approved action failed", "request", r.ID, "action", r.Action, "err", cause)
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",
+			target: "request:" + r.ID, result: audit.ResultFailure, meta: map[string]string{"action": r.Action}})
+	})
+	if err != nil && !errors.Is(err, store.ErrConflict) {
+		return s.storeErr("mark failed", err)
+	}
+	var de *Error
+	if errors.As(cause, &de) {
+		return cause
+	}
+	return wrapErr(KindUnprocessable, "action_failed", "the approved action failed", cause)
+}
+
+// newHDWallet generates a master seed, seals it and derives the wallet key.
+func (s *Service) newHDWallet(in WalletInput) (*store.Wallet, error) {
+	mnemonic, err := hd.NewMnemonic(s.rand, 256)
+	if err != nil {
+		return nil, err
+	}
+	seed, err := hd.SeedFromMnemonic(mnemonic, "")
+	if err != nil {
+		return nil, err
+	}
+	defer clear(seed)
+	w := &store.Wallet{ID: s.newID(), Name: in.Name, Mode: store.ModeHD, Curve: in.Curve,
+		DerivationPath: in.Path, KeyVersion: 1, CreatedAt: s.now()}
+	if w.PublicKey, err = deriveHDPublicKey(seed, w.Curve, w.DerivationPath); err != nil {
+		return nil, err
+	}
+	if w.SealedSeed, err = seal.Seal(s.kek, seed, seedAD(w.ID, w.KeyVersion), s.rand); err != nil {
+		return nil, err
+	}
+	return w, nil
+}
+
+// CreateWalletNow creates an HD wallet without an approval request. Only
+// bootstrap code (custos dev, first-run seeding) calls it.
+func (s *Service) CreateWalletNow(ctx context.Context, actor string, in WalletInput) (*store.Wallet, error) {
+	if err := in.normalise(); err != nil {
+		return nil, err
+	}
+	w, err := s.newHDWallet(in)
+	if err != nil {
+		return nil, internal("create wallet", err)
+	}
+	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.CreateWallet(ctx, w); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.create", actor: actor,
+			target: "wallet:" + w.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"name": w.Name, "mode": w.Mode, "curve": w.Curve, "path": w.DerivationPath, "bootstrap": "true"}})
+	})
+	if err != nil {
+		return nil, s.storeErr("create wallet", err)
+	}
+	return w, nil
+}
+
+// ListWallets lists wallets.
+func (s *Service) ListWallets(ctx context.Context, p *Principal) ([]*store.Wallet, error) {
+	if err := p.require(PermWalletsRead); err != nil {
+		return nil, err
+	}
+	var out []*store.Wallet
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListWallets(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list wallets", err)
+	}
+	return out, nil
+}
+
+// GetWallet returns one wallet.
+func (s *Service) GetWallet(ctx context.Context, p *Principal, id string) (*store.Wallet, error) {
+	if err := p.require(PermWalletsRead); err != nil {
+		return nil, err
+	}
+	var w *store.Wallet
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		w, err = tx.GetWallet(ctx, id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", id)
+	}
+	if err != nil {
+		return nil, s.storeErr("get wallet", err)
+	}
+	return w, nil
+}
+
+// FreezeWallet freezes a wallet at once; a frozen wallet signs nothing.
+// Lifting a freeze is a request (UnfreezeWallet).
+func (s *Service) FreezeWallet(ctx context.Context, p *Principal, id string) error {
+	if err := p.require(PermPolicyWrite); err != nil {
+		return err
+	}
+	return s.setFrozen(ctx, p.Actor(), id, true)
+}
+
+func (s *Service) setFrozen(ctx context.Context, actor, id string, frozen bool) error {
+	action := map[bool]string{true: "wallet.freeze", false: "wallet.unfreeze"}[frozen]
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.SetWalletFrozen(ctx, id, frozen); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryWallet, action: action, actor: actor,
+			target: "wallet:" + id, result: audit.ResultSuccess})
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", id)
+	}
+	if errors.Is(err, store.ErrConflict) {
+		return nil // already in that state
+	}
+	if err != nil {
+		return s.storeErr(action, err)
+	}
+	return nil
+}

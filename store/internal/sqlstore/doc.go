@@ -1,0 +1,40 @@
+// Package sqlstore is the one implementation of store.Tx shared by the SQLite
+// and PostgreSQL engines. It speaks to the database through Conn, a
+// three-method interface each engine adapts its driver to, and the same SQL
+// text serves both engines; a Dialect carries the few differences (row-lock
+// clauses, how a driver reports constraint violations).
+//
+// Storage conventions, identical on both engines:
+//   - times are BIGINT unix microseconds in UTC (sub-microsecond precision
+//     is dropped) and come back in time.UTC; optional times are NULL when
+//     nil. Audit event times are the exception: they are stored as unix
+//     seconds plus nanoseconds, because the chain hash covers nanoseconds.
+//   - byte slices are BLOB/BYTEA; a nil or empty slice is stored as NULL and
+//     reads back as nil.
+//   - string slices (API key scopes) are JSON text; nil and empty slices
+//     keep their difference. Audit metadata is JSON text; nil and empty
+//     maps are both stored as {} and read back as nil.
+//   - amounts are decimal strings (TEXT); EUR values are integer cents.
+//
+// Guarantees:
+//   - ErrConflict from a Create/Add method (unique key taken) or from a
+//     conditional update leaves the transaction usable: inserts use
+//     ON CONFLICT DO NOTHING and updates are compare-and-swap statements, so
+//     no statement fails and PostgreSQL does not abort the transaction.
+//   - Every returned error is wrapped with context and stays
+//     errors.Is-compatible with store.ErrNotFound and store.ErrConflict. A
+//     missing referenced row (the user of a session, the request of an
+//     approval, the wallet of a spend entry) is store.ErrNotFound.
+//   - In a read-only transaction every write method fails with ErrReadOnly
+//     before it reaches the database.
+//   - In a read-write transaction on an engine with row locks (PostgreSQL),
+//     the reads that precede workflow decisions lock what they read until
+//     commit: GetRequest and the GetTransaction* methods (FOR UPDATE),
+//     GetWallet (FOR SHARE, so a freeze waits for in-flight transfers),
+//     SpendSince and LastSpend (the wallet's ledger head, FOR UPDATE), and
+//     AppendAudit (the chain head, FOR UPDATE). A check-then-write sequence
+//     on one of these rows therefore cannot interleave with another
+//     transaction's, which is what SQLite's single writer gives for free.
+//
+// It refuses nothing by itself: callers validate before they write.
+package sqlstore

@@ -1,0 +1,41 @@
+package sqlstore
+
+import (
+	"context"
+
+	"github.com/custos-dev/custos/store"
+)
+
+// Session token hashes never appear in error messages.
+
+const sessionCols = `token_hash, user_id, created_at_us, expires_at_us`
+
+func scanSession(s scanner) (*store.Session, error) {
+	var x store.Session
+	var created, expires int64
+	if err := s.Scan(&x.TokenHash, &x.UserID, &created, &expires); err != nil {
+		return nil, err
+	}
+	x.CreatedAt = fromUS(created)
+	x.ExpiresAt = fromUS(expires)
+	return &x, nil
+}
+
+// CreateSession implements store.Tx; ErrConflict on a duplicate token hash,
+// ErrNotFound if the user is missing.
+func (t *Tx) CreateSession(ctx context.Context, s *store.Session) error {
+	return t.insert(ctx, "create session",
+		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		blob(s.TokenHash), s.UserID, us(s.CreatedAt), us(s.ExpiresAt))
+}
+
+// GetSession implements store.Tx. It does not look at ExpiresAt.
+func (t *Tx) GetSession(ctx context.Context, tokenHash []byte) (*store.Session, error) {
+	return queryOne(ctx, t, "get session",
+		`SELECT `+sessionCols+` FROM sessions WHERE token_hash = $1`, scanSession, blob(tokenHash))
+}
+
+// DeleteSession implements store.Tx; ErrNotFound if there is no such session.
+func (t *Tx) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	return t.update(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = $1`, "", "", blob(tokenHash))
+}

@@ -1,0 +1,122 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"math"
+	"strconv"
+	"time"
+
+	"github.com/custos-dev/custos/store"
+)
+
+// The spend ledger is two tables: spend_entries, one row per entry with
+// running totals, and spend_heads, one row per wallet holding the latest
+// (seq, at_us, cum_eur_cents). CreateWallet creates the head at seq 0, so
+// there is always a row to lock.
+//
+// Because At never decreases with Seq, the entries with At >= since are
+// exactly those after the last entry with At < since, and
+// SpendSince = head totals - that entry's totals: two index seeks whatever
+// the number of entries.
+
+// minAtUS is the at_us of an empty ledger head: no entry is earlier.
+const minAtUS = math.MinInt64
+
+const spendCols = `wallet_id, seq, at_us, eur_cents, cum_eur_cents, cum_count, transaction_id`
+
+func scanSpend(s scanner) (*store.SpendEntry, error) {
+	var e store.SpendEntry
+	var at int64
+	if err := s.Scan(&e.WalletID, &e.Seq, &at, &e.EURCents, &e.CumEURCents, &e.CumCount, &e.TransactionID); err != nil {
+		return nil, err
+	}
+	e.At = fromUS(at)
+	return &e, nil
+}
+
+// lockSpendHead locks the wallet's ledger head until commit in a read-write
+// transaction on an engine with row locks; elsewhere it does nothing.
+func (t *Tx) lockSpendHead(ctx context.Context, op, walletID string) error {
+	lock := t.forUpdate()
+	if lock == "" {
+		return nil
+	}
+	var seq int64
+	err := t.c.QueryRow(ctx, `SELECT seq FROM spend_heads WHERE wallet_id = $1`+lock, walletID).Scan(&seq)
+	if err != nil && !errors.Is(err, ErrNoRows) {
+		return t.fail(op, err)
+	}
+	return nil
+}
+
+// AppendSpend implements store.Tx. It truncates At to the microsecond and
+// raises it to the previous entry's At if earlier, then sets e.Seq,
+// e.CumEURCents and e.CumCount. ErrNotFound if the wallet is missing.
+// Concurrent appends for one wallet serialize on its ledger head row.
+func (t *Tx) AppendSpend(ctx context.Context, e *store.SpendEntry) error {
+	op := "append spend to wallet " + strconv.Quote(e.WalletID)
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	var seq, at, cum int64
+	err := t.c.QueryRow(ctx, `INSERT INTO spend_heads (wallet_id, seq, at_us, cum_eur_cents) VALUES ($1, 1, $2, $3)
+		ON CONFLICT (wallet_id) DO UPDATE SET
+			seq = spend_heads.seq + 1,
+			at_us = CASE WHEN spend_heads.at_us > excluded.at_us THEN spend_heads.at_us ELSE excluded.at_us END,
+			cum_eur_cents = spend_heads.cum_eur_cents + excluded.cum_eur_cents
+		RETURNING seq, at_us, cum_eur_cents`,
+		e.WalletID, us(e.At), e.EURCents).Scan(&seq, &at, &cum)
+	if err != nil {
+		return t.fail(op, err)
+	}
+	if _, err := t.c.Exec(ctx, `INSERT INTO spend_entries (`+spendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		e.WalletID, seq, at, e.EURCents, cum, seq, e.TransactionID); err != nil {
+		return t.fail(op, err)
+	}
+	e.Seq, e.At, e.CumEURCents, e.CumCount = seq, fromUS(at), cum, seq
+	return nil
+}
+
+// SpendSince implements store.Tx: the sum and count of the wallet's entries
+// with At >= since; zero for an unknown wallet. In a read-write transaction
+// on PostgreSQL it locks the wallet's ledger head until commit, so a limit
+// check followed by AppendSpend cannot interleave with another
+// transaction's for the same wallet.
+func (t *Tx) SpendSince(ctx context.Context, walletID string, since time.Time) (eurCents int64, count int64, err error) {
+	op := "spend since of wallet " + strconv.Quote(walletID)
+	if err := t.lockSpendHead(ctx, op, walletID); err != nil {
+		return 0, 0, err
+	}
+	// Entries are stored at microsecond precision: the first one that
+	// counts is at or after since rounded up to the microsecond.
+	s := since.UnixMicro()
+	if since.Sub(time.UnixMicro(s)) > 0 {
+		s++
+	}
+	var headCum, headSeq, beforeCum, beforeSeq int64
+	err = t.c.QueryRow(ctx, `SELECT h.cum_eur_cents, h.seq, COALESCE(b.cum_eur_cents, 0), COALESCE(b.cum_count, 0)
+		FROM spend_heads h
+		LEFT JOIN spend_entries b ON b.wallet_id = h.wallet_id AND b.seq = (
+			SELECT s.seq FROM spend_entries s WHERE s.wallet_id = $1 AND s.at_us < $2
+			ORDER BY s.at_us DESC, s.seq DESC LIMIT 1)
+		WHERE h.wallet_id = $1`, walletID, s).Scan(&headCum, &headSeq, &beforeCum, &beforeSeq)
+	if errors.Is(err, ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, t.fail(op, err)
+	}
+	return headCum - beforeCum, headSeq - beforeSeq, nil
+}
+
+// LastSpend implements store.Tx: the newest entry, ErrNotFound if none. It
+// locks like SpendSince.
+func (t *Tx) LastSpend(ctx context.Context, walletID string) (*store.SpendEntry, error) {
+	op := "last spend of wallet " + strconv.Quote(walletID)
+	if err := t.lockSpendHead(ctx, op, walletID); err != nil {
+		return nil, err
+	}
+	return queryOne(ctx, t, op,
+		`SELECT `+spendCols+` FROM spend_entries WHERE wallet_id = $1 ORDER BY seq DESC LIMIT 1`, scanSpend, walletID)
+}

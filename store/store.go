@@ -1,0 +1,330 @@
+// Package store defines Custos's persistence contract: one transaction-shaped
+// interface implemented by two engines (store/sqlite, the embedded default,
+// and store/postgres, for production and several coordinator replicas).
+//
+// Guarantees every engine gives:
+//   - ReadWriteTx runs f in one database transaction and may run it again
+//     when the engine reports a serialization conflict, so f must be
+//     idempotent apart from its writes through Tx.
+//   - State changes are conditional (compare-and-swap on the old status):
+//     two coordinators never both move a row out of the same state.
+//   - Audit events are appended to a single hash chain in the same
+//     transaction as the change they describe; if the append fails, the
+//     transaction fails.
+//   - Amounts are decimal strings of integer base units; EUR values are
+//     integer cents. No floats.
+//
+// The package refuses nothing by itself; callers validate before they write.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/custos-dev/custos/audit"
+)
+
+// Errors callers branch on with errors.Is.
+var (
+	ErrNotFound = errors.New("store: not found")
+	// ErrConflict: a unique key already exists, or a conditional update
+	// found the row in another state than expected.
+	ErrConflict = errors.New("store: conflict")
+)
+
+// Store is implemented by each engine.
+type Store interface {
+	// ReadWriteTx runs f in a read-write transaction. f may be called more
+	// than once if the engine must retry after a serialization conflict.
+	ReadWriteTx(ctx context.Context, f func(ctx context.Context, tx Tx) error) error
+	// ReadTx runs f in a read-only transaction (a consistent snapshot).
+	ReadTx(ctx context.Context, f func(ctx context.Context, tx Tx) error) error
+	// Ping reports whether the database answers.
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+// Tx is the set of operations available inside a transaction. Write methods
+// called inside ReadTx fail.
+type Tx interface {
+	// Users.
+	CreateUser(ctx context.Context, u *User) error // ErrConflict on duplicate name
+	GetUser(ctx context.Context, id string) (*User, error)
+	GetUserByName(ctx context.Context, name string) (*User, error)
+	ListUsers(ctx context.Context) ([]*User, error)
+	SetUserRole(ctx context.Context, id string, role string) error
+	SetApprovalKey(ctx context.Context, userID string, publicKey []byte) error
+
+	// Sessions (staff logins). Only the SHA-256 of the token is stored.
+	CreateSession(ctx context.Context, s *Session) error
+	GetSession(ctx context.Context, tokenHash []byte) (*Session, error)
+	DeleteSession(ctx context.Context, tokenHash []byte) error
+
+	// API keys. Only the lookup prefix and a hash of the secret are stored.
+	CreateAPIKey(ctx context.Context, k *APIKey) error // ErrConflict on duplicate prefix
+	GetAPIKeyByPrefix(ctx context.Context, prefix string) (*APIKey, error)
+	GetAPIKey(ctx context.Context, id string) (*APIKey, error)
+	ListAPIKeys(ctx context.Context) ([]*APIKey, error)
+	RevokeAPIKey(ctx context.Context, id string, at time.Time) error // ErrConflict if already revoked
+	TouchAPIKey(ctx context.Context, id string, at time.Time) error  // sets last_used_at
+
+	// Wallets.
+	CreateWallet(ctx context.Context, w *Wallet) error // ErrConflict on duplicate name
+	GetWallet(ctx context.Context, id string) (*Wallet, error)
+	ListWallets(ctx context.Context) ([]*Wallet, error)
+	// SetWalletFrozen sets the frozen flag; ErrConflict if it already has that value.
+	SetWalletFrozen(ctx context.Context, id string, frozen bool) error
+
+	// Rates: EUR price of one whole unit of an asset.
+	PutRate(ctx context.Context, r *Rate) error // insert or replace
+	GetRate(ctx context.Context, asset string) (*Rate, error)
+	ListRates(ctx context.Context) ([]*Rate, error)
+
+	// Policy documents, versioned 1, 2, 3... The highest version is active.
+	// PutPolicy fails with ErrConflict unless p.Version == current+1.
+	PutPolicy(ctx context.Context, p *Policy) error
+	CurrentPolicy(ctx context.Context) (*Policy, error) // ErrNotFound if none
+	GetPolicy(ctx context.Context, version int64) (*Policy, error)
+
+	// Settings: small key/value flags such as the global emergency stop.
+	GetSetting(ctx context.Context, key string) (string, error) // ErrNotFound if unset
+	PutSetting(ctx context.Context, key, value string) error
+
+	// Approval requests.
+	CreateRequest(ctx context.Context, r *Request) error
+	GetRequest(ctx context.Context, id string) (*Request, error)
+	ListRequests(ctx context.Context, f RequestFilter) ([]*Request, error)
+	// UpdateRequestStatus moves a request from one status to another and
+	// sets UpdatedAt; ErrConflict if it is not in status from.
+	UpdateRequestStatus(ctx context.Context, id string, from, to RequestStatus, at time.Time) error
+	// UpdateRequestBinding replaces the fingerprint, payload and policy
+	// binding of a pending request (after a changed intent or policy) and
+	// bumps Revision; ErrConflict unless the request is pending at revision
+	// r.Revision-1.
+	UpdateRequestBinding(ctx context.Context, r *Request) error
+
+	// Approvals. One row per (request, approver, revision); ErrConflict on a duplicate.
+	AddApproval(ctx context.Context, a *Approval) error
+	ListApprovals(ctx context.Context, requestID string) ([]*Approval, error)
+
+	// Transactions (transfer intents and their lifecycle).
+	// CreateTransaction fails with ErrConflict when (ClientID, IdempotencyKey)
+	// exists already (IdempotencyKey empty means no idempotency).
+	CreateTransaction(ctx context.Context, t *Transaction) error
+	GetTransaction(ctx context.Context, id string) (*Transaction, error)
+	GetTransactionByIdempotencyKey(ctx context.Context, clientID, key string) (*Transaction, error)
+	GetTransactionByRequest(ctx context.Context, requestID string) (*Transaction, error)
+	ListTransactions(ctx context.Context, f TransactionFilter) ([]*Transaction, error)
+	// UpdateTransaction writes Status, Decision, Signature, SignedAt,
+	// FailureReason, Fingerprint and UpdatedAt of t; ErrConflict unless
+	// the stored status is from.
+	UpdateTransaction(ctx context.Context, t *Transaction, from TxStatus) error
+
+	// Spend ledger: one entry per transfer counted against a wallet's
+	// limits. Entries carry running totals so a window sum is two index
+	// lookups whatever the number of entries.
+	// AppendSpend assigns Seq, CumEURCents and CumCount; At is raised to the
+	// previous entry's At if it is earlier, so At never decreases per wallet.
+	AppendSpend(ctx context.Context, e *SpendEntry) error
+	// SpendSince sums entries with At >= since (EUR cents, count).
+	SpendSince(ctx context.Context, walletID string, since time.Time) (eurCents int64, count int64, err error)
+	// LastSpend returns the newest entry, or ErrNotFound.
+	LastSpend(ctx context.Context, walletID string) (*SpendEntry, error)
+
+	// Audit chain. AppendAudit fills in Seq, PrevHash and Hash (via
+	// audit.Event.Seal) from the current chain head and stores the event.
+	AppendAudit(ctx context.Context, e *audit.Event) error
+	// ListAudit returns events with Seq > afterSeq in order, at most limit
+	// (limit <= 0 means all).
+	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*audit.Event, error)
+}
+
+// Roles.
+const (
+	RoleAdmin           = "admin"
+	RoleTreasuryManager = "treasury_manager"
+	RoleApprover        = "approver"
+	RoleViewer          = "viewer"
+	RoleAuditor         = "auditor"
+)
+
+// User is a member of the treasury staff.
+type User struct {
+	ID           string
+	Name         string
+	Role         string
+	PasswordHash string // argon2id PHC string
+	// ApprovalKey is the Ed25519 public key the user signs approvals with;
+	// nil until registered. The private half never reaches the coordinator.
+	ApprovalKey []byte
+	CreatedAt   time.Time
+}
+
+// Session is a staff login. The token itself is never stored.
+type Session struct {
+	TokenHash []byte
+	UserID    string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// APIKey is a credential for an API client.
+type APIKey struct {
+	ID          string
+	Name        string
+	Prefix      string // public lookup part of the key
+	SecretHash  []byte // SHA-256 of the secret part
+	OwnerUserID string // the user on whose behalf requests are made
+	Scopes      []string
+	CreatedAt   time.Time
+	ExpiresAt   *time.Time
+	RevokedAt   *time.Time
+	LastUsedAt  *time.Time
+}
+
+// Wallet modes.
+const (
+	ModeHD       = "hd"
+	ModeFROST    = "frost"
+	ModeShamir   = "shamir"
+	ModeHardware = "hardware"
+)
+
+// Wallet is a signing identity.
+type Wallet struct {
+	ID             string
+	Name           string
+	Mode           string
+	Curve          string // "secp256k1" or "ed25519"
+	DerivationPath string // e.g. m/44'/60'/0'/0/0
+	PublicKey      []byte // compressed secp256k1 point or 32-byte Ed25519 key
+	SealedSeed     []byte // AEAD ciphertext of the master seed (hd)
+	KeyVersion     int
+	Frozen         bool
+	CreatedAt      time.Time
+}
+
+// Rate is the EUR price of one whole unit of an asset.
+type Rate struct {
+	Asset      string // lower case
+	EURPerUnit string // decimal string, e.g. "2543.17"
+	Decimals   int    // base units per whole unit = 10^Decimals
+	UpdatedAt  time.Time
+}
+
+// Policy is one version of the policy document.
+type Policy struct {
+	Version   int64
+	Hash      []byte // SHA-256 of Document
+	Document  []byte // canonical JSON
+	CreatedBy string
+	CreatedAt time.Time
+}
+
+// RequestStatus is the lifecycle of an approval request.
+type RequestStatus string
+
+const (
+	RequestPending  RequestStatus = "pending"
+	RequestApproved RequestStatus = "approved" // quorum met
+	RequestRejected RequestStatus = "rejected"
+	RequestExpired  RequestStatus = "expired"
+	RequestExecuted RequestStatus = "executed" // the approved action ran
+	RequestFailed   RequestStatus = "failed"   // the approved action failed
+)
+
+// Request is an approval request for one action.
+type Request struct {
+	ID            string
+	Action        string // "transfer", "wallet.create", "policy.change", ...
+	RequesterID   string // user id of the requester (API key owner for API clients)
+	Payload       []byte // canonical intent bytes
+	Fingerprint   []byte // SHA-256 fingerprint of the intent
+	PolicyVersion int64
+	PolicyHash    []byte
+	EURCents      int64
+	Requirement   []byte // JSON: approvals and roles required
+	Revision      int64  // bumped when the binding changes; voids approvals
+	Status        RequestStatus
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	ExpiresAt     time.Time
+}
+
+// RequestFilter selects requests for listing. Zero values mean any.
+type RequestFilter struct {
+	Status RequestStatus
+	Action string
+	Limit  int
+}
+
+// Approval is one signed approval or rejection.
+type Approval struct {
+	RequestID   string
+	Revision    int64
+	ApproverID  string
+	Decision    string // "approve" or "reject"
+	Fingerprint []byte
+	PolicyHash  []byte
+	Signature   []byte // Ed25519 over the canonical approval message
+	CreatedAt   time.Time
+}
+
+// TxStatus is the lifecycle of a transfer.
+type TxStatus string
+
+const (
+	TxDenied          TxStatus = "denied"
+	TxPendingApproval TxStatus = "pending_approval"
+	TxApproved        TxStatus = "approved"
+	TxSigning         TxStatus = "signing"
+	TxSigned          TxStatus = "signed"
+	TxRejected        TxStatus = "rejected"
+	TxExpired         TxStatus = "expired"
+	TxFailed          TxStatus = "failed"
+)
+
+// Transaction is a transfer intent and its lifecycle.
+type Transaction struct {
+	ID             string
+	RequestID      string // empty when denied at submission
+	ClientID       string // API key id or user id that submitted it
+	IdempotencyKey string
+	BodyHash       []byte // SHA-256 of the submitted body, to spot key reuse
+	WalletID       string
+	Chain          string
+	Asset          string
+	To             string
+	Amount         string // integer base units, decimal
+	Memo           string
+	Nonce          string
+	Intent         []byte // canonical intent bytes
+	Fingerprint    []byte
+	EURCents       int64
+	Status         TxStatus
+	Decision       []byte // signed decision proof (JSON)
+	Signature      []byte
+	FailureReason  string
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	SignedAt       *time.Time
+}
+
+// TransactionFilter selects transactions for listing. Zero values mean any.
+type TransactionFilter struct {
+	WalletID string
+	Status   TxStatus
+	Limit    int
+}
+
+// SpendEntry is one transfer counted against a wallet's limits.
+type SpendEntry struct {
+	WalletID      string
+	Seq           int64
+	At            time.Time
+	EURCents      int64
+	TransactionID string
+	CumEURCents   int64 // sum of EURCents of entries 1..Seq
+	CumCount      int64 // = Seq
+}

@@ -1,0 +1,232 @@
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/custos-dev/custos/store"
+)
+
+func testUsers(t *testing.T, s store.Store) {
+	alice := newUser("u1", "alice")
+	alice.Role = store.RoleAdmin
+	alice.ApprovalKey = filled(0xed, 32)
+	bob := newUser("u2", "bob") // ApprovalKey nil
+	bob.CreatedAt = at(time.Second)
+	carol := newUser("u3", "carol")
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, u := range []*store.User{carol, alice, bob} {
+			noErr(t, "CreateUser", tx.CreateUser(ctx, u))
+		}
+		return nil
+	})
+
+	t.Run("ok/get", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, want := range []*store.User{alice, bob} {
+				got, err := tx.GetUser(ctx, want.ID)
+				noErr(t, "GetUser", err)
+				same(t, "GetUser", got, want)
+				got, err = tx.GetUserByName(ctx, want.Name)
+				noErr(t, "GetUserByName", err)
+				same(t, "GetUserByName", got, want)
+			}
+			return nil
+		})
+	})
+	t.Run("ok/list_by_name", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.ListUsers(ctx)
+			noErr(t, "ListUsers", err)
+			same(t, "ListUsers", got, []*store.User{alice, bob, carol})
+			return nil
+		})
+	})
+	t.Run("ok/set_role_and_key", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "SetUserRole", tx.SetUserRole(ctx, "u3", store.RoleAuditor))
+			noErr(t, "SetApprovalKey", tx.SetApprovalKey(ctx, "u3", filled(7, 32)))
+			return nil
+		})
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetUser(ctx, "u3")
+			noErr(t, "GetUser", err)
+			want := *carol
+			want.Role, want.ApprovalKey = store.RoleAuditor, filled(7, 32)
+			same(t, "GetUser", got, &want)
+			return nil
+		})
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "SetApprovalKey(nil)", tx.SetApprovalKey(ctx, "u3", nil))
+			got, err := tx.GetUser(ctx, "u3")
+			noErr(t, "GetUser", err)
+			same(t, "ApprovalKey after reset", got.ApprovalKey, []byte(nil))
+			return nil
+		})
+	})
+	for _, tc := range []struct {
+		name string
+		f    func(ctx context.Context, tx store.Tx) error
+		want error
+	}{
+		{"fail/duplicate_name", func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u9", "alice")) }, store.ErrConflict},
+		{"fail/duplicate_id", func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "dave")) }, store.ErrConflict},
+		{"fail/get_missing", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetUser(ctx, "nope"); return err }, store.ErrNotFound},
+		{"fail/get_by_name_missing", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetUserByName(ctx, "nope"); return err }, store.ErrNotFound},
+		{"fail/set_role_missing", func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "nope", store.RoleAdmin) }, store.ErrNotFound},
+		{"fail/set_key_missing", func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "nope", filled(1, 32)) }, store.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, tc.name, write(s, tc.f), tc.want)
+		})
+	}
+	t.Run("ok/failed_writes_changed_nothing", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.ListUsers(ctx)
+			noErr(t, "ListUsers", err)
+			if len(got) != 3 {
+				t.Fatalf("ListUsers: %d users, want 3", len(got))
+			}
+			return nil
+		})
+	})
+}
+
+func testSessions(t *testing.T, s store.Store) {
+	sess := &store.Session{TokenHash: filled(0x5e, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: at(12 * time.Hour)}
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		noErr(t, "CreateUser", tx.CreateUser(ctx, newUser("u1", "alice")))
+		noErr(t, "CreateSession", tx.CreateSession(ctx, sess))
+		return nil
+	})
+	t.Run("ok/get", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetSession(ctx, filled(0x5e, 32))
+			noErr(t, "GetSession", err)
+			same(t, "GetSession", got, sess)
+			return nil
+		})
+	})
+	t.Run("fail/duplicate_token", func(t *testing.T) {
+		err := write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(0x5e, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: t0})
+		})
+		wantErr(t, "CreateSession", err, store.ErrConflict)
+	})
+	t.Run("fail/unknown_user", func(t *testing.T) {
+		err := write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(0x77, 32), UserID: "ghost", CreatedAt: t0, ExpiresAt: t0})
+		})
+		wantErr(t, "CreateSession", err, store.ErrNotFound)
+	})
+	t.Run("fail/get_missing", func(t *testing.T) {
+		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetSession(ctx, filled(0x01, 32))
+			return err
+		})
+		wantErr(t, "GetSession", err, store.ErrNotFound)
+	})
+	t.Run("ok/delete", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.DeleteSession(ctx, filled(0x5e, 32))
+		})
+		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetSession(ctx, filled(0x5e, 32))
+			return err
+		})
+		wantErr(t, "GetSession after delete", err, store.ErrNotFound)
+	})
+	t.Run("fail/delete_missing", func(t *testing.T) {
+		err := write(s, func(ctx context.Context, tx store.Tx) error { return tx.DeleteSession(ctx, filled(0x5e, 32)) })
+		wantErr(t, "DeleteSession", err, store.ErrNotFound)
+	})
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	k1 := &store.APIKey{ID: "k1", Name: "payments", Prefix: "cus_live_AAAA", SecretHash: filled(0x11, 32), OwnerUserID: "u1",
+		Scopes: []string{"transactions:write", "transactions:read"}, CreatedAt: t0, ExpiresAt: ptr(at(90 * 24 * time.Hour))}
+	k2 := &store.APIKey{ID: "k2", Name: "reporting", Prefix: "cus_live_BBBB", SecretHash: filled(0x22, 32), OwnerUserID: "u1",
+		Scopes: []string{}, CreatedAt: at(time.Minute)} // no expiry, empty scopes
+	k3 := &store.APIKey{ID: "k3", Name: "legacy", Prefix: "cus_live_CCCC", SecretHash: filled(0x33, 32), OwnerUserID: "u2",
+		CreatedAt: at(-time.Minute), ExpiresAt: ptr(at(time.Hour)), RevokedAt: ptr(at(2 * time.Minute)),
+		LastUsedAt: ptr(at(time.Minute))} // nil scopes, every optional time set
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		for _, k := range []*store.APIKey{k1, k2, k3} {
+			noErr(t, "CreateAPIKey", tx.CreateAPIKey(ctx, k))
+		}
+		return nil
+	})
+	t.Run("ok/get", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			for _, want := range []*store.APIKey{k1, k2, k3} {
+				got, err := tx.GetAPIKey(ctx, want.ID)
+				noErr(t, "GetAPIKey", err)
+				same(t, "GetAPIKey", got, want)
+				got, err = tx.GetAPIKeyByPrefix(ctx, want.Prefix)
+				noErr(t, "GetAPIKeyByPrefix", err)
+				same(t, "GetAPIKeyByPrefix", got, want)
+			}
+			return nil
+		})
+	})
+	t.Run("ok/list_by_created_at", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.ListAPIKeys(ctx)
+			noErr(t, "ListAPIKeys", err)
+			same(t, "ListAPIKeys", got, []*store.APIKey{k3, k1, k2})
+			return nil
+		})
+	})
+	t.Run("ok/touch", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "TouchAPIKey", tx.TouchAPIKey(ctx, "k1", at(time.Hour)))
+			got, err := tx.GetAPIKey(ctx, "k1")
+			noErr(t, "GetAPIKey", err)
+			same(t, "LastUsedAt", got.LastUsedAt, ptr(at(time.Hour)))
+			same(t, "RevokedAt", got.RevokedAt, (*time.Time)(nil))
+			return nil
+		})
+	})
+	t.Run("ok/revoke", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "RevokeAPIKey", tx.RevokeAPIKey(ctx, "k1", at(2*time.Hour)))
+			got, err := tx.GetAPIKey(ctx, "k1")
+			noErr(t, "GetAPIKey", err)
+			same(t, "RevokedAt", got.RevokedAt, ptr(at(2*time.Hour)))
+			return nil
+		})
+	})
+	for _, tc := range []struct {
+		name string
+		f    func(ctx context.Context, tx store.Tx) error
+		want error
+	}{
+		{"fail/duplicate_prefix", func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateAPIKey(ctx, &store.APIKey{ID: "k9", Name: "x", Prefix: "cus_live_AAAA", OwnerUserID: "u1", CreatedAt: t0})
+		}, store.ErrConflict},
+		{"fail/duplicate_id", func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateAPIKey(ctx, &store.APIKey{ID: "k1", Name: "x", Prefix: "cus_live_ZZZZ", OwnerUserID: "u1", CreatedAt: t0})
+		}, store.ErrConflict},
+		{"fail/revoke_twice", func(ctx context.Context, tx store.Tx) error { return tx.RevokeAPIKey(ctx, "k1", at(3*time.Hour)) }, store.ErrConflict},
+		{"fail/revoke_missing", func(ctx context.Context, tx store.Tx) error { return tx.RevokeAPIKey(ctx, "nope", t0) }, store.ErrNotFound},
+		{"fail/touch_missing", func(ctx context.Context, tx store.Tx) error { return tx.TouchAPIKey(ctx, "nope", t0) }, store.ErrNotFound},
+		{"fail/get_missing", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetAPIKey(ctx, "nope"); return err }, store.ErrNotFound},
+		{"fail/get_by_prefix_missing", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetAPIKeyByPrefix(ctx, "cus_live_NOPE")
+			return err
+		}, store.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			wantErr(t, tc.name, write(s, tc.f), tc.want)
+		})
+	}
+	t.Run("ok/revoke_twice_kept_first_time", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetAPIKey(ctx, "k1")
+			noErr(t, "GetAPIKey", err)
+			same(t, "RevokedAt", got.RevokedAt, ptr(at(2*time.Hour)))
+			return nil
+		})
+	})
+}
