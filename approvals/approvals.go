@@ -63,14 +63,16 @@ func Message(b Binding, decision string) []byte {
 	var s strings.Builder
 	s.WriteString(messageHeader)
 	s.WriteString("request=" + b.RequestID + "\n")
+	s.WriteString("requester=" + b.RequesterID + "\n")
 	s.WriteString("fingerprint=" + hex.EncodeToString(b.Fingerprint) + "\n")
 	s.WriteString("policy=" + hex.EncodeToString(b.PolicyHash) + "\n")
 	s.WriteString("decision=" + decision + "\n")
 	return []byte(s.String())
 }
 
-// ParseMessage decodes a canonical approval message. The requester is not
-// part of the message and is left empty.
+// ParseMessage decodes a canonical approval message. The requester is part
+// of the message, so a coordinator cannot present a vote as another
+// person's request (and hide a self-approval) after the fact.
 func ParseMessage(m []byte) (Binding, string, error) {
 	var b Binding
 	rest, ok := bytes.CutPrefix(m, []byte(messageHeader))
@@ -78,21 +80,25 @@ func ParseMessage(m []byte) (Binding, string, error) {
 		return b, "", fmt.Errorf("%w: missing header", ErrMalformed)
 	}
 	lines := strings.Split(string(rest), "\n")
-	if len(lines) != 5 || lines[4] != "" {
-		return b, "", fmt.Errorf("%w: want 4 newline-terminated fields", ErrMalformed)
+	if len(lines) != 6 || lines[5] != "" {
+		return b, "", fmt.Errorf("%w: want 5 newline-terminated fields", ErrMalformed)
 	}
 	var decision string
-	for i, key := range []string{"request", "fingerprint", "policy", "decision"} {
+	for i, key := range []string{"request", "requester", "fingerprint", "policy", "decision"} {
 		v, ok := strings.CutPrefix(lines[i], key+"=")
 		if !ok {
 			return b, "", fmt.Errorf("%w: field %d is not %s", ErrMalformed, i+1, key)
 		}
 		switch key {
-		case "request":
+		case "request", "requester":
 			if v == "" || strings.ContainsAny(v, "\r\n=") {
-				return b, "", fmt.Errorf("%w: bad request id", ErrMalformed)
+				return b, "", fmt.Errorf("%w: bad %s id", ErrMalformed, key)
 			}
-			b.RequestID = v
+			if key == "request" {
+				b.RequestID = v
+			} else {
+				b.RequesterID = v
+			}
 		case "fingerprint", "policy":
 			h, err := hex.DecodeString(v)
 			if err != nil || len(h) != 32 || hex.EncodeToString(h) != v {

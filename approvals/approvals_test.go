@@ -106,11 +106,8 @@ func TestMessageRoundTrip(t *testing.T) {
 			if d != tc.decision {
 				t.Errorf("decision = %q, want %q", d, tc.decision)
 			}
-			if b.RequestID != tc.b.RequestID || !bytes.Equal(b.Fingerprint, tc.b.Fingerprint) || !bytes.Equal(b.PolicyHash, tc.b.PolicyHash) {
+			if b.RequestID != tc.b.RequestID || b.RequesterID != tc.b.RequesterID || !bytes.Equal(b.Fingerprint, tc.b.Fingerprint) || !bytes.Equal(b.PolicyHash, tc.b.PolicyHash) {
 				t.Errorf("binding = %+v, want %+v", b, tc.b)
-			}
-			if b.RequesterID != "" {
-				t.Errorf("RequesterID = %q, want empty (not part of the message)", b.RequesterID)
 			}
 			if got := Message(b, d); !bytes.Equal(got, m) {
 				t.Errorf("Message(ParseMessage(m)) = %q, want %q", got, m)
@@ -122,9 +119,10 @@ func TestMessageRoundTrip(t *testing.T) {
 // TestMessageFormat pins the exact bytes approvers sign: changing them voids
 // every stored approval.
 func TestMessageFormat(t *testing.T) {
-	b := Binding{RequestID: "req-1", RequesterID: "ignored", Fingerprint: sum("intent"), PolicyHash: sum("policy")}
+	b := Binding{RequestID: "req-1", RequesterID: "user-9", Fingerprint: sum("intent"), PolicyHash: sum("policy")}
 	want := "custos/approval/v1\n" +
 		"request=req-1\n" +
+		"requester=user-9\n" +
 		"fingerprint=" + hex.EncodeToString(sum("intent")) + "\n" +
 		"policy=" + hex.EncodeToString(sum("policy")) + "\n" +
 		"decision=approve\n"
@@ -140,7 +138,7 @@ func TestParseMessage(t *testing.T) {
 	fp := hex.EncodeToString(sum("intent"))
 	ph := hex.EncodeToString(sum("policy"))
 	msg := func(request, fingerprint, policy, decision string) string {
-		return "custos/approval/v1\nrequest=" + request + "\nfingerprint=" + fingerprint + "\npolicy=" + policy + "\ndecision=" + decision + "\n"
+		return "custos/approval/v1\nrequest=" + request + "\nrequester=u-1\nfingerprint=" + fingerprint + "\npolicy=" + policy + "\ndecision=" + decision + "\n"
 	}
 	valid := msg("req-1", fp, ph, Approve)
 	for _, tc := range []struct {
@@ -154,19 +152,21 @@ func TestParseMessage(t *testing.T) {
 		{"fail/other-version", strings.Replace(valid, "/v1\n", "/v2\n", 1)},
 		{"fail/header-without-newline", strings.Replace(valid, "/v1\n", "/v1", 1)},
 		{"fail/leading-bytes", " " + valid},
-		{"fail/missing-line", "custos/approval/v1\nrequest=req-1\nfingerprint=" + fp + "\ndecision=approve\n"},
+		{"fail/missing-line", "custos/approval/v1\nrequest=req-1\nrequester=u-1\nfingerprint=" + fp + "\ndecision=approve\n"},
 		{"fail/extra-line", valid + "extra=1\n"},
 		{"fail/empty-extra-line", valid + "\n"},
-		{"fail/duplicated-line", "custos/approval/v1\nrequest=req-1\nrequest=req-1\nfingerprint=" + fp + "\npolicy=" + ph + "\ndecision=approve\n"},
+		{"fail/duplicated-line", "custos/approval/v1\nrequest=req-1\nrequester=u-1\nrequest=req-1\nfingerprint=" + fp + "\npolicy=" + ph + "\ndecision=approve\n"},
 		{"fail/missing-final-newline", strings.TrimSuffix(valid, "\n")},
 		{"fail/trailing-bytes", valid + "x"},
 		{"fail/trailing-nul", valid + "\x00"},
 		{"fail/crlf", strings.ReplaceAll(valid, "\n", "\r\n")},
 		{"fail/cr-in-request", msg("req-1\r", fp, ph, Approve)},
-		{"fail/fields-out-of-order", "custos/approval/v1\nfingerprint=" + fp + "\nrequest=req-1\npolicy=" + ph + "\ndecision=approve\n"},
+		{"fail/fields-out-of-order", "custos/approval/v1\nrequester=u-1\nfingerprint=" + fp + "\nrequest=req-1\npolicy=" + ph + "\ndecision=approve\n"},
 		{"fail/space-before-equals", strings.Replace(valid, "request=", "request =", 1)},
 		{"fail/upper-case-field-name", strings.Replace(valid, "policy=", "POLICY=", 1)},
 		{"fail/empty-request", msg("", fp, ph, Approve)},
+		{"fail/missing-requester", strings.Replace(valid, "requester=u-1\n", "", 1)},
+		{"fail/empty-requester", strings.Replace(valid, "requester=u-1\n", "requester=\n", 1)},
 		{"fail/equals-in-request", msg("req=1", fp, ph, Approve)},
 		{"fail/upper-case-fingerprint", msg("req-1", strings.ToUpper(fp), ph, Approve)},
 		{"fail/upper-case-policy", msg("req-1", fp, strings.ToUpper(ph), Approve)},
@@ -518,7 +518,7 @@ func FuzzParseMessage(f *testing.F) {
 	b := testBinding()
 	f.Add(Message(b, Approve))
 	f.Add(Message(b, Reject))
-	f.Add(Message(Binding{RequestID: "x", Fingerprint: make([]byte, 32), PolicyHash: make([]byte, 32)}, Approve))
+	f.Add(Message(Binding{RequestID: "x", RequesterID: "y", Fingerprint: make([]byte, 32), PolicyHash: make([]byte, 32)}, Approve))
 	f.Add([]byte("custos/approval/v1\n"))
 	f.Add([]byte("custos/approval/v1\nrequest=a\nfingerprint=00\npolicy=00\ndecision=approve\n"))
 	f.Add(bytes.ReplaceAll(Message(b, Approve), []byte("\n"), []byte("\r\n")))
@@ -535,7 +535,7 @@ func FuzzParseMessage(f *testing.F) {
 		if decision != Approve && decision != Reject {
 			t.Fatalf("accepted decision %q", decision)
 		}
-		if len(got.Fingerprint) != 32 || len(got.PolicyHash) != 32 || got.RequestID == "" {
+		if len(got.Fingerprint) != 32 || len(got.PolicyHash) != 32 || got.RequestID == "" || got.RequesterID == "" {
 			t.Fatalf("accepted binding %+v", got)
 		}
 		if re := Message(got, decision); !bytes.Equal(re, m) {

@@ -61,6 +61,7 @@ func Example() {
 	// Output:
 	// custos/approval/v1
 	// request=req-1
+	// requester=rita
 	// fingerprint=b577651927383a246a8a573dbe3925b5661f86d8d289178bc7c66f2e42d3903b
 	// policy=1dc12621279dfac9099aa33a529a62edc761b3cd94d9f252713a664908596b84
 	// decision=approve

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -53,10 +54,104 @@ func seedKey(name string) ed25519.PrivateKey {
 	return ed25519.NewKeyFromSeed(s[:])
 }
 
+// template is a seeded database built once per test binary: staff with
+// argon2id password hashes are slow to make, so each test copies the file.
+var template struct {
+	once    sync.Once
+	err     error
+	dir     string
+	users   map[string]*coordinator.Principal
+	apiKey  string
+	ethW    *store.Wallet
+	solW    *store.Wallet
+	created time.Time
+}
+
+var testStart = time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC) // a Wednesday
+
+func testService(t testing.TB, st store.Store, now func() time.Time) *coordinator.Service {
+	kek, err := seal.NewKEK(make([]byte, 32))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := proof.NewSigner(seedKey("decision"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func buildTemplate(t testing.TB) {
+	template.once.Do(func() {
+		ctx := context.Background()
+		dir, err := os.MkdirTemp("", "custos-coordinator-test-")
+		if err != nil {
+			template.err = err
+			return
+		}
+		template.dir = dir
+		st, err := sqlite.Open(ctx, filepath.Join(dir, "template.db"))
+		if err != nil {
+			template.err = err
+			return
+		}
+		defer st.Close()
+		template.err = seed(t, ctx, testService(t, st, func() time.Time { return testStart }))
+	})
+	if template.err != nil {
+		t.Fatal(template.err)
+	}
+}
+
+func seed(t testing.TB, ctx context.Context, svc *coordinator.Service) error {
+	template.users = map[string]*coordinator.Principal{}
+	for _, u := range []struct{ name, role string }{
+		{"ada", store.RoleAdmin}, {"tess", store.RoleTreasuryManager}, {"alice", store.RoleApprover},
+		{"bob", store.RoleApprover}, {"carol", store.RoleApprover}, {"dave", store.RoleApprover}, {"victor", store.RoleViewer},
+	} {
+		var pub ed25519.PublicKey
+		if u.role == store.RoleApprover || u.role == store.RoleTreasuryManager {
+			pub = seedKey(u.name).Public().(ed25519.PublicKey)
+		}
+		created, err := svc.BootstrapUser(ctx, u.name, u.role, "correct horse battery staple", pub)
+		if err != nil {
+			return err
+		}
+		template.users[u.name] = &coordinator.Principal{Kind: "user", ID: created.ID, UserID: created.ID, Name: u.name, Role: u.role}
+	}
+	key, err := svc.BootstrapAPIKey(ctx, template.users["ada"].ID, "payments", []string{"transactions:write", "transactions:read", "wallets:read", "approvals:read"})
+	if err != nil {
+		return err
+	}
+	template.apiKey = key.Reveal()
+	for _, r := range []coordinator.RateInput{{Asset: "eth", EURPerUnit: "2500", Decimals: 18}, {Asset: "sol", EURPerUnit: "150", Decimals: 9}} {
+		if err := svc.BootstrapRate(ctx, r); err != nil {
+			return err
+		}
+	}
+	if template.ethW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "eth", Mode: "hd", Curve: "secp256k1"}); err != nil {
+		return err
+	}
+	template.solW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "sol", Mode: "hd", Curve: "ed25519"})
+	return err
+}
+
 func newFixture(t *testing.T, policyJSON string) *fixture {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "custos.db"))
+	buildTemplate(t)
+	path := filepath.Join(t.TempDir(), "custos.db")
+	data, err := os.ReadFile(filepath.Join(template.dir, "template.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := sqlite.Open(context.Background(), path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,26 +159,15 @@ func newFixture(t *testing.T, policyJSON string) *fixture {
 	return newFixtureOn(t, st, policyJSON)
 }
 
+// newFixtureOn wraps a store seeded from the template (or by seed).
 func newFixtureOn(t *testing.T, st store.Store, policyJSON string) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	kek, err := seal.NewKEK(make([]byte, 32))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dk := seedKey("decision")
-	signer, err := proof.NewSigner(dk)
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Wednesday 2026-11-18 10:00 UTC.
-	clk := &clock{t: time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC)}
-	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Now: clk.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
+	clk := &clock{t: testStart}
+	svc := testService(t, st, clk.Now)
 	doc := policy.Default()
 	if policyJSON != "" {
+		var err error
 		if doc, err = policy.Parse([]byte(policyJSON)); err != nil {
 			t.Fatal(err)
 		}
@@ -91,39 +175,16 @@ func newFixtureOn(t *testing.T, st store.Store, policyJSON string) *fixture {
 	if _, err := svc.InitPolicy(ctx, doc); err != nil {
 		t.Fatal(err)
 	}
-	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: map[string]*coordinator.Principal{},
-		verifier: map[string]ed25519.PublicKey{proof.KeyID(dk.Public().(ed25519.PublicKey)): dk.Public().(ed25519.PublicKey)}}
-	for _, u := range []struct{ name, role string }{
-		{"ada", store.RoleAdmin}, {"tess", store.RoleTreasuryManager}, {"alice", store.RoleApprover},
-		{"bob", store.RoleApprover}, {"carol", store.RoleApprover}, {"dave", store.RoleApprover}, {"victor", store.RoleViewer},
-	} {
-		var pub ed25519.PublicKey
-		if u.role == store.RoleApprover || u.role == store.RoleTreasuryManager {
-			f.keys[u.name] = seedKey(u.name)
-			pub = f.keys[u.name].Public().(ed25519.PublicKey)
-		}
-		created, err := svc.BootstrapUser(ctx, u.name, u.role, "correct horse battery staple", pub)
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.users[u.name] = &coordinator.Principal{Kind: "user", ID: created.ID, UserID: created.ID, Name: u.name, Role: u.role}
-	}
-	key, err := svc.BootstrapAPIKey(ctx, f.users["ada"].ID, "payments", []string{"transactions:write", "transactions:read", "wallets:read", "approvals:read"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f.api, err = svc.Authenticate(ctx, key.Reveal()); err != nil {
-		t.Fatal(err)
-	}
-	for _, r := range []coordinator.RateInput{{Asset: "eth", EURPerUnit: "2500", Decimals: 18}, {Asset: "sol", EURPerUnit: "150", Decimals: 9}} {
-		if err := svc.BootstrapRate(ctx, r); err != nil {
-			t.Fatal(err)
+	dk := seedKey("decision").Public().(ed25519.PublicKey)
+	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: template.users,
+		ethW: template.ethW, solW: template.solW, verifier: map[string]ed25519.PublicKey{proof.KeyID(dk): dk}}
+	for name, p := range template.users {
+		if p.Role == store.RoleApprover || p.Role == store.RoleTreasuryManager {
+			f.keys[name] = seedKey(name)
 		}
 	}
-	if f.ethW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "eth", Mode: "hd", Curve: "secp256k1"}); err != nil {
-		t.Fatal(err)
-	}
-	if f.solW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "sol", Mode: "hd", Curve: "ed25519"}); err != nil {
+	var err error
+	if f.api, err = svc.Authenticate(ctx, template.apiKey); err != nil {
 		t.Fatal(err)
 	}
 	return f
@@ -524,4 +585,12 @@ func TestRequestExpiry(t *testing.T) {
 	if got := f.tx(tx.ID); got.Status != store.TxExpired {
 		t.Fatalf("status %s, want expired", got.Status)
 	}
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if template.dir != "" {
+		os.RemoveAll(template.dir)
+	}
+	os.Exit(code)
 }

@@ -49,6 +49,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&cfg.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.Float64Var(&cfg.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	refresh := fs.Duration("refresh-rates", 5*time.Minute, "how often to refresh the demo EUR rates (0: never)")
+	fs.StringVar(&cfg.postgresDSNFile, "postgres-dsn-file", "", "use the PostgreSQL database named in this file instead of SQLite")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -110,7 +111,11 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	}
 	return serve(ctx, &cfg, svc, logger, func(addr string) {
 		fmt.Fprintf(out, "custos: credentials written to %s\n", credsPath)
-		fmt.Fprintf(out, "custos: coordinator listening on http://%s (SQLite store %s)\n", addr, cfg.sqlitePath)
+		where := "SQLite store " + cfg.sqlitePath
+		if cfg.postgresDSNFile != "" {
+			where = "PostgreSQL store"
+		}
+		fmt.Fprintf(out, "custos: coordinator listening on http://%s (%s)\n", addr, where)
 		fmt.Fprintf(out, "hint: in another terminal: ./bin/custos wallet list; ./bin/custos tx submit --wallet treasury-eth --asset eth --to 0xBEEF --amount 6000000000000000000\n")
 	})
 }

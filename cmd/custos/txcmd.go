@@ -237,6 +237,7 @@ type requestView struct {
 	ID            string           `json:"id"`
 	Action        string           `json:"action"`
 	Status        string           `json:"status"`
+	RequesterID   string           `json:"requester_id"`
 	Intent        json.RawMessage  `json:"intent"`
 	Fingerprint   string           `json:"fingerprint"`
 	PolicyVersion int64            `json:"policy_version"`
@@ -313,7 +314,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	}
 	fmt.Fprintf(out, "%s request %s (%s), EUR %d.%02d, policy v%d\n  intent %s\n", decision, r.ID, r.Action,
 		r.EURCents/100, r.EURCents%100, r.PolicyVersion, r.Intent)
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, Fingerprint: fpb, PolicyHash: ph}, decision)
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Fingerprint: fpb, PolicyHash: ph}, decision)
 	sig := ed25519.Sign(key, msg)
 	var after requestView
 	if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),

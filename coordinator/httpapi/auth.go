@@ -44,6 +44,16 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// loginLimiter allows 2 login attempts per second per address, bursts of 20.
+func (s *server) loginLimiter(ip string) *rate.Limiter {
+	key := "login:" + ip
+	if l, ok := s.limiters.Load(key); ok {
+		return l.(*rate.Limiter)
+	}
+	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(2, 20))
+	return l.(*rate.Limiter)
+}
+
 func (s *server) limiter(key string) *rate.Limiter {
 	if l, ok := s.limiters.Load(key); ok {
 		return l.(*rate.Limiter)

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -68,7 +69,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	case errors.As(err, &ae):
 		status, code, msg = ae.status, ae.code, ae.msg
 		if ae.retryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int(ae.retryAfter.Seconds()+0.999)))
+			c.Response().Header().Set("Retry-After", strconv.Itoa(int((ae.retryAfter+time.Second-1)/time.Second))) // ceil: never 0
 		}
 	case errors.As(err, &he):
 		status = he.Code
@@ -78,7 +79,7 @@ func (s *server) handleError(err error, c echo.Context) {
 			msg = fmt.Sprintf("request body is larger than %d bytes", MaxBody)
 		}
 	}
-	if status >= 500 {
+	if status >= 500 && !errors.Is(err, context.Canceled) {
 		s.log.ErrorContext(c.Request().Context(), "request failed", "request_id", rid, "method", c.Request().Method,
 			"path", c.Path(), "status", status, "err", err)
 	} else {

@@ -25,6 +25,13 @@ func (s *server) login(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
+	// Password guessing is limited per client address on top of the
+	// argon2id cost of every attempt.
+	if r := s.loginLimiter(c.RealIP()).Reserve(); r.Delay() > 0 {
+		delay := r.Delay()
+		r.Cancel()
+		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many login attempts", retryAfter: delay}
+	}
 	tok, u, exp, err := s.svc.Login(c.Request().Context(), in.Name, in.Password)
 	if err != nil {
 		return err
@@ -342,14 +349,41 @@ func (s *server) listAudit(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"events": out})
 }
 
-// exportAudit streams the whole chain as JSON lines.
+// exportAudit streams the whole chain as JSON lines. The status line is
+// sent with the first bytes, so a failure before any event was read still
+// gets a JSON error answer.
 func (s *server) exportAudit(c echo.Context) error {
 	p := principal(c)
-	if !p.Can(coordinator.PermAuditRead) {
-		return coordinator.ErrForbidden
+	w := &lazyWriter{c: c}
+	if err := s.svc.ExportAudit(c.Request().Context(), p, w); err != nil {
+		if w.started {
+			s.log.ErrorContext(c.Request().Context(), "audit export failed mid-stream", "err", err)
+			return nil
+		}
+		return err
 	}
-	c.Response().Header().Set(echo.HeaderContentType, "application/x-ndjson")
-	c.Response().Header().Set("Content-Disposition", `attachment; filename="custos-audit-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl"`)
-	c.Response().WriteHeader(http.StatusOK)
-	return s.svc.ExportAudit(c.Request().Context(), p, c.Response())
+	if !w.started {
+		w.start()
+	}
+	return nil
+}
+
+type lazyWriter struct {
+	c       echo.Context
+	started bool
+}
+
+func (w *lazyWriter) start() {
+	h := w.c.Response().Header()
+	h.Set(echo.HeaderContentType, "application/x-ndjson")
+	h.Set("Content-Disposition", `attachment; filename="custos-audit-`+time.Now().UTC().Format("20060102T150405Z")+`.jsonl"`)
+	w.c.Response().WriteHeader(http.StatusOK)
+	w.started = true
+}
+
+func (w *lazyWriter) Write(p []byte) (int, error) {
+	if !w.started {
+		w.start()
+	}
+	return w.c.Response().Write(p)
 }

@@ -35,16 +35,16 @@ import (
 
 // ---- the document ----
 
-type jsonObj = map[string]any
+type oaObject = map[string]any
 
-var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+var oaMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
-func loadDoc(t *testing.T) jsonObj {
+func loadOpenAPI(t *testing.T) oaObject {
 	t.Helper()
-	if err := checkDuplicateKeys(openAPI); err != nil {
+	if err := oaCheckDuplicateKeys(openAPI); err != nil {
 		t.Fatalf("openapi.json: %v", err)
 	}
-	var doc jsonObj
+	var doc oaObject
 	dec := json.NewDecoder(bytes.NewReader(openAPI))
 	if err := dec.Decode(&doc); err != nil {
 		t.Fatalf("openapi.json does not parse: %v", err)
@@ -55,9 +55,9 @@ func loadDoc(t *testing.T) jsonObj {
 	return doc
 }
 
-// checkDuplicateKeys refuses an object with a key twice: encoding/json
+// oaCheckDuplicateKeys refuses an object with a key twice: encoding/json
 // keeps the last one silently, which would hide a path or an operation.
-func checkDuplicateKeys(data []byte) error {
+func oaCheckDuplicateKeys(data []byte) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	var walk func() error
 	walk = func() error {
@@ -98,10 +98,11 @@ func checkDuplicateKeys(data []byte) error {
 	return walk()
 }
 
-func obj(v any) jsonObj { m, _ := v.(jsonObj); return m }
+// oaObj returns v as an object, or nil.
+func oaObj(v any) oaObject { m, _ := v.(oaObject); return m }
 
-// pointer resolves a local JSON pointer ("#/components/schemas/Error").
-func pointer(doc jsonObj, ref string) (any, error) {
+// oaPointer resolves a local JSON pointer ("#/components/schemas/Error").
+func oaPointer(doc oaObject, ref string) (any, error) {
 	rest, ok := strings.CutPrefix(ref, "#/")
 	if !ok {
 		return nil, fmt.Errorf("only local references (#/...) are used, got %q", ref)
@@ -109,7 +110,7 @@ func pointer(doc jsonObj, ref string) (any, error) {
 	var cur any = doc
 	for _, tok := range strings.Split(rest, "/") {
 		tok = strings.ReplaceAll(strings.ReplaceAll(tok, "~1", "/"), "~0", "~")
-		m, ok := cur.(jsonObj)
+		m, ok := cur.(oaObject)
 		if !ok {
 			return nil, fmt.Errorf("%q: %q is not inside an object", ref, tok)
 		}
@@ -120,54 +121,54 @@ func pointer(doc jsonObj, ref string) (any, error) {
 	return cur, nil
 }
 
-// deref follows $ref until it reaches an object without one.
-func deref(t *testing.T, doc jsonObj, v any) jsonObj {
+// oaDeref follows $ref until it reaches an object without one.
+func oaDeref(t *testing.T, doc oaObject, v any) oaObject {
 	t.Helper()
-	m := obj(v)
+	m := oaObj(v)
 	for range 10 {
 		ref, ok := m["$ref"].(string)
 		if !ok {
 			return m
 		}
-		target, err := pointer(doc, ref)
+		target, err := oaPointer(doc, ref)
 		if err != nil {
 			t.Fatal(err)
 		}
-		m = obj(target)
+		m = oaObj(target)
 	}
 	t.Fatalf("reference cycle at %v", v)
 	return nil
 }
 
-type operation struct {
+type oaOperation struct {
 	method, path string
-	op, item     jsonObj
+	op, item     oaObject
 }
 
-func (o operation) key() string { return strings.ToUpper(o.method) + " " + o.path }
+func (o oaOperation) key() string { return strings.ToUpper(o.method) + " " + o.path }
 
-func operations(t *testing.T, doc jsonObj) []operation {
+func oaOperations(t *testing.T, doc oaObject) []oaOperation {
 	t.Helper()
-	var out []operation
-	for _, path := range slices.Sorted(maps.Keys(obj(doc["paths"]))) {
-		item := obj(obj(doc["paths"])[path])
+	var out []oaOperation
+	for _, path := range slices.Sorted(maps.Keys(oaObj(doc["paths"]))) {
+		item := oaObj(oaObj(doc["paths"])[path])
 		for k := range item {
-			if !slices.Contains(httpMethods, k) && k != "parameters" && k != "summary" && k != "description" {
+			if !slices.Contains(oaMethods, k) && k != "parameters" && k != "summary" && k != "description" {
 				t.Errorf("paths[%q] has unexpected key %q", path, k)
 			}
 		}
-		for _, m := range httpMethods {
-			if op := obj(item[m]); op != nil {
-				out = append(out, operation{method: m, path: path, op: op, item: item})
+		for _, m := range oaMethods {
+			if op := oaObj(item[m]); op != nil {
+				out = append(out, oaOperation{method: m, path: path, op: op, item: item})
 			}
 		}
 	}
 	return out
 }
 
-func keySet[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
+func oaKeys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
-func stringList(v any) []string {
+func oaStrings(v any) []string {
 	var out []string
 	for _, x := range v.([]any) {
 		out = append(out, x.(string))
@@ -177,25 +178,25 @@ func stringList(v any) []string {
 
 // ---- the source ----
 
-type route struct {
+type oaRoute struct {
 	method, path string // "GET", OpenAPI path template
 	auth         bool   // behind the authenticate middleware
 	handler      ast.Node
 	where        string
 }
 
-func (r route) key() string { return r.method + " " + r.path }
+func (r oaRoute) key() string { return r.method + " " + r.path }
 
-type source struct {
+type oaSource struct {
 	fset  *token.FileSet
 	files map[string]*ast.File
 	funcs map[string]*ast.FuncDecl // method and function declarations by name
 }
 
-// parseSource parses the package's non-test Go files.
-func parseSource(t *testing.T) *source {
+// oaParseSource parses the package's non-test Go files.
+func oaParseSource(t *testing.T) *oaSource {
 	t.Helper()
-	src := &source{fset: token.NewFileSet(), files: map[string]*ast.File{}, funcs: map[string]*ast.FuncDecl{}}
+	src := &oaSource{fset: token.NewFileSet(), files: map[string]*ast.File{}, funcs: map[string]*ast.FuncDecl{}}
 	names, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
@@ -224,21 +225,21 @@ func parseSource(t *testing.T) *source {
 	return src
 }
 
-var echoParam = regexp.MustCompile(`^:([A-Za-z_][A-Za-z0-9_]*)$`)
+var oaEchoParam = regexp.MustCompile(`^:([A-Za-z_][A-Za-z0-9_]*)$`)
 
 // routes collects the routes server.go registers: x := echo.New() is a
 // router with prefix "", y := x.Group("/p", mw...) a group with x's prefix
 // plus "/p" (behind authentication when x is, or when mw includes
 // authenticate), and y.GET("/q", h) a route. Anything the test cannot
 // resolve statically is an error rather than a route silently missed.
-func (src *source) routes(t *testing.T) []route {
+func (src *oaSource) routes(t *testing.T) []oaRoute {
 	t.Helper()
 	type router struct {
 		prefix string
 		auth   bool
 	}
 	routers := map[string]*router{}
-	var out []route
+	var out []oaRoute
 	isAuth := func(args []ast.Expr) bool {
 		for _, a := range args {
 			switch a := a.(type) {
@@ -278,7 +279,7 @@ func (src *source) routes(t *testing.T) []route {
 			if x.Name == "echo" && sel.Sel.Name == "New" {
 				routers[id.Name] = &router{}
 			} else if parent := routers[x.Name]; parent != nil && sel.Sel.Name == "Group" {
-				prefix, err := stringLit(call.Args[0])
+				prefix, err := oaStringLit(call.Args[0])
 				if err != nil {
 					t.Errorf("%s: group prefix: %v", src.fset.Position(call.Pos()), err)
 					return true
@@ -318,14 +319,14 @@ func (src *source) routes(t *testing.T) []route {
 			case slices.Contains(unsupported, name):
 				t.Errorf("%s: %s is not understood by this test; register routes with GET, POST, PUT, PATCH, DELETE...", pos, name)
 			default:
-				p, err := stringLit(n.Args[0])
+				p, err := oaStringLit(n.Args[0])
 				if err != nil {
 					t.Errorf("%s: route path: %v", pos, err)
 					return true
 				}
 				segs := strings.Split(r.prefix+p, "/")
 				for i, s := range segs {
-					if m := echoParam.FindStringSubmatch(s); m != nil {
+					if m := oaEchoParam.FindStringSubmatch(s); m != nil {
 						segs[i] = "{" + m[1] + "}"
 					} else if strings.ContainsAny(s, ":*{}") {
 						t.Errorf("%s: path segment %q is not understood by this test", pos, s)
@@ -340,7 +341,7 @@ func (src *source) routes(t *testing.T) []route {
 				case *ast.FuncLit:
 					h = a
 				}
-				out = append(out, route{method: name, path: strings.Join(segs, "/"), auth: r.auth || isAuth(n.Args[2:]), handler: h, where: pos})
+				out = append(out, oaRoute{method: name, path: strings.Join(segs, "/"), auth: r.auth || isAuth(n.Args[2:]), handler: h, where: pos})
 			}
 		}
 		return true
@@ -351,7 +352,7 @@ func (src *source) routes(t *testing.T) []route {
 	return out
 }
 
-func stringLit(e ast.Expr) (string, error) {
+func oaStringLit(e ast.Expr) (string, error) {
 	lit, ok := e.(*ast.BasicLit)
 	if !ok || lit.Kind != token.STRING {
 		return "", errors.New("not a string literal")
@@ -359,9 +360,9 @@ func stringLit(e ast.Expr) (string, error) {
 	return strconv.Unquote(lit.Value)
 }
 
-// jsonName returns the JSON name of a struct field with tag, and whether it
+// oaJSONName returns the JSON name of a struct field with tag, and whether it
 // has omitempty; name "" means the field is not encoded.
-func jsonName(goName, tag string, exported bool) (string, bool) {
+func oaJSONName(goName, tag string, exported bool) (string, bool) {
 	v, ok := reflect.StructTag(tag).Lookup("json")
 	if v == "-" || !exported {
 		return "", false
@@ -373,8 +374,8 @@ func jsonName(goName, tag string, exported bool) (string, bool) {
 	return name, slices.Contains(strings.Split(opts, ","), "omitempty")
 }
 
-// fieldsOf returns the JSON fields of a Go struct type: name -> omitempty.
-func fieldsOf(t *testing.T, typ reflect.Type) map[string]bool {
+// oaFieldsOf returns the JSON fields of a Go struct type: name -> omitempty.
+func oaFieldsOf(t *testing.T, typ reflect.Type) map[string]bool {
 	t.Helper()
 	for typ.Kind() == reflect.Pointer {
 		typ = typ.Elem()
@@ -385,15 +386,15 @@ func fieldsOf(t *testing.T, typ reflect.Type) map[string]bool {
 		if f.Anonymous {
 			t.Fatalf("%s: embedded field %s is not supported by this test", typ, f.Name)
 		}
-		if name, omit := jsonName(f.Name, string(f.Tag), f.IsExported()); name != "" {
+		if name, omit := oaJSONName(f.Name, string(f.Tag), f.IsExported()); name != "" {
 			out[name] = omit
 		}
 	}
 	return out
 }
 
-// astFields is fieldsOf for a struct type literal in the source.
-func astFields(t *testing.T, st *ast.StructType) map[string]bool {
+// oaASTFields is oaFieldsOf for a struct type literal in the source.
+func oaASTFields(t *testing.T, st *ast.StructType) map[string]bool {
 	t.Helper()
 	out := map[string]bool{}
 	for _, f := range st.Fields.List {
@@ -405,7 +406,7 @@ func astFields(t *testing.T, st *ast.StructType) map[string]bool {
 			tag, _ = strconv.Unquote(f.Tag.Value)
 		}
 		for _, n := range f.Names {
-			if name, omit := jsonName(n.Name, tag, n.IsExported()); name != "" {
+			if name, omit := oaJSONName(n.Name, tag, n.IsExported()); name != "" {
 				out[name] = omit
 			}
 		}
@@ -413,8 +414,8 @@ func astFields(t *testing.T, st *ast.StructType) map[string]bool {
 	return out
 }
 
-// decodedTypes are the named types handlers decode request bodies into.
-var decodedTypes = map[string]reflect.Type{
+// oaDecodedTypes are the named types handlers decode request bodies into.
+var oaDecodedTypes = map[string]reflect.Type{
 	"coordinator.TransferInput": reflect.TypeFor[coordinator.TransferInput](),
 	"coordinator.WalletInput":   reflect.TypeFor[coordinator.WalletInput](),
 	"coordinator.APIKeyInput":   reflect.TypeFor[coordinator.APIKeyInput](),
@@ -422,7 +423,7 @@ var decodedTypes = map[string]reflect.Type{
 
 // bodyFields finds decode(c, &v) in a handler and returns the JSON fields
 // of v's type (nil, false if the handler decodes no body).
-func (src *source) bodyFields(t *testing.T, h ast.Node) (map[string]bool, bool) {
+func (src *oaSource) bodyFields(t *testing.T, h ast.Node) (map[string]bool, bool) {
 	t.Helper()
 	vars := map[string]ast.Expr{} // local var name -> declared type
 	ast.Inspect(h, func(n ast.Node) bool {
@@ -458,15 +459,15 @@ func (src *source) bodyFields(t *testing.T, h ast.Node) (map[string]bool, bool) 
 		}
 		switch typ := vars[target.Name].(type) {
 		case *ast.StructType:
-			fields = astFields(t, typ)
+			fields = oaASTFields(t, typ)
 		case *ast.SelectorExpr:
 			name := typ.X.(*ast.Ident).Name + "." + typ.Sel.Name
-			rt, ok := decodedTypes[name]
+			rt, ok := oaDecodedTypes[name]
 			if !ok {
 				t.Errorf("%s: handler decodes %s: add it to decodedTypes", pos, name)
 				return true
 			}
-			fields = fieldsOf(t, rt)
+			fields = oaFieldsOf(t, rt)
 		default:
 			t.Errorf("%s: cannot find the declared type of the decode target", pos)
 		}
@@ -475,14 +476,15 @@ func (src *source) bodyFields(t *testing.T, h ast.Node) (map[string]bool, bool) 
 	return fields, found
 }
 
-var httpStatus = map[string]int{
+// oaHTTPStatus maps the net/http status constants handlers use.
+var oaHTTPStatus = map[string]int{
 	"StatusOK": 200, "StatusCreated": 201, "StatusAccepted": 202, "StatusNoContent": 204,
 	"StatusServiceUnavailable": 503,
 }
 
 // replies collects c.JSON / c.Blob / c.NoContent calls in a handler whose
 // status is a net/http constant, with the body expression.
-func (src *source) replies(t *testing.T, h ast.Node) map[int][]ast.Expr {
+func (src *oaSource) replies(t *testing.T, h ast.Node) map[int][]ast.Expr {
 	t.Helper()
 	out := map[int][]ast.Expr{}
 	ast.Inspect(h, func(n ast.Node) bool {
@@ -501,7 +503,7 @@ func (src *source) replies(t *testing.T, h ast.Node) map[int][]ast.Expr {
 		if !ok || st.X.(*ast.Ident).Name != "http" {
 			return true // a variable status (e.g. 200 or 201): checked by hand
 		}
-		code, ok := httpStatus[st.Sel.Name]
+		code, ok := oaHTTPStatus[st.Sel.Name]
 		if !ok {
 			t.Errorf("%s: add http.%s to httpStatus", src.fset.Position(st.Pos()), st.Sel.Name)
 			return true
@@ -519,17 +521,17 @@ func (src *source) replies(t *testing.T, h ast.Node) map[int][]ast.Expr {
 // ---- tests ----
 
 func TestOpenAPIDocument(t *testing.T) {
-	doc := loadDoc(t)
+	doc := loadOpenAPI(t)
 	if v, _ := doc["openapi"].(string); !regexp.MustCompile(`^3\.0\.\d+$`).MatchString(v) {
 		t.Errorf("openapi = %q, want 3.0.x", v)
 	}
-	info := obj(doc["info"])
+	info := oaObj(doc["info"])
 	for _, k := range []string{"title", "version", "description"} {
 		if s, _ := info[k].(string); s == "" {
 			t.Errorf("info.%s is empty", k)
 		}
 	}
-	bearer := obj(obj(obj(doc["components"])["securitySchemes"])["bearerAuth"])
+	bearer := oaObj(oaObj(oaObj(doc["components"])["securitySchemes"])["bearerAuth"])
 	if bearer["type"] != "http" || bearer["scheme"] != "bearer" {
 		t.Errorf("components.securitySchemes.bearerAuth = %v, want type http, scheme bearer", bearer)
 	}
@@ -539,20 +541,20 @@ func TestOpenAPIDocument(t *testing.T) {
 }
 
 func TestOpenAPIReferences(t *testing.T) {
-	doc := loadDoc(t)
+	doc := loadOpenAPI(t)
 	used := map[string]bool{}
 	var walk func(path string, v any)
 	walk = func(path string, v any) {
 		switch v := v.(type) {
-		case jsonObj:
+		case oaObject:
 			if ref, ok := v["$ref"]; ok {
 				s, _ := ref.(string)
-				if _, err := pointer(doc, s); err != nil {
+				if _, err := oaPointer(doc, s); err != nil {
 					t.Errorf("%s: %v", path, err)
 				}
 				used[s] = true
 				if len(v) > 1 {
-					t.Errorf("%s: keys beside $ref are ignored by OpenAPI 3.0: %v", path, keySet(v))
+					t.Errorf("%s: keys beside $ref are ignored by OpenAPI 3.0: %v", path, oaKeys(v))
 				}
 			}
 			for k, x := range v {
@@ -566,11 +568,11 @@ func TestOpenAPIReferences(t *testing.T) {
 	}
 	walk("#", doc)
 	// An unreferenced component is dead documentation.
-	for section, comps := range obj(doc["components"]) {
+	for section, comps := range oaObj(doc["components"]) {
 		if section == "securitySchemes" {
 			continue
 		}
-		for name := range obj(comps) {
+		for name := range oaObj(comps) {
 			if ref := "#/components/" + section + "/" + name; !used[ref] {
 				t.Errorf("%s is never referenced", ref)
 			}
@@ -581,25 +583,25 @@ func TestOpenAPIReferences(t *testing.T) {
 // TestOpenAPIMatchesRoutes is the main guard: the documented operations are
 // exactly the routes server.go registers, with the same authentication.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
-	doc := loadDoc(t)
-	src := parseSource(t)
-	served := map[string]route{}
+	doc := loadOpenAPI(t)
+	src := oaParseSource(t)
+	served := map[string]oaRoute{}
 	for _, r := range src.routes(t) {
 		if _, dup := served[r.key()]; dup {
 			t.Errorf("%s: %s registered twice", r.where, r.key())
 		}
 		served[r.key()] = r
 	}
-	documented := map[string]operation{}
-	for _, o := range operations(t, doc) {
+	documented := map[string]oaOperation{}
+	for _, o := range oaOperations(t, doc) {
 		documented[o.key()] = o
 	}
-	for _, k := range keySet(served) {
+	for _, k := range oaKeys(served) {
 		if _, ok := documented[k]; !ok {
 			t.Errorf("%s is served (%s) but not documented in openapi.json", k, served[k].where)
 		}
 	}
-	for _, k := range keySet(documented) {
+	for _, k := range oaKeys(documented) {
 		if _, ok := served[k]; !ok {
 			t.Errorf("%s is documented in openapi.json but server.go does not register it", k)
 		}
@@ -622,10 +624,10 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 // TestOpenAPIRequestBodies compares each operation's request body with the
 // struct its handler decodes.
 func TestOpenAPIRequestBodies(t *testing.T) {
-	doc := loadDoc(t)
-	src := parseSource(t)
-	documented := map[string]operation{}
-	for _, o := range operations(t, doc) {
+	doc := loadOpenAPI(t)
+	src := oaParseSource(t)
+	documented := map[string]oaOperation{}
+	for _, o := range oaOperations(t, doc) {
 		documented[o.key()] = o
 	}
 	for _, r := range src.routes(t) {
@@ -634,7 +636,7 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 			continue // reported by TestOpenAPIMatchesRoutes
 		}
 		fields, decodes := src.bodyFields(t, r.handler)
-		body := obj(o.op["requestBody"])
+		body := oaObj(o.op["requestBody"])
 		if !decodes {
 			if body != nil {
 				t.Errorf("%s documents a request body, but its handler decodes none", r.key())
@@ -642,29 +644,29 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 			continue
 		}
 		if body == nil {
-			t.Errorf("%s: the handler decodes a JSON body %v, but none is documented", r.key(), keySet(fields))
+			t.Errorf("%s: the handler decodes a JSON body %v, but none is documented", r.key(), oaKeys(fields))
 			continue
 		}
 		if body["required"] != true {
 			t.Errorf("%s: requestBody.required must be true", r.key())
 		}
-		content := obj(body["content"])
-		if got := keySet(content); !slices.Equal(got, []string{"application/json"}) {
+		content := oaObj(body["content"])
+		if got := oaKeys(content); !slices.Equal(got, []string{"application/json"}) {
 			t.Errorf("%s: request content types %v, want only application/json", r.key(), got)
 		}
-		media := obj(content["application/json"])
-		if _, ok := obj(media["schema"])["$ref"].(string); !ok {
+		media := oaObj(content["application/json"])
+		if _, ok := oaObj(media["schema"])["$ref"].(string); !ok {
 			t.Errorf("%s: request schema must be a $ref to components/schemas", r.key())
 		}
-		schema := deref(t, doc, media["schema"])
+		schema := oaDeref(t, doc, media["schema"])
 		if schema["additionalProperties"] != false {
 			t.Errorf("%s: request schema must set additionalProperties: false (unknown fields are refused)", r.key())
 		}
-		if got, want := keySet(obj(schema["properties"])), keySet(fields); !slices.Equal(got, want) {
+		if got, want := oaKeys(oaObj(schema["properties"])), oaKeys(fields); !slices.Equal(got, want) {
 			t.Errorf("%s: request properties %v, handler decodes %v", r.key(), got, want)
 		}
 		for _, k := range []string{"400", "413", "415"} {
-			if obj(o.op["responses"])[k] == nil {
+			if oaObj(o.op["responses"])[k] == nil {
 				t.Errorf("%s takes a JSON body but does not document %s", r.key(), k)
 			}
 		}
@@ -675,10 +677,10 @@ func TestOpenAPIRequestBodies(t *testing.T) {
 // constant is documented, and that map literals it answers with have the
 // documented properties.
 func TestOpenAPIReplies(t *testing.T) {
-	doc := loadDoc(t)
-	src := parseSource(t)
-	documented := map[string]operation{}
-	for _, o := range operations(t, doc) {
+	doc := loadOpenAPI(t)
+	src := oaParseSource(t)
+	documented := map[string]oaOperation{}
+	for _, o := range oaOperations(t, doc) {
 		documented[o.key()] = o
 	}
 	for _, r := range src.routes(t) {
@@ -686,67 +688,67 @@ func TestOpenAPIReplies(t *testing.T) {
 		if !ok {
 			continue
 		}
-		responses := obj(o.op["responses"])
+		responses := oaObj(o.op["responses"])
 		for code, bodies := range src.replies(t, r.handler) {
-			resp := obj(responses[strconv.Itoa(code)])
+			resp := oaObj(responses[strconv.Itoa(code)])
 			if resp == nil {
 				t.Errorf("%s: the handler answers %d, which is not documented", r.key(), code)
 				continue
 			}
-			resp = deref(t, doc, resp)
+			resp = oaDeref(t, doc, resp)
 			for _, b := range bodies {
 				lit, ok := b.(*ast.CompositeLit)
 				if !ok {
 					continue
 				}
-				schema := obj(obj(obj(resp["content"])["application/json"])["schema"])
+				schema := oaObj(oaObj(oaObj(resp["content"])["application/json"])["schema"])
 				if schema == nil {
 					t.Errorf("%s %d: the handler answers JSON, no application/json schema is documented", r.key(), code)
 					continue
 				}
-				checkMapLit(t, doc, fmt.Sprintf("%s %d", r.key(), code), lit, schema)
+				oaCheckMapLit(t, doc, fmt.Sprintf("%s %d", r.key(), code), lit, schema)
 			}
 		}
 	}
 }
 
-// checkMapLit compares the keys of a map literal with a schema's properties,
+// oaCheckMapLit compares the keys of a map literal with a schema's properties,
 // recursively for map-literal values.
-func checkMapLit(t *testing.T, doc jsonObj, where string, lit *ast.CompositeLit, schema any) {
+func oaCheckMapLit(t *testing.T, doc oaObject, where string, lit *ast.CompositeLit, schema any) {
 	t.Helper()
 	if _, ok := lit.Type.(*ast.MapType); !ok {
 		return
 	}
-	s := deref(t, doc, schema)
-	props := obj(s["properties"])
+	s := oaDeref(t, doc, schema)
+	props := oaObj(s["properties"])
 	var keys []string
 	for _, e := range lit.Elts {
 		kv := e.(*ast.KeyValueExpr)
-		k, err := stringLit(kv.Key)
+		k, err := oaStringLit(kv.Key)
 		if err != nil {
 			t.Errorf("%s: map key: %v", where, err)
 			continue
 		}
 		keys = append(keys, k)
 		if inner, ok := kv.Value.(*ast.CompositeLit); ok && props[k] != nil {
-			checkMapLit(t, doc, where+"."+k, inner, props[k])
+			oaCheckMapLit(t, doc, where+"."+k, inner, props[k])
 		}
 	}
 	slices.Sort(keys)
-	if got := keySet(props); !slices.Equal(got, keys) {
+	if got := oaKeys(props); !slices.Equal(got, keys) {
 		t.Errorf("%s: documented properties %v, the handler answers %v", where, got, keys)
 	}
-	if req := s["required"]; req == nil || !slices.Equal(slices.Sorted(slices.Values(stringList(req))), keys) {
+	if req := s["required"]; req == nil || !slices.Equal(slices.Sorted(slices.Values(oaStrings(req))), keys) {
 		t.Errorf("%s: required %v, want every key the handler always sends %v", where, req, keys)
 	}
 }
 
 // TestOpenAPIOperations checks what a client generator and a reader need.
 func TestOpenAPIOperations(t *testing.T) {
-	doc := loadDoc(t)
+	doc := loadOpenAPI(t)
 	ids := map[string]string{}
 	param := regexp.MustCompile(`\{([^}]+)\}`)
-	for _, o := range operations(t, doc) {
+	for _, o := range oaOperations(t, doc) {
 		k := o.key()
 		id, _ := o.op["operationId"].(string)
 		if id == "" {
@@ -763,13 +765,13 @@ func TestOpenAPIOperations(t *testing.T) {
 		if tags, _ := o.op["tags"].([]any); len(tags) == 0 {
 			t.Errorf("%s: no tags", k)
 		}
-		responses := obj(o.op["responses"])
+		responses := oaObj(o.op["responses"])
 		success := false
 		for code, r := range responses {
 			if strings.HasPrefix(code, "2") {
 				success = true
 			}
-			if d, _ := deref(t, doc, r)["description"].(string); d == "" {
+			if d, _ := oaDeref(t, doc, r)["description"].(string); d == "" {
 				t.Errorf("%s %s: response without description", k, code)
 			}
 		}
@@ -792,7 +794,7 @@ func TestOpenAPIOperations(t *testing.T) {
 		for _, list := range []any{o.item["parameters"], o.op["parameters"]} {
 			ps, _ := list.([]any)
 			for _, p := range ps {
-				p := deref(t, doc, p)
+				p := oaDeref(t, doc, p)
 				if p["in"] == "path" {
 					declared = append(declared, p["name"].(string))
 					if p["required"] != true {
@@ -820,19 +822,22 @@ func TestOpenAPIOperations(t *testing.T) {
 // the schemas of the Go types the API marshals list exactly their JSON
 // fields, required unless omitempty.
 func TestOpenAPISchemas(t *testing.T) {
-	doc := loadDoc(t)
-	schemas := obj(obj(doc["components"])["schemas"])
+	doc := loadOpenAPI(t)
+	schemas := oaObj(oaObj(doc["components"])["schemas"])
+	// Schemas whose properties are all optional (OpenAPI 3.0 forbids an
+	// empty required list).
+	optionalOnly := map[string]bool{"PolicySpending": true}
 	for name, s := range schemas {
-		s := obj(s)
-		props := obj(s["properties"])
+		s := oaObj(s)
+		props := oaObj(s["properties"])
 		if req, ok := s["required"]; ok {
-			for _, r := range stringList(req) {
+			for _, r := range oaStrings(req) {
 				if _, ok := props[r]; !ok {
 					t.Errorf("schemas.%s: required %q is not a property", name, r)
 				}
 			}
 		}
-		if s["type"] == "object" && props != nil && s["required"] == nil && name != "PolicySpending" {
+		if s["type"] == "object" && props != nil && s["required"] == nil && !optionalOnly[name] {
 			t.Errorf("schemas.%s: no required list", name)
 		}
 	}
@@ -862,13 +867,13 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"#/components/schemas/StatementRate", reflect.TypeFor[coordinator.StatementRate]()},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
-			v, err := pointer(doc, tc.ref)
+			v, err := oaPointer(doc, tc.ref)
 			if err != nil {
 				t.Fatal(err)
 			}
-			s := obj(v)
-			fields := fieldsOf(t, tc.typ)
-			if got, want := keySet(obj(s["properties"])), keySet(fields); !slices.Equal(got, want) {
+			s := oaObj(v)
+			fields := oaFieldsOf(t, tc.typ)
+			if got, want := oaKeys(oaObj(s["properties"])), oaKeys(fields); !slices.Equal(got, want) {
 				t.Errorf("%s: properties %v, %s encodes %v", tc.ref, got, tc.typ, want)
 			}
 			var want []string
@@ -880,7 +885,7 @@ func TestOpenAPISchemas(t *testing.T) {
 			slices.Sort(want)
 			var got []string
 			if req, ok := s["required"]; ok {
-				got = slices.Sorted(slices.Values(stringList(req)))
+				got = slices.Sorted(slices.Values(oaStrings(req)))
 			}
 			if !slices.Equal(got, want) {
 				t.Errorf("%s: required %v, want the fields without omitempty %v", tc.ref, got, want)
@@ -889,9 +894,9 @@ func TestOpenAPISchemas(t *testing.T) {
 	}
 }
 
-// stringConsts returns the string constants of the Go package in dir whose
+// oaStringConsts returns the string constants of the Go package in dir whose
 // type is typ (typ != "") or whose name starts with prefix.
-func stringConsts(t *testing.T, dir, typ, prefix string) []string {
+func oaStringConsts(t *testing.T, dir, typ, prefix string) []string {
 	t.Helper()
 	names, err := filepath.Glob(filepath.Join(dir, "*.go"))
 	if err != nil {
@@ -922,7 +927,7 @@ func stringConsts(t *testing.T, dir, typ, prefix string) []string {
 					continue
 				}
 				for _, v := range vs.Values {
-					if s, err := stringLit(v); err == nil {
+					if s, err := oaStringLit(v); err == nil {
 						out = append(out, s)
 					}
 				}
@@ -939,7 +944,7 @@ func stringConsts(t *testing.T, dir, typ, prefix string) []string {
 // TestOpenAPIEnums compares documented enums with the constants they come
 // from, so that a new status, role or scope cannot go undocumented.
 func TestOpenAPIEnums(t *testing.T) {
-	doc := loadDoc(t)
+	doc := loadOpenAPI(t)
 	for _, tc := range []struct {
 		schema, dir, typ, prefix string
 	}{
@@ -955,30 +960,30 @@ func TestOpenAPIEnums(t *testing.T) {
 		{"AuditResult", "../../audit", "", "Result"},
 	} {
 		t.Run(tc.schema, func(t *testing.T) {
-			v, err := pointer(doc, "#/components/schemas/"+tc.schema)
+			v, err := oaPointer(doc, "#/components/schemas/"+tc.schema)
 			if err != nil {
 				t.Fatal(err)
 			}
-			raw, ok := obj(v)["enum"]
+			raw, ok := oaObj(v)["enum"]
 			if !ok {
 				t.Fatalf("schemas.%s has no enum", tc.schema)
 			}
-			got := slices.Sorted(slices.Values(stringList(raw)))
-			if want := stringConsts(t, tc.dir, tc.typ, tc.prefix); !slices.Equal(got, want) {
+			got := slices.Sorted(slices.Values(oaStrings(raw)))
+			if want := oaStringConsts(t, tc.dir, tc.typ, tc.prefix); !slices.Equal(got, want) {
 				t.Errorf("schemas.%s enum %v, the source defines %v", tc.schema, got, want)
 			}
 		})
 	}
-	vote := obj(obj(obj(obj(obj(doc["components"])["schemas"])["VoteInput"])["properties"])["decision"])
-	if got := stringList(vote["enum"]); !slices.Equal(got, []string{approvals.Approve, approvals.Reject}) {
+	vote := oaObj(oaObj(oaObj(oaObj(oaObj(doc["components"])["schemas"])["VoteInput"])["properties"])["decision"])
+	if got := oaStrings(vote["enum"]); !slices.Equal(got, []string{approvals.Approve, approvals.Reject}) {
 		t.Errorf("VoteInput.decision enum %v", got)
 	}
 }
 
 // TestOpenAPIAmount pins the amount pattern to the intent package's rules.
 func TestOpenAPIAmount(t *testing.T) {
-	doc := loadDoc(t)
-	s := obj(obj(obj(obj(obj(doc["components"])["schemas"])["TransferInput"])["properties"])["amount"])
+	doc := loadOpenAPI(t)
+	s := oaObj(oaObj(oaObj(oaObj(oaObj(doc["components"])["schemas"])["TransferInput"])["properties"])["amount"])
 	re, err := regexp.Compile(s["pattern"].(string))
 	if err != nil {
 		t.Fatal(err)
