@@ -17,7 +17,7 @@ func FuzzVerify(f *testing.F) {
 		f.Add(export)
 		if n > 1 {
 			lines := splitLines(export)
-			f.Add(joinLines(lines[1:]...))                           // first deleted
+			f.Add(joinLines(lines[1:]...))                            // first deleted
 			f.Add(joinLines(append([][]byte{lines[1]}, lines...)...)) // duplicate
 			f.Add(bytes.ReplaceAll(export, []byte("\n"), []byte("\r\n")))
 		}
@@ -103,7 +103,7 @@ func FuzzVerifyMutation(f *testing.F) {
 			at = int(pos % uint32(len(export)))
 			mutated = append(bytes.Clone(export[:at]), export[at+1:]...)
 		}
-		line := bytes.Count(export[:at], []byte("\n")) + 1 // the line the change touches
+		line := firstChangedLine(export, mutated)
 
 		_, err := verifyAll(t, mutated, VerifyOptions{ExpectHead: head})
 		if err == nil {
@@ -129,4 +129,37 @@ func FuzzVerifyMutation(f *testing.F) {
 			t.Fatalf("mutation %d at byte %d (line %d): error at line %d seq %d: %v", op%3, at, line, ce.Line, ce.Seq, err)
 		}
 	})
+}
+
+// firstChangedLine returns the 1-based number of the first line whose
+// content (terminator excluded) differs between a and b, counting a missing
+// line as different.
+func firstChangedLine(a, b []byte) int {
+	la, lb := contentLines(a), contentLines(b)
+	for i := range min(len(la), len(lb)) {
+		if la[i] != lb[i] {
+			return i + 1
+		}
+	}
+	return min(len(la), len(lb)) + 1
+}
+
+// contentLines splits data as the verifier does: lines end in "\n" or
+// "\r\n", and a final unterminated piece is a line if it is not empty.
+func contentLines(data []byte) []string {
+	var lines []string
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			lines = append(lines, string(data))
+			break
+		}
+		l := data[:i]
+		if len(l) > 0 && l[len(l)-1] == '\r' {
+			l = l[:len(l)-1]
+		}
+		lines = append(lines, string(l))
+		data = data[i+1:]
+	}
+	return lines
 }

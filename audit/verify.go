@@ -120,20 +120,28 @@ func Verify(r io.Reader) (*Report, error) {
 // hash); the last line may lack its terminator. A blank line, including a
 // trailing empty line, is malformed.
 //
-// It reads r as a stream, in the calling goroutine, and stops reading at
-// the first bad line. Parsing and hashing run on GOMAXPROCS goroutines over
+// It reads r as a stream, in the calling goroutine, and stops reading soon
+// after the first bad line (it reads at most a few batches of lines ahead).
+// Parsing and hashing run on up to GOMAXPROCS goroutines (at most 8) over
 // batches of lines while the chain links are checked in order, so the
-// result is the same as checking line by line; memory is bounded by a few
-// batches and the longest line (MaxLineSize). A failed check returns a
-// *ChainError naming the first bad line; an error reading r is returned
-// wrapped, not as a ChainError, unless a bad line comes before it.
+// result is the same as checking line by line. Memory is bounded by a few
+// batches and the longest line (MaxLineSize): tens of MiB at most, whatever
+// the size of the export. It returns once all its goroutines have stopped.
+//
+// A failed check returns a *ChainError naming the first bad line; an error
+// reading r is returned wrapped, not as a ChainError, unless a bad line
+// comes before it.
 func VerifyWith(r io.Reader, opts VerifyOptions) (*Report, error) {
 	return verify(r, opts, pipelineConfig{
-		workers:    runtime.GOMAXPROCS(0),
-		batchLines: 2048,
-		batchBytes: 1 << 20,
+		workers:    min(runtime.GOMAXPROCS(0), maxWorkers),
+		batchLines: 1024,
+		batchBytes: 512 << 10,
 	})
 }
+
+// maxWorkers caps the parsing and hashing goroutines, and with them the
+// memory in flight: beyond a few, reading the input is the bottleneck.
+const maxWorkers = 8
 
 // pipelineConfig sizes the verification pipeline; tests shrink it to
 // exercise batch boundaries.
@@ -321,10 +329,8 @@ type verifier struct {
 	firstSeq int64
 	lastSeq  int64
 	head     [HashSize]byte
-	// headSeen is set once the head (anchor or event) equals ExpectHead;
-	// headAt is then that event's seq.
+	// headSeen is set once the head (anchor or event) equals ExpectHead.
 	headSeen bool
-	headAt   int64
 }
 
 func newVerifier(opts VerifyOptions) (*verifier, error) {
@@ -341,7 +347,7 @@ func newVerifier(opts VerifyOptions) (*verifier, error) {
 	}
 	copy(v.head[:], opts.FromHash) // zero for FromSeq 0
 	if opts.ExpectHead != nil && bytes.Equal(opts.ExpectHead, v.head[:]) {
-		v.headSeen, v.headAt = true, opts.FromSeq
+		v.headSeen = true
 	}
 	return v, nil
 }
@@ -433,7 +439,7 @@ func (v *verifier) link(res *lineResult) error {
 	v.lastSeq = info.seq
 	v.head = info.hash
 	if v.opts.ExpectHead != nil && bytes.Equal(v.opts.ExpectHead, info.hash[:]) {
-		v.headSeen, v.headAt = true, info.seq
+		v.headSeen = true
 	}
 	return nil
 }

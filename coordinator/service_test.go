@@ -594,3 +594,50 @@ func TestMain(m *testing.M) {
 	}
 	os.Exit(code)
 }
+
+func TestAmendedIntentVoidsApprovals(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", eth(6)) // EUR 15,000: 4 incl. a treasury manager
+	for _, n := range []string{"alice", "bob", "dave"} {
+		if _, err := f.vote(n, tx.RequestID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stale := f.sign("tess", tx.RequestID, approvals.Approve) // over the old intent
+	newAmount := eth(5)
+	amended, err := f.svc.AmendTransfer(ctx, f.api, tx.ID, coordinator.AmendInput{Amount: &newAmount})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(amended.Fingerprint) == string(tx.Fingerprint) || amended.Amount != newAmount || amended.EURCents != 1_250_000 {
+		t.Fatalf("amended transaction: fingerprint unchanged or amount %s EUR cents %d", amended.Amount, amended.EURCents)
+	}
+	v, _ := f.svc.GetRequest(ctx, f.users["victor"], tx.RequestID)
+	if v.Tally.Approvals != 0 || v.Request.Revision != 2 {
+		t.Fatalf("after the amendment: %d approvals at revision %d, want 0 at 2", v.Tally.Approvals, v.Request.Revision)
+	}
+	if _, err := f.svc.Vote(ctx, f.users["tess"], tx.RequestID, approvals.Approve, stale); code(err) != "bad_signature" {
+		t.Fatalf("approval of the old intent: %v, want bad_signature", err)
+	}
+	for _, n := range []string{"alice", "bob", "dave", "tess"} {
+		if _, err := f.vote(n, tx.RequestID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := f.tx(tx.ID)
+	if got.Status != store.TxSigned || !hd.VerifySecp256k1(f.ethW.PublicKey, got.Intent, got.Signature) {
+		t.Fatalf("after approvals of the amended intent: %s", got.Status)
+	}
+	if _, err := f.svc.AmendTransfer(ctx, f.api, tx.ID, coordinator.AmendInput{Amount: &newAmount}); code(err) != "not_amendable" {
+		t.Fatalf("amending a signed transfer: %v", err)
+	}
+	other := f.submit(f.api, f.ethW, "eth", "0xabc", eth(1))
+	if _, err := f.svc.AmendTransfer(ctx, f.users["carol"], other.ID, coordinator.AmendInput{Amount: &newAmount}); code(err) != "not_the_submitter" {
+		t.Fatalf("amendment by someone else: %v", err)
+	}
+	bad := "-1"
+	if _, err := f.svc.AmendTransfer(ctx, f.api, other.ID, coordinator.AmendInput{Amount: &bad}); code(err) != "invalid_intent" {
+		t.Fatalf("negative amendment: %v", err)
+	}
+}

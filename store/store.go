@@ -116,9 +116,12 @@ type Tx interface {
 	GetTransactionByIdempotencyKey(ctx context.Context, clientID, key string) (*Transaction, error)
 	GetTransactionByRequest(ctx context.Context, requestID string) (*Transaction, error)
 	ListTransactions(ctx context.Context, f TransactionFilter) ([]*Transaction, error)
-	// UpdateTransaction writes Status, Decision, Signature, SignedAt,
-	// FailureReason, Fingerprint and UpdatedAt of t; ErrConflict unless
-	// the stored status is from.
+	// UpdateTransaction writes the mutable fields of t (Status, Decision,
+	// Signature, SignedAt, FailureReason, EURCents, UpdatedAt, and the
+	// intent: To, Amount, Memo, Nonce, Intent, Fingerprint); ErrConflict
+	// unless the stored status is from. ID, RequestID, ClientID,
+	// IdempotencyKey, BodyHash, WalletID, Chain, Asset and CreatedAt never
+	// change.
 	UpdateTransaction(ctx context.Context, t *Transaction, from TxStatus) error
 
 	// Spend ledger: one entry per transfer counted against a wallet's
@@ -138,6 +141,9 @@ type Tx interface {
 	// ListAudit returns events with Seq > afterSeq in order, at most limit
 	// (limit <= 0 means all).
 	ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*audit.Event, error)
+	// AuditHead returns the sequence number and hash of the newest event
+	// (0 and 32 zero bytes for an empty chain).
+	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
 }
 
 // Roles.

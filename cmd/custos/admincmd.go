@@ -2,7 +2,9 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/hex"
 	"errors"
 	"flag"
@@ -32,7 +34,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 	c.flags(fs)
 	switch args[0] {
 	case "list":
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		cl, err := c.client(ctx)
@@ -64,7 +66,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		fs.StringVar(&in.Mode, "mode", "hd", "wallet mode")
 		fs.StringVar(&in.Curve, "curve", "secp256k1", "secp256k1 or ed25519")
 		fs.StringVar(&in.Path, "path", "", "derivation path (default per curve)")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		cl, err := c.client(ctx)
@@ -84,7 +86,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	case "freeze", "unfreeze":
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
@@ -124,7 +126,7 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		name := fs.String("name", "", "key name")
 		scopes := fs.String("scopes", "transactions:write,transactions:read", "comma-separated scopes")
 		ttl := fs.Duration("ttl", 0, "expire after this long (0: never)")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		in := coordinator.APIKeyInput{Name: *name, Scopes: strings.Split(*scopes, ",")}
@@ -146,7 +148,7 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "api key (shown once): %s\napikey.create request %s is %s\n", res.APIKey, res.Request.ID, res.Request.Status)
 		return nil
 	case "list":
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		cl, err := c.client(ctx)
@@ -159,7 +161,7 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return printJSON(out, res)
 	case "revoke":
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
@@ -187,7 +189,7 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 	c.flags(fs)
 	switch args[0] {
 	case "list":
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		cl, err := c.client(ctx)
@@ -203,7 +205,7 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		asset := fs.String("asset", "", "asset")
 		price := fs.String("eur", "", "EUR per whole unit, decimal")
 		decimals := fs.Int("decimals", -1, "base-unit decimals of the asset")
-		if err := fs.Parse(args[1:]); err != nil {
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		if *asset == "" || *price == "" || *decimals < 0 {
@@ -227,7 +229,7 @@ func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("emergency-stop", flag.ContinueOnError)
 	var c conn
 	c.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || (fs.Arg(0) != "on" && fs.Arg(0) != "off") {
@@ -253,40 +255,46 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 	case "export":
 		var c conn
 		c.flags(fs)
-		path := fs.String("out", "", "file to write (default: standard output)")
-		if err := fs.Parse(args[1:]); err != nil {
+		path := fs.String("out", "", "file to write; a signed checkpoint is written next to it as FILE.checkpoint.json")
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
+		}
+		if *path == "" {
+			return usagef("audit export: --out is required")
 		}
 		cl, err := c.client(ctx)
 		if err != nil {
+			return err
+		}
+		// The checkpoint first: the export that follows must contain the
+		// event it names, unchanged.
+		var cp []byte
+		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/audit/checkpoint", nil, &cp); err != nil {
 			return err
 		}
 		var raw []byte
 		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/audit/export", nil, &raw); err != nil {
 			return err
 		}
-		if *path == "" {
-			_, err := out.Write(raw)
-			return err
-		}
 		if err := writeFile(*path, raw); err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "custos: audit log written to %s\n", *path)
+		if err := writeFile(*path+".checkpoint.json", cp); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: audit log written to %s, signed checkpoint to %s.checkpoint.json\n", *path, *path)
 		return nil
 	case "verify":
-		head := fs.String("head", "", "expected hash (hex) of the last event, from a trusted checkpoint")
-		if err := fs.Parse(args[1:]); err != nil {
+		head := fs.String("head", "", "expected hash (hex) of the last event, from a trusted record")
+		checkpoint := fs.String("checkpoint", "", "signed checkpoint (from audit export) the log must contain")
+		keysFile := fs.String("keys", "", "trusted key set for --checkpoint (the JSON served at GET /v1/keys)")
+		api := fs.String("api", "", "fetch the key set for --checkpoint from this coordinator instead")
+		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
 		if fs.NArg() != 1 {
-			return usagef("usage: custos audit verify [--head HEX] FILE")
+			return usagef("usage: custos audit verify [--head HEX] [--checkpoint FILE (--keys FILE | --api URL)] FILE")
 		}
-		f, err := os.Open(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
 		opts := audit.VerifyOptions{}
 		if *head != "" {
 			h, err := hexDecode32(*head)
@@ -295,6 +303,18 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 			}
 			opts.ExpectHead = h
 		}
+		var cp *coordinator.Checkpoint
+		if *checkpoint != "" {
+			var err error
+			if cp, err = loadCheckpoint(ctx, *checkpoint, *keysFile, *api); err != nil {
+				return err
+			}
+		}
+		f, err := os.Open(fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		defer f.Close()
 		rep, err := audit.VerifyWith(bufio.NewReaderSize(f, 1<<20), opts)
 		if err != nil {
 			var ce *audit.ChainError
@@ -303,10 +323,99 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 			}
 			return err
 		}
+		if cp != nil {
+			if err := checkCheckpoint(fs.Arg(0), rep, cp); err != nil {
+				return fmt.Errorf("audit log %s is NOT intact: %w", fs.Arg(0), err)
+			}
+		}
 		fmt.Fprintf(out, "custos: audit log %s is intact: %d events, seq %d..%d, head %x\n", fs.Arg(0), rep.Count, rep.FirstSeq, rep.LastSeq, rep.Head)
+		if cp != nil {
+			fmt.Fprintf(out, "custos: it contains the signed checkpoint at seq %d unchanged\n", cp.Seq)
+		}
 		return nil
 	}
 	return usagef("audit: unknown subcommand %q", args[0])
+}
+
+func loadKeys(ctx context.Context, keysFile, api string) (map[string]ed25519.PublicKey, error) {
+	if (keysFile == "") == (api == "") {
+		return nil, usagef("give exactly one of --keys FILE or --api URL")
+	}
+	var data []byte
+	var err error
+	if keysFile != "" {
+		data, err = os.ReadFile(keysFile)
+	} else {
+		_, _, err = client.New(api, "").Do(ctx, http.MethodGet, "/v1/keys", nil, &data)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return proof.ParseKeys(data)
+}
+
+func loadCheckpoint(ctx context.Context, path, keysFile, api string) (*coordinator.Checkpoint, error) {
+	keys, err := loadKeys(ctx, keysFile, api)
+	if err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	p, err := proof.Parse(data)
+	if err != nil {
+		return nil, err
+	}
+	stmt, err := proof.Verify(p, keys)
+	if err != nil {
+		return nil, fmt.Errorf("checkpoint %s is NOT valid: %w", path, err)
+	}
+	return coordinator.ParseCheckpoint(stmt)
+}
+
+// checkCheckpoint checks that the verified log holds the checkpoint's event
+// with the checkpoint's hash.
+func checkCheckpoint(path string, rep *audit.Report, cp *coordinator.Checkpoint) error {
+	if cp.Seq > rep.LastSeq {
+		return fmt.Errorf("it ends at seq %d but the signed checkpoint names seq %d: events were removed from the end", rep.LastSeq, cp.Seq)
+	}
+	if cp.Seq == 0 {
+		return nil
+	}
+	want, err := hexDecode32(cp.Head)
+	if err != nil {
+		return fmt.Errorf("checkpoint head: %v", err)
+	}
+	if cp.Seq == rep.LastSeq {
+		if !bytes.Equal(rep.Head, want) {
+			return fmt.Errorf("event %d differs from the signed checkpoint", cp.Seq)
+		}
+		return nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), audit.MaxLineSize+2)
+	for sc.Scan() {
+		e, err := audit.ParseLine(bytes.TrimSuffix(sc.Bytes(), []byte("\r")))
+		if err != nil {
+			return err
+		}
+		if e.Seq == cp.Seq {
+			if !bytes.Equal(e.Hash, want) {
+				return fmt.Errorf("event %d differs from the signed checkpoint", cp.Seq)
+			}
+			return nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return err
+	}
+	return fmt.Errorf("event %d of the signed checkpoint is missing", cp.Seq)
 }
 
 func runProof(ctx context.Context, args []string, out io.Writer) error {
@@ -316,23 +425,13 @@ func runProof(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("proof verify", flag.ContinueOnError)
 	keysFile := fs.String("keys", "", "trusted key set (the JSON served at GET /v1/keys)")
 	api := fs.String("api", "", "fetch the key set from this coordinator instead")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := parseArgs(fs, args[1:]); err != nil {
 		return err
 	}
-	if fs.NArg() != 1 || (*keysFile == "") == (*api == "") {
+	if fs.NArg() != 1 {
 		return usagef("usage: custos proof verify (--keys FILE | --api URL) FILE")
 	}
-	var keyData []byte
-	var err error
-	if *keysFile != "" {
-		keyData, err = os.ReadFile(*keysFile)
-	} else {
-		_, _, err = client.New(*api, "").Do(ctx, http.MethodGet, "/v1/keys", nil, &keyData)
-	}
-	if err != nil {
-		return err
-	}
-	keys, err := proof.ParseKeys(keyData)
+	keys, err := loadKeys(ctx, *keysFile, *api)
 	if err != nil {
 		return err
 	}
@@ -342,7 +441,7 @@ func runProof(ctx context.Context, args []string, out io.Writer) error {
 	}
 	p, err := proof.Parse(data)
 	if err != nil {
-		return err
+		return fmt.Errorf("proof %s is NOT valid: %w", fs.Arg(0), err)
 	}
 	stmt, err := proof.Verify(p, keys)
 	if err != nil {

@@ -55,7 +55,7 @@ func runCoordinatorCmd(ctx context.Context, args []string, out io.Writer) error 
 	fs := flag.NewFlagSet("coordinator", flag.ContinueOnError)
 	var cfg serverConfig
 	cfg.flags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if cfg.decisionKeyFile == "" || (cfg.kekFile == "" && cfg.kekPassphraseFile == "") {

@@ -50,7 +50,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&cfg.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	refresh := fs.Duration("refresh-rates", 5*time.Minute, "how often to refresh the demo EUR rates (0: never)")
 	fs.StringVar(&cfg.postgresDSNFile, "postgres-dsn-file", "", "use the PostgreSQL database named in this file instead of SQLite")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {

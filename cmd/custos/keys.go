@@ -113,7 +113,7 @@ func loadOrCreateKey(path string) (ed25519.PrivateKey, bool, error) {
 func runKeygen(_ context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	path := fs.String("out", "", "where to write the new approval key (PEM, mode 0600)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if *path == "" {

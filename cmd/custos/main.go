@@ -103,3 +103,21 @@ var hints = map[string]string{
 	"rate_limited":    "wait for the Retry-After interval and try again",
 	"policy_changed":  "the policy changed: the request was re-bound and earlier approvals are void; approve again",
 }
+
+// parseArgs parses flags wherever they appear among the positional
+// arguments, so `custos tx show ID --json` works like `custos tx show --json ID`.
+func parseArgs(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}

@@ -63,7 +63,7 @@ func printTx(out io.Writer, t *txView) {
 		fmt.Fprintf(out, "  reason: %s\n", t.FailureReason)
 	}
 	if t.Signature != "" {
-		fmt.Fprintf(out, "  signature %s\n", t.Signature)
+		fmt.Fprintf(out, "  signature %s (verified against the wallet's public key before it was stored)\n", t.Signature)
 	}
 }
 
@@ -106,7 +106,7 @@ func resolveWallet(ctx context.Context, cl *client.Client, ref string) (string, 
 
 func runTx(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos tx submit|show|list [flags]")
+		return usagef("usage: custos tx submit|show|list|amend [flags]")
 	}
 	switch args[0] {
 	case "submit":
@@ -115,8 +115,10 @@ func runTx(ctx context.Context, args []string, out io.Writer) error {
 		return txShow(ctx, args[1:], out)
 	case "list":
 		return txList(ctx, args[1:], out)
+	case "amend":
+		return txAmend(ctx, args[1:], out)
 	}
-	return usagef("tx: unknown subcommand %q (submit, show, list)", args[0])
+	return usagef("tx: unknown subcommand %q (submit, show, list, amend)", args[0])
 }
 
 func txSubmit(ctx context.Context, args []string, out io.Writer) error {
@@ -132,7 +134,7 @@ func txSubmit(ctx context.Context, args []string, out io.Writer) error {
 	fs.StringVar(&in.Memo, "memo", "", "memo")
 	idem := fs.String("idempotency-key", "", "Idempotency-Key header")
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if *wallet == "" || in.Asset == "" || in.To == "" || in.Amount == "" {
@@ -178,7 +180,7 @@ func txShow(ctx context.Context, args []string, out io.Writer) error {
 	c.flags(fs)
 	asJSON := fs.Bool("json", false, "print the API's JSON answer")
 	proofOut := fs.String("proof-out", "", "also write the decision proof to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
@@ -205,12 +207,51 @@ func txShow(ctx context.Context, args []string, out io.Writer) error {
 	return showTx(out, raw, *asJSON)
 }
 
+// txAmend changes a transfer that is still awaiting approval; approvals
+// given so far are void.
+func txAmend(ctx context.Context, args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("tx amend", flag.ContinueOnError)
+	var c conn
+	c.flags(fs)
+	to := fs.String("to", "", "new destination")
+	amount := fs.String("amount", "", "new amount in integer base units")
+	memo := fs.String("memo", "", "new memo")
+	asJSON := fs.Bool("json", false, "print the API's JSON answer")
+	if err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("usage: custos tx amend [--to ADDR] [--amount N] [--memo TEXT] TRANSACTION_ID")
+	}
+	body := map[string]string{}
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "to":
+			body["to"] = *to
+		case "amount":
+			body["amount"] = *amount
+		case "memo":
+			body["memo"] = *memo
+		}
+	})
+	cl, err := c.client(ctx)
+	if err != nil {
+		return err
+	}
+	var raw []byte
+	if _, _, err := cl.Do(ctx, http.MethodPatch, client.Path("transactions", fs.Arg(0)), body, &raw); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "custos: transfer amended; approvals given before are void")
+	return showTx(out, raw, *asJSON)
+}
+
 func txList(ctx context.Context, args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("tx list", flag.ContinueOnError)
 	var c conn
 	c.flags(fs)
 	status := fs.String("status", "", "only this status")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	cl, err := c.client(ctx)
@@ -262,7 +303,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	var c conn
 	c.flags(fs)
 	keyFile := fs.String("key", "", "approval key file (default: the user's approval_key_file in the credentials)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 || c.as == "" {
@@ -312,8 +353,13 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	if err != nil || len(ph) != 32 {
 		return fmt.Errorf("request %s: malformed policy hash", r.ID)
 	}
-	fmt.Fprintf(out, "%s request %s (%s), EUR %d.%02d, policy v%d\n  intent %s\n", decision, r.ID, r.Action,
-		r.EURCents/100, r.EURCents%100, r.PolicyVersion, r.Intent)
+	fmt.Fprintf(out, "signing %s for request %s (%s), EUR %d.%02d, policy v%d %.16s\n", decision, r.ID, r.Action,
+		r.EURCents/100, r.EURCents%100, r.PolicyVersion, r.PolicyHash)
+	if tr, err := intent.ParseTransfer(r.Intent); err == nil {
+		fmt.Fprintf(out, "  transfer %s %s on %s to %s from wallet %s\n", tr.Amount, tr.Asset, tr.Chain, tr.To, tr.WalletID)
+	} else {
+		fmt.Fprintf(out, "  intent %s\n", r.Intent)
+	}
 	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Fingerprint: fpb, PolicyHash: ph}, decision)
 	sig := ed25519.Sign(key, msg)
 	var after requestView
@@ -340,7 +386,7 @@ func runRequests(ctx context.Context, args []string, out io.Writer) error {
 	var c conn
 	c.flags(fs)
 	status := fs.String("status", "pending", "only this status (empty: all)")
-	if err := fs.Parse(args); err != nil {
+	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
 	cl, err := c.client(ctx)

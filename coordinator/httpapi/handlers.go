@@ -120,6 +120,32 @@ func (s *server) getTransaction(c echo.Context) error {
 	return c.JSON(http.StatusOK, v)
 }
 
+func (s *server) amendTransaction(c echo.Context) error {
+	var in coordinator.AmendInput
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	t, err := s.svc.AmendTransfer(c.Request().Context(), principal(c), c.Param("id"), in)
+	if err != nil {
+		return err
+	}
+	v, err := viewTransaction(t)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, v)
+}
+
+// auditCheckpoint serves a signed statement of the chain head, for
+// `custos audit verify --checkpoint`.
+func (s *server) auditCheckpoint(c echo.Context) error {
+	p, err := s.svc.AuditCheckpoint(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, p)
+}
+
 // getProof serves the decision proof as a file for `custos proof verify`.
 func (s *server) getProof(c echo.Context) error {
 	t, err := s.svc.GetTransaction(c.Request().Context(), principal(c), c.Param("id"))

@@ -419,6 +419,7 @@ var oaDecodedTypes = map[string]reflect.Type{
 	"coordinator.TransferInput": reflect.TypeFor[coordinator.TransferInput](),
 	"coordinator.WalletInput":   reflect.TypeFor[coordinator.WalletInput](),
 	"coordinator.APIKeyInput":   reflect.TypeFor[coordinator.APIKeyInput](),
+	"coordinator.AmendInput":    reflect.TypeFor[coordinator.AmendInput](),
 }
 
 // bodyFields finds decode(c, &v) in a handler and returns the JSON fields
@@ -826,7 +827,7 @@ func TestOpenAPISchemas(t *testing.T) {
 	schemas := oaObj(oaObj(doc["components"])["schemas"])
 	// Schemas whose properties are all optional (OpenAPI 3.0 forbids an
 	// empty required list).
-	optionalOnly := map[string]bool{"PolicySpending": true}
+	optionalOnly := map[string]bool{"PolicySpending": true, "AmendInput": true}
 	for name, s := range schemas {
 		s := oaObj(s)
 		props := oaObj(s["properties"])

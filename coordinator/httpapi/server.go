@@ -112,6 +112,7 @@ func New(cfg Config) (http.Handler, error) {
 	a.POST("/transactions", s.submitTransaction)
 	a.GET("/transactions", s.listTransactions)
 	a.GET("/transactions/:id", s.getTransaction)
+	a.PATCH("/transactions/:id", s.amendTransaction)
 	a.GET("/transactions/:id/proof", s.getProof)
 	a.GET("/requests", s.listRequests)
 	a.GET("/requests/:id", s.getRequest)
@@ -132,6 +133,7 @@ func New(cfg Config) (http.Handler, error) {
 	a.DELETE("/apikeys/:id", s.revokeAPIKey)
 	a.GET("/audit/events", s.listAudit)
 	a.GET("/audit/export", s.exportAudit)
+	a.GET("/audit/checkpoint", s.auditCheckpoint)
 	return e, nil
 }
 

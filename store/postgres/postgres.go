@@ -9,10 +9,13 @@
 //     (a second updater waits for the row, then re-checks its condition and
 //     finds it changed), unique constraints hit through
 //     INSERT ... ON CONFLICT DO NOTHING, the audit chain head read FOR
-//     UPDATE, the spend ledger head upserted (AppendSpend) or read FOR
-//     UPDATE (SpendSince, LastSpend), and GetRequest / GetTransaction*
+//     UPDATE, the wallet's spend ledger head updated (AppendSpend) or read
+//     FOR UPDATE (SpendSince, LastSpend), and GetRequest / GetTransaction*
 //     FOR UPDATE and GetWallet FOR SHARE, so a check followed by a write
-//     on those rows does not interleave with another transaction's.
+//     on those rows does not interleave with another transaction's. Do
+//     the locking reads first and append audit events last: every writer
+//     needs the chain head, so it should be held for as short a time as
+//     possible. Use ReadTx for pure reads: it locks nothing.
 //     SERIALIZABLE was rejected: nearly every write transaction appends to
 //     the one audit chain, and under snapshot isolation two concurrent
 //     appenders always conflict (40001) on its head row, so replicas
@@ -20,8 +23,9 @@
 //     simply waits for the first to commit.
 //   - ReadWriteTx retries f, with a short bounded jittered backoff, when
 //     the database reports serialization_failure (40001) or
-//     deadlock_detected (40P01), at most 5 attempts in all; it never
-//     retries after a failed COMMIT of unknown outcome.
+//     deadlock_detected (40P01), at most 5 attempts in all. Both codes mean
+//     the transaction was rolled back; any other failure, including a
+//     COMMIT whose outcome is unknown, is returned and never retried.
 //   - ReadTx runs READ ONLY at REPEATABLE READ: one consistent snapshot,
 //     never a serialization failure.
 //   - Migrations (migrations/NNNN_*.sql, embedded) are applied by Open in
@@ -116,8 +120,8 @@ func hasCode(err error, codes ...string) bool {
 func retryable(err error) bool { return hasCode(err, "40001", "40P01") }
 
 // Open connects to the database named by dsn (a libpq URL or key=value
-// string; pgxpool settings such as pool_max_conns are honoured) and applies
-// pending migrations.
+// string; pgxpool settings such as pool_max_conns are honoured, and
+// search_path selects a schema) and applies pending migrations.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{now: time.Now}
 	for _, opt := range opts {

@@ -35,6 +35,7 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	dsn := os.Getenv(envDSN)
 	if dsn == "" {
+		fmt.Fprintf(os.Stderr, "postgres_test: !!! %s is not set: every PostgreSQL test and benchmark is SKIPPED\n", envDSN)
 		return m.Run() // every test skips, loudly
 	}
 	ctx := context.Background()

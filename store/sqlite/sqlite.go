@@ -101,8 +101,10 @@ type Store struct {
 var _ store.Store = (*Store)(nil)
 
 var dialect = &sqlstore.Dialect{
-	Name:                  "sqlite",
-	IsUniqueViolation:     func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY) },
+	Name: "sqlite",
+	IsUniqueViolation: func(err error) bool {
+		return hasCode(err, sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY)
+	},
 	IsForeignKeyViolation: func(err error) bool { return hasCode(err, sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY) },
 }
 

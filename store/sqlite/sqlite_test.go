@@ -2,6 +2,7 @@ package sqlite_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"os"
 	"path/filepath"
@@ -138,4 +139,60 @@ func writeFile(t *testing.T, name, content string) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestMigrations(t *testing.T) {
+	count := func(t *testing.T, path string) int {
+		db, err := sql.Open("sqlite", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		var n int
+		if err := db.QueryRow("SELECT count(*) FROM schema_migrations").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	t.Run("ok/reopen_applies_nothing", func(t *testing.T) {
+		s, path := openTemp(t)
+		s.Close()
+		s2, err := sqlite.Open(context.Background(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2.Close()
+		if n := count(t, path); n != 1 {
+			t.Fatalf("schema_migrations has %d rows, want 1", n)
+		}
+	})
+	for _, tc := range []struct {
+		name   string
+		tamper string
+		want   string
+	}{
+		{"fail/newer_schema", "INSERT INTO schema_migrations VALUES (999, '0999_future.sql', 'x', 0)", "unknown to this binary"},
+		{"fail/changed_migration", "UPDATE schema_migrations SET checksum = 'edited' WHERE version = 1", "checksum"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, path := openTemp(t)
+			s.Close()
+			db, err := sql.Open("sqlite", path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := db.Exec(tc.tamper); err != nil {
+				t.Fatal(err)
+			}
+			db.Close()
+			s, err = sqlite.Open(context.Background(), path)
+			if err == nil {
+				s.Close()
+				t.Fatal("Open succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Open: %v, want %q", err, tc.want)
+			}
+		})
+	}
 }

@@ -162,7 +162,10 @@ func testPolicies(t *testing.T, s store.Store) {
 
 func testSettings(t *testing.T, s store.Store) {
 	t.Run("fail/unset", func(t *testing.T) {
-		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error { _, err := tx.GetSetting(ctx, "emergency_stop"); return err })
+		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetSetting(ctx, "emergency_stop")
+			return err
+		})
 		wantErr(t, "GetSetting", err, store.ErrNotFound)
 	})
 	t.Run("ok/put_get_replace", func(t *testing.T) {

@@ -192,9 +192,26 @@ func listAudit(t testing.TB, s store.Store, after int64, limit int) []*audit.Eve
 	return out
 }
 
+func auditHead(t testing.TB, s store.Store) (int64, []byte) {
+	t.Helper()
+	var seq int64
+	var hash []byte
+	ro(t, s, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		seq, hash, err = tx.AuditHead(ctx)
+		noErr(t, "AuditHead", err)
+		return nil
+	})
+	return seq, hash
+}
+
 func testAudit(t *testing.T, s store.Store) {
 	t.Run("ok/empty", func(t *testing.T) {
 		same(t, "ListAudit", listAudit(t, s, 0, 0), []*audit.Event{})
+		seq, hash := auditHead(t, s)
+		if seq != 0 || !bytes.Equal(hash, make([]byte, audit.HashSize)) {
+			t.Fatalf("AuditHead of an empty chain = %d %x, want 0 and zero hash", seq, hash)
+		}
 	})
 	paris, _ := time.LoadLocation("Europe/Paris") // nil (UTC) if tzdata is missing: still a valid test
 	events := []*audit.Event{
@@ -235,6 +252,9 @@ func testAudit(t *testing.T, s store.Store) {
 			t.Fatalf("first PrevHash %x, want 32 zero bytes", got[0].PrevHash)
 		}
 		same(t, "len(ListAudit)", len(got), len(events))
+		if seq, hash := auditHead(t, s); seq != got[len(got)-1].Seq || !bytes.Equal(hash, got[len(got)-1].Hash) {
+			t.Fatalf("AuditHead = %d %x, want the last event %d %x", seq, hash, got[len(got)-1].Seq, got[len(got)-1].Hash)
+		}
 		for i, e := range events {
 			want := *e
 			want.Time = e.Time.UTC()

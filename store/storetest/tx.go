@@ -120,6 +120,7 @@ func testConflictKeepsTxUsable(t *testing.T, s store.Store) {
 		noErr(t, "CreateTransaction", tx.CreateTransaction(ctx, first))
 		noErr(t, "CreateRequest", tx.CreateRequest(ctx, newRequest("r1")))
 		noErr(t, "PutPolicy", tx.PutPolicy(ctx, &store.Policy{Version: 1, CreatedBy: "u1", CreatedAt: t0}))
+		noErr(t, "CreateWallet", tx.CreateWallet(ctx, newWallet("w1", "one")))
 		return nil
 	})
 	rw(t, s, func(ctx context.Context, tx store.Tx) error {
@@ -133,6 +134,11 @@ func testConflictKeepsTxUsable(t *testing.T, s store.Store) {
 		wantErr(t, "UpdateRequestStatus", tx.UpdateRequestStatus(ctx, "r1", store.RequestApproved, store.RequestExecuted, t0), store.ErrConflict)
 		wantErr(t, "PutPolicy", tx.PutPolicy(ctx, &store.Policy{Version: 1, CreatedBy: "u1", CreatedAt: t0}), store.ErrConflict)
 		wantErr(t, "SetUserRole", tx.SetUserRole(ctx, "ghost", store.RoleAdmin), store.ErrNotFound)
+		wantErr(t, "CreateSession", tx.CreateSession(ctx, &store.Session{TokenHash: filled(1, 32), UserID: "ghost", CreatedAt: t0, ExpiresAt: t0}), store.ErrNotFound)
+		wantErr(t, "AddApproval", tx.AddApproval(ctx, &store.Approval{RequestID: "ghost", Revision: 1, ApproverID: "u1", Decision: "approve", CreatedAt: t0}), store.ErrNotFound)
+		wantErr(t, "AppendSpend", tx.AppendSpend(ctx, &store.SpendEntry{WalletID: "ghost", At: t0, EURCents: 1, TransactionID: "t1"}), store.ErrNotFound)
+		wantErr(t, "CreateWallet", tx.CreateWallet(ctx, newWallet("w2", "one")), store.ErrConflict)
+		noErr(t, "AppendSpend after conflicts", tx.AppendSpend(ctx, &store.SpendEntry{WalletID: "w1", At: t0, EURCents: 1, TransactionID: "t1"}))
 		_, err = tx.GetUser(ctx, "ghost")
 		wantErr(t, "GetUser", err, store.ErrNotFound)
 		noErr(t, "CreateUser after conflicts", tx.CreateUser(ctx, newUser("u2", "bob")))
@@ -141,6 +147,9 @@ func testConflictKeepsTxUsable(t *testing.T, s store.Store) {
 	ro(t, s, func(ctx context.Context, tx store.Tx) error {
 		_, err := tx.GetUser(ctx, "u2")
 		noErr(t, "GetUser(u2) committed after conflicts", err)
+		last, err := tx.LastSpend(ctx, "w1")
+		noErr(t, "LastSpend", err)
+		same(t, "spend committed after conflicts", last.Seq, int64(1))
 		return nil
 	})
 }
@@ -155,20 +164,26 @@ func testReadOnly(t *testing.T, s store.Store) {
 		return nil
 	})
 	writes := map[string]func(ctx context.Context, tx store.Tx) error{
-		"CreateUser":      func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "alice")) },
-		"SetUserRole":     func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "u0", store.RoleAdmin) },
-		"SetApprovalKey":  func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "u0", filled(2, 32)) },
-		"CreateSession":   func(ctx context.Context, tx store.Tx) error { return tx.CreateSession(ctx, &store.Session{TokenHash: filled(3, 32), UserID: "u0"}) },
-		"DeleteSession":   func(ctx context.Context, tx store.Tx) error { return tx.DeleteSession(ctx, filled(1, 32)) },
-		"CreateAPIKey":    func(ctx context.Context, tx store.Tx) error { return tx.CreateAPIKey(ctx, &store.APIKey{ID: "k1", Prefix: "p1"}) },
+		"CreateUser":     func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "alice")) },
+		"SetUserRole":    func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "u0", store.RoleAdmin) },
+		"SetApprovalKey": func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "u0", filled(2, 32)) },
+		"CreateSession": func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(3, 32), UserID: "u0"})
+		},
+		"DeleteSession": func(ctx context.Context, tx store.Tx) error { return tx.DeleteSession(ctx, filled(1, 32)) },
+		"CreateAPIKey": func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateAPIKey(ctx, &store.APIKey{ID: "k1", Prefix: "p1"})
+		},
 		"RevokeAPIKey":    func(ctx context.Context, tx store.Tx) error { return tx.RevokeAPIKey(ctx, "k0", t0) },
 		"TouchAPIKey":     func(ctx context.Context, tx store.Tx) error { return tx.TouchAPIKey(ctx, "k0", t0) },
 		"CreateWallet":    func(ctx context.Context, tx store.Tx) error { return tx.CreateWallet(ctx, newWallet("w2", "two")) },
 		"SetWalletFrozen": func(ctx context.Context, tx store.Tx) error { return tx.SetWalletFrozen(ctx, "w1", true) },
-		"PutRate":         func(ctx context.Context, tx store.Tx) error { return tx.PutRate(ctx, &store.Rate{Asset: "eth", EURPerUnit: "1"}) },
-		"PutPolicy":       func(ctx context.Context, tx store.Tx) error { return tx.PutPolicy(ctx, &store.Policy{Version: 1}) },
-		"PutSetting":      func(ctx context.Context, tx store.Tx) error { return tx.PutSetting(ctx, "k", "v2") },
-		"CreateRequest":   func(ctx context.Context, tx store.Tx) error { return tx.CreateRequest(ctx, newRequest("r2")) },
+		"PutRate": func(ctx context.Context, tx store.Tx) error {
+			return tx.PutRate(ctx, &store.Rate{Asset: "eth", EURPerUnit: "1"})
+		},
+		"PutPolicy":     func(ctx context.Context, tx store.Tx) error { return tx.PutPolicy(ctx, &store.Policy{Version: 1}) },
+		"PutSetting":    func(ctx context.Context, tx store.Tx) error { return tx.PutSetting(ctx, "k", "v2") },
+		"CreateRequest": func(ctx context.Context, tx store.Tx) error { return tx.CreateRequest(ctx, newRequest("r2")) },
 		"UpdateRequestStatus": func(ctx context.Context, tx store.Tx) error {
 			return tx.UpdateRequestStatus(ctx, "r1", store.RequestPending, store.RequestApproved, t0)
 		},

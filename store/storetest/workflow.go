@@ -179,7 +179,7 @@ func testTransactions(t *testing.T, s store.Store) {
 	x2.Decision, x2.FailureReason = b(`{"decision":"deny","proof":"..."}`), "over daily limit"
 	x3 := newTransaction("t3") // also no key: empty keys never conflict
 	x3.CreatedAt, x3.WalletID, x3.Memo, x3.BodyHash, x3.Intent = at(2*time.Minute), "w2", "", nil, nil
-	x4 := newTransaction("t4") // signed, every optional field set
+	x4 := newTransaction("t4")                                          // signed, every optional field set
 	x4.ClientID, x4.IdempotencyKey, x4.RequestID = "k2", "idem-1", "r4" // same key, other client
 	x4.Status, x4.Signature, x4.SignedAt = store.TxSigned, filled(0x51, 65), ptr(at(time.Hour))
 	x4.Decision, x4.FailureReason = b(`{}`), ""
@@ -247,9 +247,14 @@ func testTransactions(t *testing.T, s store.Store) {
 		u := *x1
 		u.Status, u.Decision, u.Signature, u.SignedAt = store.TxSigned, b(`{"proof":2}`), filled(0x99, 64), ptr(at(3*time.Hour))
 		u.FailureReason, u.Fingerprint, u.UpdatedAt = "none", filled(0xfa, 32), at(3*time.Hour)
+		u.Amount, u.To, u.Memo, u.Nonce, u.Intent, u.EURCents = "77", "0xnew", "amended", "n2", b(`{"amended":1}`), 4242
 		ignored := u
-		ignored.Amount, ignored.To, ignored.Memo, ignored.EURCents = "1", "0xevil", "changed", 1 // not written
-		rw(t, s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateTransaction(ctx, &ignored, store.TxPendingApproval) })
+		// Identity and idempotency fields never change.
+		ignored.RequestID, ignored.ClientID, ignored.IdempotencyKey, ignored.BodyHash = "r9", "k9", "idem-9", filled(0x01, 32)
+		ignored.WalletID, ignored.Chain, ignored.Asset, ignored.CreatedAt = "w9", "other", "doge", at(9*time.Hour)
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateTransaction(ctx, &ignored, store.TxPendingApproval)
+		})
 		ro(t, s, func(ctx context.Context, tx store.Tx) error {
 			got, err := tx.GetTransaction(ctx, "t1")
 			noErr(t, "GetTransaction", err)
@@ -296,8 +301,14 @@ func testTransactions(t *testing.T, s store.Store) {
 			_, err := tx.GetTransactionByIdempotencyKey(ctx, "k1", "")
 			return err
 		}, store.ErrNotFound},
-		{"fail/get_by_request_missing", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetTransactionByRequest(ctx, "r9"); return err }, store.ErrNotFound},
-		{"fail/get_by_empty_request", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetTransactionByRequest(ctx, ""); return err }, store.ErrNotFound},
+		{"fail/get_by_request_missing", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetTransactionByRequest(ctx, "r9")
+			return err
+		}, store.ErrNotFound},
+		{"fail/get_by_empty_request", func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.GetTransactionByRequest(ctx, "")
+			return err
+		}, store.ErrNotFound},
 		{"fail/update_from_wrong_status", func(ctx context.Context, tx store.Tx) error {
 			x := newTransaction("t2") // t2 is denied
 			x.Status = store.TxApproved

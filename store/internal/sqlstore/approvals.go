@@ -26,7 +26,14 @@ func scanApproval(s scanner) (*store.Approval, error) {
 // AddApproval implements store.Tx: ErrConflict on a duplicate (request,
 // approver, revision), ErrNotFound if the request is missing.
 func (t *Tx) AddApproval(ctx context.Context, a *store.Approval) error {
-	return t.insert(ctx, fmt.Sprintf("add approval of request %q revision %d by %q", a.RequestID, a.Revision, a.ApproverID),
+	op := fmt.Sprintf("add approval of request %q revision %d by %q", a.RequestID, a.Revision, a.ApproverID)
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	if err := t.exists(ctx, op, "request", `SELECT 1 FROM requests WHERE id = $1`, a.RequestID); err != nil {
+		return err
+	}
+	return t.insert(ctx, op,
 		`INSERT INTO approvals (`+approvalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
 		a.RequestID, a.Revision, a.ApproverID, a.Decision, blob(a.Fingerprint), blob(a.PolicyHash), blob(a.Signature), us(a.CreatedAt))
 }

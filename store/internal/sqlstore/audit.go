@@ -47,6 +47,9 @@ func (t *Tx) AppendAudit(ctx context.Context, e *audit.Event) error {
 	if err := t.writable(op); err != nil {
 		return err
 	}
+	if err := e.Validate(); err != nil {
+		return fmt.Errorf("store: %s: %w", op, err)
+	}
 	meta := []byte("{}")
 	if len(e.Metadata) > 0 {
 		var err error
@@ -83,4 +86,14 @@ func (t *Tx) AppendAudit(ctx context.Context, e *audit.Event) error {
 func (t *Tx) ListAudit(ctx context.Context, afterSeq int64, limit int) ([]*audit.Event, error) {
 	return queryList(ctx, t, "list audit events",
 		`SELECT `+auditCols+` FROM audit_events WHERE seq > $1 ORDER BY seq`+limitClause(limit), scanAudit, afterSeq)
+}
+
+// AuditHead implements store.Tx.
+func (t *Tx) AuditHead(ctx context.Context) (int64, []byte, error) {
+	var seq int64
+	var hash []byte
+	if err := t.c.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&seq, &hash); err != nil {
+		return 0, nil, t.fail("read audit head", err)
+	}
+	return seq, hash, nil
 }

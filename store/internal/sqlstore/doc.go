@@ -17,14 +17,15 @@
 //   - amounts are decimal strings (TEXT); EUR values are integer cents.
 //
 // Guarantees:
-//   - ErrConflict from a Create/Add method (unique key taken) or from a
-//     conditional update leaves the transaction usable: inserts use
-//     ON CONFLICT DO NOTHING and updates are compare-and-swap statements, so
-//     no statement fails and PostgreSQL does not abort the transaction.
+//   - ErrConflict and ErrNotFound leave the transaction usable: inserts use
+//     ON CONFLICT DO NOTHING, updates are compare-and-swap statements, and
+//     inserts that reference another row (a session's user, an approval's
+//     request, a spend entry's wallet) look it up first, so no statement
+//     fails and PostgreSQL does not abort the transaction. (Foreign keys
+//     remain as a safety net.)
 //   - Every returned error is wrapped with context and stays
 //     errors.Is-compatible with store.ErrNotFound and store.ErrConflict. A
-//     missing referenced row (the user of a session, the request of an
-//     approval, the wallet of a spend entry) is store.ErrNotFound.
+//     missing referenced row is store.ErrNotFound.
 //   - In a read-only transaction every write method fails with ErrReadOnly
 //     before it reaches the database.
 //   - In a read-write transaction on an engine with row locks (PostgreSQL),
@@ -35,6 +36,9 @@
 //     AppendAudit (the chain head, FOR UPDATE). A check-then-write sequence
 //     on one of these rows therefore cannot interleave with another
 //     transaction's, which is what SQLite's single writer gives for free.
+//     Callers should therefore do their locking reads first and append audit
+//     events last: the chain head is one row every writer needs, and holding
+//     it for less time means less waiting and no lock-order deadlocks.
 //
 // It refuses nothing by itself: callers validate before they write.
 package sqlstore

@@ -24,7 +24,14 @@ func scanSession(s scanner) (*store.Session, error) {
 // CreateSession implements store.Tx; ErrConflict on a duplicate token hash,
 // ErrNotFound if the user is missing.
 func (t *Tx) CreateSession(ctx context.Context, s *store.Session) error {
-	return t.insert(ctx, "create session",
+	const op = "create session"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	if err := t.exists(ctx, op, "user", `SELECT 1 FROM users WHERE id = $1`, s.UserID); err != nil {
+		return err
+	}
+	return t.insert(ctx, op,
 		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
 		blob(s.TokenHash), s.UserID, us(s.CreatedAt), us(s.ExpiresAt))
 }

@@ -13,7 +13,7 @@ import (
 // The spend ledger is two tables: spend_entries, one row per entry with
 // running totals, and spend_heads, one row per wallet holding the latest
 // (seq, at_us, cum_eur_cents). CreateWallet creates the head at seq 0, so
-// there is always a row to lock.
+// there is always a row to lock, and a missing head means a missing wallet.
 //
 // Because At never decreases with Seq, the entries with At >= since are
 // exactly those after the last entry with At < since, and
@@ -59,16 +59,18 @@ func (t *Tx) AppendSpend(ctx context.Context, e *store.SpendEntry) error {
 	if err := t.writable(op); err != nil {
 		return err
 	}
+	// The head row exists from CreateWallet on; the UPDATE locks it, so
+	// concurrent appends for one wallet take turns.
 	var seq, at, cum int64
-	err := t.c.QueryRow(ctx, `INSERT INTO spend_heads (wallet_id, seq, at_us, cum_eur_cents) VALUES ($1, 1, $2, $3)
-		ON CONFLICT (wallet_id) DO UPDATE SET
-			seq = spend_heads.seq + 1,
-			at_us = CASE WHEN spend_heads.at_us > excluded.at_us THEN spend_heads.at_us ELSE excluded.at_us END,
-			cum_eur_cents = spend_heads.cum_eur_cents + excluded.cum_eur_cents
+	err := t.c.QueryRow(ctx, `UPDATE spend_heads SET
+			seq = seq + 1,
+			at_us = CASE WHEN at_us > $2 THEN at_us ELSE $2 END,
+			cum_eur_cents = cum_eur_cents + $3
+		WHERE wallet_id = $1
 		RETURNING seq, at_us, cum_eur_cents`,
 		e.WalletID, us(e.At), e.EURCents).Scan(&seq, &at, &cum)
 	if err != nil {
-		return t.fail(op, err)
+		return t.fail(op+": no such wallet", err) // ErrNoRows -> ErrNotFound
 	}
 	if _, err := t.c.Exec(ctx, `INSERT INTO spend_entries (`+spendCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 		e.WalletID, seq, at, e.EURCents, cum, seq, e.TransactionID); err != nil {

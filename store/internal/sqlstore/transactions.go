@@ -94,15 +94,16 @@ func (t *Tx) ListTransactions(ctx context.Context, f store.TransactionFilter) ([
 		scanTransaction, w.args...)
 }
 
-// UpdateTransaction implements store.Tx: writes Status, Decision, Signature,
-// SignedAt, FailureReason, Fingerprint and UpdatedAt, compare-and-swap on
-// the stored status.
+// UpdateTransaction implements store.Tx: writes the mutable fields (status,
+// decision, signature, signed_at, failure_reason, eur_cents, updated_at and
+// the intent fields), compare-and-swap on the stored status.
 func (t *Tx) UpdateTransaction(ctx context.Context, x *store.Transaction, from store.TxStatus) error {
 	return t.update(ctx, fmt.Sprintf("update transaction %q from %s to %s", x.ID, from, x.Status),
 		`UPDATE transactions SET status = $3, decision = $4, signature = $5, signed_at_us = $6, failure_reason = $7,
-			fingerprint = $8, updated_at_us = $9
+			fingerprint = $8, updated_at_us = $9, eur_cents = $10, to_address = $11, amount = $12, memo = $13,
+			nonce = $14, intent = $15
 		WHERE id = $1 AND status = $2`,
 		`SELECT 1 FROM transactions WHERE id = $1`, x.ID,
 		x.ID, string(from), string(x.Status), blob(x.Decision), blob(x.Signature), nullUS(x.SignedAt),
-		x.FailureReason, blob(x.Fingerprint), us(x.UpdatedAt))
+		x.FailureReason, blob(x.Fingerprint), us(x.UpdatedAt), x.EURCents, x.To, x.Amount, x.Memo, x.Nonce, blob(x.Intent))
 }

@@ -110,6 +110,18 @@ func (t *Tx) update(ctx context.Context, op, q, exists, id string, args ...any) 
 	return fmt.Errorf("%w: %s: not in the expected state", store.ErrConflict, op)
 }
 
+// exists fails with ErrNotFound unless q (taking id) returns a row. Inserts
+// check the rows they reference this way first, so that a missing one is a
+// clean ErrNotFound rather than a foreign key violation, which would abort
+// the whole transaction on PostgreSQL.
+func (t *Tx) exists(ctx context.Context, op, what, q, id string) error {
+	var one int
+	if err := t.c.QueryRow(ctx, q, id).Scan(&one); err != nil {
+		return t.fail(op+": no such "+what+" "+strconv.Quote(id), err)
+	}
+	return nil
+}
+
 // scanner is satisfied by Row and Rows.
 type scanner interface {
 	Scan(dest ...any) error
