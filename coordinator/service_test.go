@@ -57,14 +57,18 @@ func seedKey(name string) ed25519.PrivateKey {
 // template is a seeded database built once per test binary: staff with
 // argon2id password hashes are slow to make, so each test copies the file.
 var template struct {
-	once    sync.Once
-	err     error
-	dir     string
-	users   map[string]*coordinator.Principal
-	apiKey  string
-	ethW    *store.Wallet
-	solW    *store.Wallet
-	created time.Time
+	once sync.Once
+	err  error
+	dir  string
+	*seeded
+}
+
+// seeded is what seed created.
+type seeded struct {
+	users  map[string]*coordinator.Principal
+	apiKey string
+	ethW   *store.Wallet
+	solW   *store.Wallet
 }
 
 var testStart = time.Date(2026, 11, 18, 10, 0, 0, 0, time.UTC) // a Wednesday
@@ -100,15 +104,15 @@ func buildTemplate(t testing.TB) {
 			return
 		}
 		defer st.Close()
-		template.err = seed(t, ctx, testService(t, st, func() time.Time { return testStart }))
+		template.seeded, template.err = seed(ctx, testService(t, st, func() time.Time { return testStart }))
 	})
 	if template.err != nil {
 		t.Fatal(template.err)
 	}
 }
 
-func seed(t testing.TB, ctx context.Context, svc *coordinator.Service) error {
-	template.users = map[string]*coordinator.Principal{}
+func seed(ctx context.Context, svc *coordinator.Service) (*seeded, error) {
+	sd := &seeded{users: map[string]*coordinator.Principal{}}
 	for _, u := range []struct{ name, role string }{
 		{"ada", store.RoleAdmin}, {"tess", store.RoleTreasuryManager}, {"alice", store.RoleApprover},
 		{"bob", store.RoleApprover}, {"carol", store.RoleApprover}, {"dave", store.RoleApprover}, {"victor", store.RoleViewer},
@@ -119,25 +123,27 @@ func seed(t testing.TB, ctx context.Context, svc *coordinator.Service) error {
 		}
 		created, err := svc.BootstrapUser(ctx, u.name, u.role, "correct horse battery staple", pub)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		template.users[u.name] = &coordinator.Principal{Kind: "user", ID: created.ID, UserID: created.ID, Name: u.name, Role: u.role}
+		sd.users[u.name] = &coordinator.Principal{Kind: "user", ID: created.ID, UserID: created.ID, Name: u.name, Role: u.role}
 	}
-	key, err := svc.BootstrapAPIKey(ctx, template.users["ada"].ID, "payments", []string{"transactions:write", "transactions:read", "wallets:read", "approvals:read"})
+	key, err := svc.BootstrapAPIKey(ctx, sd.users["ada"].ID, "payments", []string{"transactions:write", "transactions:read", "wallets:read", "approvals:read"})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	template.apiKey = key.Reveal()
+	sd.apiKey = key.Reveal()
 	for _, r := range []coordinator.RateInput{{Asset: "eth", EURPerUnit: "2500", Decimals: 18}, {Asset: "sol", EURPerUnit: "150", Decimals: 9}} {
 		if err := svc.BootstrapRate(ctx, r); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if template.ethW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "eth", Mode: "hd", Curve: "secp256k1"}); err != nil {
-		return err
+	if sd.ethW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "eth", Mode: "hd", Curve: "secp256k1"}); err != nil {
+		return nil, err
 	}
-	template.solW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "sol", Mode: "hd", Curve: "ed25519"})
-	return err
+	if sd.solW, err = svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "sol", Mode: "hd", Curve: "ed25519"}); err != nil {
+		return nil, err
+	}
+	return sd, nil
 }
 
 func newFixture(t *testing.T, policyJSON string) *fixture {
@@ -156,11 +162,11 @@ func newFixture(t *testing.T, policyJSON string) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	return newFixtureOn(t, st, policyJSON)
+	return newFixtureOn(t, st, policyJSON, template.seeded)
 }
 
-// newFixtureOn wraps a store seeded from the template (or by seed).
-func newFixtureOn(t *testing.T, st store.Store, policyJSON string) *fixture {
+// newFixtureOn wraps a store seeded by seed.
+func newFixtureOn(t *testing.T, st store.Store, policyJSON string, sd *seeded) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{t: testStart}
@@ -176,15 +182,15 @@ func newFixtureOn(t *testing.T, st store.Store, policyJSON string) *fixture {
 		t.Fatal(err)
 	}
 	dk := seedKey("decision").Public().(ed25519.PublicKey)
-	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: template.users,
-		ethW: template.ethW, solW: template.solW, verifier: map[string]ed25519.PublicKey{proof.KeyID(dk): dk}}
-	for name, p := range template.users {
+	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: sd.users,
+		ethW: sd.ethW, solW: sd.solW, verifier: map[string]ed25519.PublicKey{proof.KeyID(dk): dk}}
+	for name, p := range sd.users {
 		if p.Role == store.RoleApprover || p.Role == store.RoleTreasuryManager {
 			f.keys[name] = seedKey(name)
 		}
 	}
 	var err error
-	if f.api, err = svc.Authenticate(ctx, template.apiKey); err != nil {
+	if f.api, err = svc.Authenticate(ctx, sd.apiKey); err != nil {
 		t.Fatal(err)
 	}
 	return f

@@ -21,10 +21,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/custos-dev/custos/store/postgres/pgtest"
 )
 
 func main() {
@@ -190,17 +191,7 @@ func waitReady(base string, within time.Duration) error {
 	return fmt.Errorf("coordinator at %s not ready after %s", base, within)
 }
 
-// freshDatabase creates a new database through the admin DSN with psql-free
-// SQL over the custos binary's own driver is not available here, so it uses
-// the psql client.
+// freshDatabase creates a new database through the admin DSN.
 func freshDatabase(admin string) (string, func(), error) {
-	name := fmt.Sprintf("custos_load_%d", time.Now().UnixNano())
-	if out, err := exec.Command("psql", admin, "-qc", "CREATE DATABASE "+name).CombinedOutput(); err != nil {
-		return "", nil, fmt.Errorf("creating database: %v: %s", err, out)
-	}
-	dsn := strings.Replace(admin, "/test?", "/"+name+"?", 1)
-	if dsn == admin {
-		return "", nil, errors.New("admin DSN must name database test, e.g. postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
-	}
-	return dsn, func() { exec.Command("psql", admin, "-qc", "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)").Run() }, nil
+	return pgtest.CreateDatabase(context.Background(), admin, "custos_load")
 }

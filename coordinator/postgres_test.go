@@ -1,0 +1,99 @@
+package coordinator_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/hd"
+	"github.com/custos-dev/custos/store"
+	"github.com/custos-dev/custos/store/postgres"
+	"github.com/custos-dev/custos/store/postgres/pgtest"
+)
+
+// TestTwoCoordinatorsOnePostgresSignOnce runs two coordinators, each with
+// its own connection pool, on one PostgreSQL database and races the
+// approvals that complete a quorum through both: exactly one signature.
+func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
+	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
+	ctx := context.Background()
+	open := func() store.Store {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	stA := open()
+	sd, err := seed(ctx, testService(t, stA, func() time.Time { return testStart }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newFixtureOn(t, stA, "", sd)
+	b := newFixtureOn(t, open(), "", sd)
+	b.clock = a.clock
+
+	for round := 0; round < 3; round++ {
+		tx := a.submit(a.api, a.ethW, "eth", "0xrace", eth(6)) // EUR 15,000: 4 incl. a treasury manager
+		for _, n := range []string{"alice", "bob"} {
+			if _, err := a.vote(n, tx.RequestID, approvals.Approve); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// dave, tess and carol complete the quorum at the same time on both
+		// coordinators; every vote is sent to both.
+		var wg sync.WaitGroup
+		for _, n := range []string{"dave", "tess", "carol"} {
+			sig := a.sign(n, tx.RequestID, approvals.Approve)
+			for _, f := range []*fixture{a, b} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					f.svc.Vote(ctx, f.users[n], tx.RequestID, approvals.Approve, sig) // losers get a conflict
+				}()
+			}
+		}
+		wg.Wait()
+		got := a.tx(tx.ID)
+		if got.Status != store.TxSigned || !hd.VerifySecp256k1(a.ethW.PublicKey, got.Intent, got.Signature) {
+			t.Fatalf("round %d: status %s", round, got.Status)
+		}
+		var events []*audit.Event
+		err := stA.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
+			var err error
+			events, err = txn.ListAudit(ctx, 0, 0)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		signs, signing := 0, 0
+		for _, e := range events {
+			if e.Target != "transaction:"+tx.ID {
+				continue
+			}
+			switch e.Action {
+			case "transaction.sign":
+				signs++
+			case "transaction.signing":
+				signing++
+			}
+		}
+		if signs != 1 || signing != 1 {
+			t.Fatalf("round %d: %d sign and %d signing events for one transfer, want 1 and 1", round, signs, signing)
+		}
+		var spent, count int64
+		stA.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
+			spent, count, err = txn.SpendSince(ctx, a.ethW.ID, testStart.Add(-time.Hour))
+			return err
+		})
+		if count != int64(round+1) || spent != int64(round+1)*1_500_000 {
+			t.Fatalf("round %d: spend ledger holds %d transfers, EUR cents %d", round, count, spent)
+		}
+	}
+}
