@@ -1,11 +1,13 @@
 package coordinator_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"sync"
@@ -182,7 +184,7 @@ func newFixtureOn(t *testing.T, st store.Store, policyJSON string, sd *seeded) *
 		t.Fatal(err)
 	}
 	dk := seedKey("decision").Public().(ed25519.PublicKey)
-	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: sd.users,
+	f := &fixture{t: t, svc: svc, st: st, clock: clk, keys: map[string]ed25519.PrivateKey{}, users: maps.Clone(sd.users),
 		ethW: sd.ethW, solW: sd.solW, verifier: map[string]ed25519.PublicKey{proof.KeyID(dk): dk}}
 	for name, p := range sd.users {
 		if p.Role == store.RoleApprover || p.Role == store.RoleTreasuryManager {
@@ -646,4 +648,78 @@ func TestAmendedIntentVoidsApprovals(t *testing.T) {
 	if _, err := f.svc.AmendTransfer(ctx, f.api, other.ID, coordinator.AmendInput{Amount: &bad}); code(err) != "invalid_intent" {
 		t.Fatalf("negative amendment: %v", err)
 	}
+}
+
+func TestUsersAndRoles(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	u, err := f.svc.CreateUser(ctx, f.users["ada"], "erin", "a long enough password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.Role != store.RoleViewer {
+		t.Fatalf("new user role %s, want viewer", u.Role)
+	}
+	if _, err := f.svc.CreateUser(ctx, f.users["tess"], "x", "a long enough password"); code(err) != "forbidden" {
+		t.Fatalf("non-admin creating a user: %v", err)
+	}
+	if _, err := f.svc.CreateUser(ctx, f.users["ada"], "erin", "a long enough password"); code(err) != "user_exists" {
+		t.Fatalf("duplicate user: %v", err)
+	}
+	if _, err := f.svc.CreateUser(ctx, f.users["ada"], "fred", "short"); code(err) != "weak_password" {
+		t.Fatalf("weak password: %v", err)
+	}
+	erin := &coordinator.Principal{Kind: "user", ID: u.ID, UserID: u.ID, Name: "erin", Role: store.RoleViewer}
+
+	t.Run("approval-key", func(t *testing.T) {
+		key := seedKey("erin")
+		pub := key.Public().(ed25519.PublicKey)
+		if err := f.svc.RegisterApprovalKey(ctx, erin, pub, ed25519.Sign(key, coordinator.KeyRegistrationMessage("someone-else", pub))); code(err) != "bad_signature" {
+			t.Fatalf("possession proof for another user: %v", err)
+		}
+		small := make([]byte, 32)
+		small[0] = 1 // the identity point: order 1
+		if err := f.svc.RegisterApprovalKey(ctx, erin, small, make([]byte, 64)); code(err) != "invalid_key" {
+			t.Fatalf("small-order key: %v", err)
+		}
+		nonCanonical := bytes.Repeat([]byte{0xff}, 32)
+		nonCanonical[31] = 0x7f
+		if err := f.svc.RegisterApprovalKey(ctx, erin, nonCanonical, make([]byte, 64)); code(err) != "invalid_key" {
+			t.Fatalf("non-canonical key: %v", err)
+		}
+		alices := f.keys["alice"].Public().(ed25519.PublicKey)
+		if err := f.svc.RegisterApprovalKey(ctx, erin, alices, ed25519.Sign(f.keys["alice"], coordinator.KeyRegistrationMessage(u.ID, alices))); code(err) != "key_in_use" {
+			t.Fatalf("another user's key: %v", err)
+		}
+		if err := f.svc.RegisterApprovalKey(ctx, erin, pub, ed25519.Sign(key, coordinator.KeyRegistrationMessage(u.ID, pub))); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.svc.RegisterApprovalKey(ctx, erin, pub, ed25519.Sign(key, coordinator.KeyRegistrationMessage(u.ID, pub))); code(err) != "key_registered" {
+			t.Fatalf("second registration: %v", err)
+		}
+		f.keys["erin"] = key
+		f.users["erin"] = erin
+	})
+	t.Run("role-assignment-needs-approval", func(t *testing.T) {
+		v, err := f.svc.AssignRole(ctx, f.users["ada"], u.ID, store.RoleApprover)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v.Request.Status != store.RequestPending {
+			t.Fatalf("role assignment %s, want pending", v.Request.Status)
+		}
+		// erin cannot approve before the role is hers.
+		if _, err := f.vote("erin", v.Request.ID, approvals.Approve); code(err) != "forbidden" {
+			t.Fatalf("viewer voting: %v", err)
+		}
+		if _, err := f.vote("alice", v.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		users, _ := f.svc.ListUsers(ctx, f.users["victor"])
+		for _, x := range users {
+			if x.ID == u.ID && x.Role != store.RoleApprover {
+				t.Fatalf("after approval erin is %s", x.Role)
+			}
+		}
+	})
 }

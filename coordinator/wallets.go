@@ -154,6 +154,8 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		}
 	case "policy.change":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyPolicy(ctx, tx, r, a.Params) }
+	case "user.role.assign":
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyRole(ctx, tx, r, a.Params) }
 	case "apikey.create":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.activateAPIKey(ctx, tx, r, a.Params) }
 	default:

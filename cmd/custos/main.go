@@ -39,6 +39,7 @@ func init() {
 		"proof":          {"verify a decision proof offline (proof verify FILE)", runProof},
 		"keygen":         {"create an Ed25519 approval key file", runKeygen},
 		"emergency-stop": {"turn the global emergency stop on or off", runEmergencyStop},
+		"user":           {"list or create staff, request role changes, register your approval key", runUser},
 	}
 }
 

@@ -54,6 +54,85 @@ func (s *server) me(c echo.Context) error {
 		"role": p.Role, "scopes": p.Scopes})
 }
 
+func (s *server) registerApprovalKey(c echo.Context) error {
+	var in struct {
+		PublicKey string `json:"public_key"` // hex
+		Signature string `json:"signature"`  // base64, over the key registration message
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	pub, err := hex.DecodeString(in.PublicKey)
+	if err != nil {
+		return badRequest("invalid_key", "public_key must be hex")
+	}
+	sig, err := base64.StdEncoding.DecodeString(in.Signature)
+	if err != nil {
+		return badRequest("invalid_signature", "signature must be base64")
+	}
+	if err := s.svc.RegisterApprovalKey(c.Request().Context(), principal(c), pub, sig); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+type userView struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Role        string    `json:"role"`
+	ApprovalKey string    `json:"approval_key,omitempty"`
+	CreatedAt   time.Time `json:"created_at"`
+}
+
+func viewUser(u *store.User) userView {
+	v := userView{ID: u.ID, Name: u.Name, Role: u.Role, CreatedAt: u.CreatedAt}
+	if u.ApprovalKey != nil {
+		v.ApprovalKey = hex.EncodeToString(u.ApprovalKey)
+	}
+	return v
+}
+
+func (s *server) listUsers(c echo.Context) error {
+	us, err := s.svc.ListUsers(c.Request().Context(), principal(c))
+	if err != nil {
+		return err
+	}
+	out := make([]userView, 0, len(us))
+	for _, u := range us {
+		out = append(out, viewUser(u))
+	}
+	return c.JSON(http.StatusOK, map[string]any{"users": out})
+}
+
+func (s *server) createUser(c echo.Context) error {
+	var in struct {
+		Name     string `json:"name"`
+		Password string `json:"password"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	u, err := s.svc.CreateUser(c.Request().Context(), principal(c), in.Name, in.Password)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, viewUser(u))
+}
+
+func (s *server) assignRole(c echo.Context) error {
+	var in struct {
+		Role string `json:"role"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	v, err := s.svc.AssignRole(c.Request().Context(), principal(c), c.Param("id"), in.Role)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
+}
+
 func (s *server) submitTransaction(c echo.Context) error {
 	var in coordinator.TransferInput
 	if err := decode(c, &in); err != nil {

@@ -1,0 +1,180 @@
+package coordinator
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"filippo.io/edwards25519"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/internal/auth"
+	"github.com/custos-dev/custos/store"
+)
+
+// ListUsers lists the staff (never password hashes).
+func (s *Service) ListUsers(ctx context.Context, p *Principal) ([]*store.User, error) {
+	if err := p.require(PermApprovalsRead); err != nil {
+		return nil, err
+	}
+	var out []*store.User
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = tx.ListUsers(ctx)
+		return err
+	})
+	if err != nil {
+		return nil, s.storeErr("list users", err)
+	}
+	return out, nil
+}
+
+// CreateUser adds a staff member with the viewer role, which can read but
+// not move anything. Giving a role beyond that is a user.role.assign
+// request.
+func (s *Service) CreateUser(ctx context.Context, p *Principal, name, password string) (*store.User, error) {
+	if err := p.require(PermAdmin); err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n") {
+		return nil, newErr(KindInvalid, "invalid_user", "name is required: at most 64 characters, no spaces")
+	}
+	if err := auth.CheckPasswordPolicy(password); err != nil {
+		return nil, wrapErr(KindInvalid, "weak_password", err.Error(), nil)
+	}
+	hash, err := auth.HashPassword(password, s.rand)
+	if err != nil {
+		return nil, internal("hash password", err)
+	}
+	u := &store.User{ID: s.newID(), Name: name, Role: store.RoleViewer, PasswordHash: hash, CreatedAt: s.now()}
+	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.CreateUser(ctx, u); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return newErr(KindConflict, "user_exists", "a user named %q exists", name)
+			}
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "user.create", actor: p.Actor(),
+			target: "user:" + u.ID, result: audit.ResultSuccess, meta: map[string]string{"name": name, "role": u.Role}})
+	})
+	if err != nil {
+		return nil, s.storeErr("create user", err)
+	}
+	return u, nil
+}
+
+type roleAssignment struct {
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	Role   string `json:"role"`
+}
+
+// AssignRole files a user.role.assign request; the role changes when the
+// request is approved.
+func (s *Service) AssignRole(ctx context.Context, p *Principal, userID, role string) (*RequestView, error) {
+	if err := p.require(PermAdmin); err != nil {
+		return nil, err
+	}
+	if !ValidRole(role) {
+		return nil, newErr(KindInvalid, "invalid_role", "role must be one of admin, treasury_manager, approver, viewer, auditor")
+	}
+	var u *store.User
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		u, err = tx.GetUser(ctx, userID)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, newErr(KindNotFound, "unknown_user", "user %q does not exist", userID)
+	}
+	if err != nil {
+		return nil, s.storeErr("get user", err)
+	}
+	if u.Role == role {
+		return nil, newErr(KindConflict, "role_unchanged", "%s already has role %s", u.Name, role)
+	}
+	return s.requestAction(ctx, p, "user.role.assign", roleAssignment{UserID: u.ID, Name: u.Name, Role: role})
+}
+
+func (s *Service) applyRole(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
+	var ra roleAssignment
+	if err := json.Unmarshal(params, &ra); err != nil {
+		return "", internal("decode user.role.assign", err)
+	}
+	if err := tx.SetUserRole(ctx, ra.UserID, ra.Role); err != nil {
+		return "", err
+	}
+	return "user:" + ra.UserID, s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "user.role.assign", actor: "system",
+		target: "user:" + ra.UserID, result: audit.ResultSuccess, meta: map[string]string{"role": ra.Role, "request": r.ID}})
+}
+
+// KeyRegistrationMessage is what a user signs with a new approval key to
+// prove they hold its private half.
+func KeyRegistrationMessage(userID string, publicKey []byte) []byte {
+	return fmt.Appendf(nil, "custos/approval-key/v1\nuser=%s\nkey=%x\n", userID, publicKey)
+}
+
+// RegisterApprovalKey records the calling user's Ed25519 approval key. The
+// signature over KeyRegistrationMessage proves possession; keys of small
+// order (which anyone can sign for) and non-canonical encodings are
+// refused. A key is registered once: replacing it is not possible here.
+func (s *Service) RegisterApprovalKey(ctx context.Context, p *Principal, publicKey, signature []byte) error {
+	if p == nil {
+		return ErrUnauthenticated
+	}
+	if p.Kind != "user" {
+		return newErr(KindForbidden, "forbidden", "approval keys belong to people, not API keys")
+	}
+	if err := checkApprovalKey(publicKey); err != nil {
+		return err
+	}
+	if len(signature) != ed25519.SignatureSize || !ed25519.Verify(publicKey, KeyRegistrationMessage(p.UserID, publicKey), signature) {
+		return newErr(KindUnprocessable, "bad_signature", "the signature does not prove possession of the key")
+	}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		u, err := tx.GetUser(ctx, p.UserID)
+		if err != nil {
+			return err
+		}
+		if u.ApprovalKey != nil {
+			return newErr(KindConflict, "key_registered", "%s already has an approval key", u.Name)
+		}
+		users, err := tx.ListUsers(ctx)
+		if err != nil {
+			return err
+		}
+		for _, o := range users {
+			if string(o.ApprovalKey) == string(publicKey) {
+				return newErr(KindConflict, "key_in_use", "that key is registered to another user")
+			}
+		}
+		if err := tx.SetApprovalKey(ctx, u.ID, publicKey); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "user.approval_key.register", actor: p.Actor(),
+			target: "user:" + u.ID, result: audit.ResultSuccess, meta: map[string]string{"public_key": fmt.Sprintf("%x", publicKey)}})
+	})
+	if err != nil {
+		return s.storeErr("register approval key", err)
+	}
+	return nil
+}
+
+// checkApprovalKey refuses anything but a canonical Ed25519 point of large
+// order.
+func checkApprovalKey(pub []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return newErr(KindInvalid, "invalid_key", "an approval key is a 32-byte Ed25519 public key")
+	}
+	pt, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil || string(pt.Bytes()) != string(pub) {
+		return newErr(KindInvalid, "invalid_key", "the key is not a canonical Ed25519 point")
+	}
+	if new(edwards25519.Point).MultByCofactor(pt).Equal(edwards25519.NewIdentityPoint()) == 1 {
+		return newErr(KindInvalid, "invalid_key", "the key has small order: anyone could sign for it")
+	}
+	return nil
+}
