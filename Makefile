@@ -31,16 +31,20 @@ test: build
 FUZZTIME ?= 2m
 FUZZ_TARGETS := \
 	./approvals/intent:FuzzParseTransfer ./approvals/intent:FuzzParseAmount \
-	./approvals:FuzzParseMessage ./approvals/proof:FuzzProofParse \
-	./approvals/policy:FuzzParse ./audit:FuzzParseLine ./audit:FuzzVerify \
-	./hd:FuzzParseExtendedKey ./internal/auth:FuzzParseAPIKey ./internal/seal:FuzzOpen
+	./approvals:FuzzParseMessage ./approvals:FuzzCertificateVerify ./approvals/proof:FuzzProofParse \
+	./approvals/policy:FuzzParse ./approvals/policy:FuzzToEURCents \
+	./audit:FuzzParseLine ./audit:FuzzVerify ./audit:FuzzVerifyMutation \
+	./coordinator/httpapi:FuzzSubmitBody \
+	./hd:FuzzParseExtendedKey ./hd:FuzzParsePath ./hd:FuzzMnemonic \
+	./internal/auth:FuzzParseAPIKey ./internal/auth:FuzzVerifyPasswordParse ./internal/auth:FuzzHashSessionToken \
+	./internal/seal:FuzzOpen
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
 
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=3s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
 
 ## bench: the performance figures quoted in the README.
 bench: build

@@ -125,6 +125,13 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 
 	// Phase 3: record the outcome.
 	return s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		// Lock the request before the transaction, the order Vote, Sweep
+		// and phase 1 use: the opposite order deadlocks on PostgreSQL with
+		// another replica's phase 1 (its sweeper), and a phase 3 that loses
+		// every retry leaves the transaction in signing for good.
+		if _, err := tx.GetRequest(ctx, r.ID); err != nil {
+			return err
+		}
 		cur, err := tx.GetTransaction(ctx, t.ID)
 		if err != nil {
 			return err
