@@ -1,0 +1,217 @@
+package coordinator_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/store"
+)
+
+// brokenAudit is a store whose audit appends fail, as a full disk would.
+type brokenAudit struct{ store.Store }
+
+type brokenAuditTx struct{ store.Tx }
+
+func (brokenAuditTx) AppendAudit(context.Context, *audit.Event) error {
+	return errors.New("audit: disk full")
+}
+
+func (b brokenAudit) ReadWriteTx(ctx context.Context, f func(context.Context, store.Tx) error) error {
+	return b.Store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error { return f(ctx, brokenAuditTx{tx}) })
+}
+
+func TestAuditFailureFailsTheOperation(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", eth(1)) // 2 approvals
+	if _, err := f.vote("alice", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	broken := testService(t, brokenAudit{f.st}, f.clock.Now)
+	if _, _, err := broken.SubmitTransfer(ctx, f.api, coordinator.TransferInput{WalletID: f.ethW.ID, Chain: "message",
+		Asset: "eth", To: "0xabc", Amount: "1"}, ""); code(err) != "audit_unavailable" {
+		t.Fatalf("submit with a failing audit log: %v", err)
+	}
+	sig := f.sign("bob", tx.RequestID, approvals.Approve)
+	if _, err := broken.Vote(ctx, f.users["bob"], tx.RequestID, approvals.Approve, sig); code(err) != "audit_unavailable" {
+		t.Fatalf("vote with a failing audit log: %v", err)
+	}
+	if err := broken.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); code(err) != "audit_unavailable" {
+		t.Fatalf("freeze with a failing audit log: %v", err)
+	}
+	// Nothing was written: one transaction, one approval, wallet not frozen.
+	list, _ := f.svc.ListTransactions(ctx, f.api, store.TransactionFilter{})
+	v, _ := f.svc.GetRequest(ctx, f.users["victor"], tx.RequestID)
+	w, _ := f.svc.GetWallet(ctx, f.users["victor"], f.ethW.ID)
+	if len(list) != 1 || v.Tally.Approvals != 1 || w.Frozen {
+		t.Fatalf("a failed audit write left changes: %d transactions, %d approvals, frozen %v", len(list), v.Tally.Approvals, w.Frozen)
+	}
+	// With the audit log back, the same vote goes through and signs.
+	if _, err := f.svc.Vote(ctx, f.users["bob"], tx.RequestID, approvals.Approve, sig); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxSigned {
+		t.Fatalf("status %s, want signed", got.Status)
+	}
+}
+
+func TestWalletCreationIsApproved(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := f.svc.CreateWallet(ctx, f.users["victor"], coordinator.WalletInput{Name: "x", Mode: "hd"}); code(err) != "forbidden" {
+		t.Fatalf("viewer creating a wallet: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		in   coordinator.WalletInput
+		code string
+	}{
+		{"fail/mode", coordinator.WalletInput{Name: "x", Mode: "cold"}, "invalid_wallet"},
+		{"fail/frost-not-yet", coordinator.WalletInput{Name: "x", Mode: "frost"}, "unsupported_mode"},
+		{"fail/curve", coordinator.WalletInput{Name: "x", Mode: "hd", Curve: "p256"}, "invalid_wallet"},
+		{"fail/path", coordinator.WalletInput{Name: "x", Mode: "hd", Path: "m/44'/x"}, "invalid_wallet"},
+		{"fail/ed25519-unhardened", coordinator.WalletInput{Name: "x", Mode: "hd", Curve: "ed25519", Path: "m/44'/501'/0"}, "invalid_wallet"},
+		{"fail/no-name", coordinator.WalletInput{Mode: "hd"}, "invalid_wallet"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := f.svc.CreateWallet(ctx, f.users["tess"], tc.in); code(err) != tc.code {
+				t.Fatalf("err %v, want %s", err, tc.code)
+			}
+		})
+	}
+	v, err := f.svc.CreateWallet(ctx, f.users["tess"], coordinator.WalletInput{Name: "ops-sol", Mode: "hd", Curve: "ed25519"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Request.Status != store.RequestPending || v.Quorum.Approvals != 2 || v.Quorum.Roles["treasury_manager"] != 1 {
+		t.Fatalf("wallet.create request %s quorum %+v", v.Request.Status, v.Quorum)
+	}
+	before, _ := f.svc.ListWallets(ctx, f.users["victor"])
+	if _, err := f.vote("alice", v.Request.ID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	mid, _ := f.svc.ListWallets(ctx, f.users["victor"])
+	if len(mid) != len(before) {
+		t.Fatal("wallet created before the quorum")
+	}
+	// tess requested it, so a second treasury manager would be needed: make
+	// ada (admin) the requester instead.
+	v2, err := f.svc.CreateWallet(ctx, f.users["ada"], coordinator.WalletInput{Name: "ops-sol-2", Mode: "hd", Curve: "ed25519"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, v2.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := f.svc.ListWallets(ctx, f.users["victor"])
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d wallets after approval, want %d", len(after), len(before)+1)
+	}
+	var w *store.Wallet
+	for _, x := range after {
+		if x.Name == "ops-sol-2" {
+			w = x
+		}
+	}
+	if w == nil || len(w.PublicKey) != 32 || w.SealedSeed == nil {
+		t.Fatalf("new wallet %+v", w)
+	}
+	tx := f.submit(f.api, w, "sol", "recipient", "1000000000") // 1 SOL: EUR 150, 1 approval
+	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxSigned || coordinator.VerifySignature(w.Curve, w.PublicKey, got.Intent, got.Signature) != nil {
+		t.Fatalf("transfer from the new wallet: %s", got.Status)
+	}
+}
+
+func TestFreezeIsImmediateUnfreezeIsApproved(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err)
+	}
+	if tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000"); tx.Status != store.TxDenied {
+		t.Fatalf("transfer from a frozen wallet: %s", tx.Status)
+	}
+	v, err := f.svc.UnfreezeWallet(ctx, f.users["ada"], f.ethW.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.Request.Status != store.RequestPending {
+		t.Fatalf("unfreeze request %s, want pending", v.Request.Status)
+	}
+	if tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000"); tx.Status != store.TxDenied {
+		t.Fatalf("transfer while the unfreeze awaits approval: %s", tx.Status)
+	}
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, v.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000") // a few wei: tier 0, 1 approval
+	if tx.Status != store.TxPendingApproval {
+		t.Fatalf("transfer after unfreezing: %s", tx.Status)
+	}
+}
+
+func TestSweepExpiresAndResumes(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	old := f.submit(f.api, f.ethW, "eth", "0xabc", eth(1))
+	f.clock.Advance(25 * time.Hour)
+	if err := f.svc.BootstrapRate(ctx, coordinator.RateInput{Asset: "eth", EURPerUnit: "2500", Decimals: 18}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(old.ID); got.Status != store.TxExpired {
+		t.Fatalf("after the sweep: %s, want expired", got.Status)
+	}
+	// An approved request whose signing never ran (a crash between the
+	// vote and the signature) is resumed by the sweep.
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
+	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestPending, store.RequestApproved, f.clock.Now()); err != nil {
+			return err
+		}
+		t := *tx
+		t.Status = store.TxApproved
+		return stx.UpdateTransaction(ctx, &t, store.TxPendingApproval)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Forged approval state without votes: the certificate check refuses to sign.
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status == store.TxSigned {
+		t.Fatal("signed an approved request that has no valid approvals")
+	}
+	// Now the vote that met the quorum is there, as after a crash right
+	// after it was committed: the sweep signs.
+	v, _ := f.svc.GetRequest(ctx, f.users["victor"], tx.RequestID)
+	err = f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+		return stx.AddApproval(ctx, &store.Approval{RequestID: tx.RequestID, Revision: v.Request.Revision, ApproverID: f.users["bob"].ID,
+			Decision: approvals.Approve, Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash,
+			Signature: f.sign("bob", tx.RequestID, approvals.Approve), CreatedAt: f.clock.Now()})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxSigned {
+		t.Fatalf("after the sweep: %s, want signed", got.Status)
+	}
+}
