@@ -26,7 +26,7 @@ func decodeBody(body []byte, contentType string) (coordinator.TransferInput, err
 func TestDecode(t *testing.T) {
 	for _, tc := range []struct {
 		name, body, ct, code string
-		status             int
+		status               int
 	}{
 		{name: "ok", body: `{"wallet_id":"w","chain":"message","asset":"eth","to":"0xa","amount":"1","memo":""}`, ct: "application/json"},
 		{name: "ok/charset", body: `{"amount":"1"}`, ct: "application/json; charset=utf-8"},
