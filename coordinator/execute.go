@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
@@ -120,16 +121,21 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		return nil
 	}
 
-	// Phase 2: sign outside any transaction and verify before keeping it.
-	sig, signErr := s.sign(ctx, w, t.Intent)
+	return s.finishSigning(ctx, r.ID, t, w)
+}
 
-	// Phase 3: record the outcome.
-	return s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+// finishSigning signs a reserved transfer (status signing) outside any
+// store transaction, verifies the signature and records the outcome. It
+// is also how the sweep resumes a transfer left in signing by a crash: the
+// Signer contract makes a repeated Sign safe, and the compare-and-swap on
+// the status lets one caller record the result.
+func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, w *store.Wallet) error {
+	sig, signErr := s.sign(ctx, w, t.Intent)
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		// Lock the request before the transaction, the order Vote, Sweep
 		// and phase 1 use: the opposite order deadlocks on PostgreSQL with
-		// another replica's phase 1 (its sweeper), and a phase 3 that loses
-		// every retry leaves the transaction in signing for good.
-		if _, err := tx.GetRequest(ctx, r.ID); err != nil {
+		// another replica's phase 1 (its sweeper).
+		if _, err := tx.GetRequest(ctx, requestID); err != nil {
 			return err
 		}
 		cur, err := tx.GetTransaction(ctx, t.ID)
@@ -143,7 +149,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 			if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
 				return err
 			}
-			if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, now); err != nil {
+			if err := tx.UpdateRequestStatus(ctx, requestID, store.RequestApproved, store.RequestFailed, now); err != nil {
 				return err
 			}
 			s.log.ErrorContext(ctx, "signing failed", "transaction", t.ID, "wallet", w.ID, "err", signErr)
@@ -154,13 +160,46 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
 			return err
 		}
-		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestExecuted, now); err != nil {
+		if err := tx.UpdateRequestStatus(ctx, requestID, store.RequestApproved, store.RequestExecuted, now); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
 			target: "transaction:" + t.ID, result: audit.ResultSuccess,
 			meta: map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey)}})
 	})
+	if errors.Is(err, store.ErrConflict) {
+		return nil // another coordinator recorded it first
+	}
+	return err
+}
+
+// resumeSigning finishes transfers left in signing for longer than grace
+// (the coordinator that reserved them stopped before recording a result).
+func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
+	var stuck []*store.Transaction
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		stuck, err = tx.ListTransactions(ctx, store.TransactionFilter{Status: store.TxSigning, Limit: 100})
+		return err
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "listing transfers in signing failed", "err", err)
+		return
+	}
+	for _, t := range stuck {
+		if s.now().Sub(t.UpdatedAt) < grace {
+			continue
+		}
+		w, err := s.GetWallet(ctx, &Principal{Kind: "user", Role: "viewer"}, t.WalletID)
+		if err != nil {
+			s.log.WarnContext(ctx, "resuming signing: wallet", "transaction", t.ID, "err", err)
+			continue
+		}
+		s.log.WarnContext(ctx, "resuming a transfer left in signing", "transaction", t.ID)
+		if err := s.finishSigning(ctx, t.RequestID, t, w); err != nil {
+			s.log.WarnContext(ctx, "resuming signing failed", "transaction", t.ID, "err", err)
+		}
+	}
 }
 
 // covers reports whether quorum have is at least as strict as need.

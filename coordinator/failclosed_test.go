@@ -215,3 +215,40 @@ func TestSweepExpiresAndResumes(t *testing.T) {
 		t.Fatalf("after the sweep: %s, want signed", got.Status)
 	}
 }
+
+func TestSweepFinishesStuckSigning(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000") // tier 0: 1 approval
+	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	signed := f.tx(tx.ID)
+	// Put it back to signing without a signature, as if the coordinator
+	// died between reserving the spend and recording the signature.
+	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestExecuted, store.RequestApproved, f.clock.Now()); err != nil {
+			return err
+		}
+		c := *signed
+		c.Status, c.Signature, c.SignedAt = store.TxSigning, nil, nil
+		return stx.UpdateTransaction(ctx, &c, store.TxSigned)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxSigning {
+		t.Fatalf("resumed before the grace period: %s", got.Status)
+	}
+	f.clock.Advance(coordinator.SigningGrace + time.Second)
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	got := f.tx(tx.ID)
+	if got.Status != store.TxSigned || string(got.Signature) != string(signed.Signature) {
+		t.Fatalf("after the sweep: %s; the deterministic signature should be the same", got.Status)
+	}
+}

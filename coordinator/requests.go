@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"time"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/audit"
@@ -270,8 +271,13 @@ func (s *Service) expireIfDue(ctx context.Context, id string) error {
 	return nil
 }
 
-// Sweep expires overdue requests and resumes approved requests whose
-// action has not run (after a crash). It is safe to run on every replica.
+// SigningGrace is how long a transfer may stay in signing before the sweep
+// takes it over from the coordinator that reserved it.
+const SigningGrace = 2 * time.Minute
+
+// Sweep expires overdue requests, resumes approved requests whose action
+// has not run and finishes transfers left in signing (after a crash). It
+// is safe to run on every replica.
 func (s *Service) Sweep(ctx context.Context) error {
 	var pending, approved []*store.Request
 	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -298,5 +304,6 @@ func (s *Service) Sweep(ctx context.Context) error {
 			s.log.WarnContext(ctx, "resuming approved request failed", "request", r.ID, "err", err)
 		}
 	}
+	s.resumeSigning(ctx, SigningGrace)
 	return nil
 }

@@ -15,6 +15,11 @@ import (
 // hd (here), and frost, shamir and hardware, which involve guardians or a
 // device. The coordinator verifies every signature against the wallet's
 // public key before it keeps it, whatever the signer.
+//
+// Sign may be called again for the same wallet and message after a crash
+// (the sweep resumes transfers left in signing); a second call must be as
+// safe as the first: a deterministic scheme, or a ceremony whose
+// participants answer an identical retry with the same result.
 type Signer interface {
 	Sign(ctx context.Context, w *store.Wallet, msg []byte) ([]byte, error)
 }

@@ -36,6 +36,7 @@ type serverConfig struct {
 	logLevel          string
 	sweepEvery        time.Duration
 	ratePerSecond     float64
+	trustProxy        bool
 }
 
 func (c *serverConfig) flags(fs *flag.FlagSet) {
@@ -49,6 +50,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.sweepEvery, "sweep-every", 30*time.Second, "how often to expire overdue requests and resume approved ones")
 	fs.Float64Var(&c.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
+	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", false, "take client addresses from X-Forwarded-For (only behind a trusted reverse proxy)")
 }
 
 func runCoordinatorCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -148,7 +150,7 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 
 // serve runs the HTTP server and the sweeper until ctx ends.
 func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, logger *slog.Logger, ready func(addr string)) error {
-	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond})
+	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond, TrustProxyHeaders: cfg.trustProxy})
 	if err != nil {
 		return err
 	}

@@ -82,3 +82,24 @@ func FuzzSubmitBody(f *testing.F) {
 		}
 	})
 }
+
+func TestClientAddressIgnoresForwardedHeaderByDefault(t *testing.T) {
+	for _, trust := range []bool{false, true} {
+		e := echo.New()
+		e.IPExtractor = echo.ExtractIPDirect()
+		if trust {
+			e.IPExtractor = echo.ExtractIPFromXFFHeader()
+		}
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.RemoteAddr = "127.0.0.1:1234" // a local reverse proxy
+		req.Header.Set("X-Forwarded-For", "10.9.9.9")
+		c := e.NewContext(req, httptest.NewRecorder())
+		want := "127.0.0.1"
+		if trust {
+			want = "10.9.9.9"
+		}
+		if got := c.RealIP(); got != want {
+			t.Errorf("trust=%v: RealIP %s, want %s", trust, got, want)
+		}
+	}
+}

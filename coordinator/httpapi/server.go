@@ -41,6 +41,11 @@ type Config struct {
 	Burst         int
 	// Registry receives the metrics (nil: a new registry).
 	Registry *prometheus.Registry
+	// TrustProxyHeaders takes the client address from X-Forwarded-For, as
+	// set by a reverse proxy in front of the coordinator. Leave it off when
+	// clients connect directly: they could otherwise choose the address the
+	// login limit and the audit log see.
+	TrustProxyHeaders bool
 }
 
 type server struct {
@@ -87,6 +92,10 @@ func New(cfg Config) (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.handleError
+	e.IPExtractor = echo.ExtractIPDirect()
+	if cfg.TrustProxyHeaders {
+		e.IPExtractor = echo.ExtractIPFromXFFHeader()
+	}
 	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
 		RequestIDHandler: func(c echo.Context, id string) {
 			c.SetRequest(c.Request().WithContext(coordinator.WithMeta(c.Request().Context(),
