@@ -2,14 +2,21 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/custos-dev/custos/approvals/intent"
+	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/store/sqlite"
 	"github.com/labstack/echo/v4"
 )
 
@@ -83,23 +90,56 @@ func FuzzSubmitBody(f *testing.F) {
 	})
 }
 
-func TestClientAddressIgnoresForwardedHeaderByDefault(t *testing.T) {
+func newTestHandler(t *testing.T, trustProxy bool) http.Handler {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "h.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	kek, _ := seal.NewKEK(make([]byte, 32))
+	signer, _ := proof.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)))
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := New(Config{Service: svc, TrustProxyHeaders: trustProxy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+// TestLoginLimitIgnoresForwardedHeader: a client that varies
+// X-Forwarded-For does not escape the per-address login limit unless the
+// operator said a proxy sets that header.
+func TestLoginLimitIgnoresForwardedHeader(t *testing.T) {
 	for _, trust := range []bool{false, true} {
-		e := echo.New()
-		e.IPExtractor = echo.ExtractIPDirect()
-		if trust {
-			e.IPExtractor = echo.ExtractIPFromXFFHeader()
+		h := newTestHandler(t, trust)
+		limited := 0
+		for i := range 24 { // the limit allows bursts of 20
+			req := httptest.NewRequest(http.MethodPost, "/v1/auth/login", strings.NewReader(`{"name":"nobody","password":"wrong password"}`))
+			req.Header.Set("Content-Type", "application/json")
+			req.RemoteAddr = "127.0.0.1:40000"
+			req.Header.Set("X-Forwarded-For", fmt.Sprintf("10.0.0.%d", i))
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			switch rec.Code {
+			case http.StatusTooManyRequests:
+				limited++
+				if rec.Header().Get("Retry-After") == "" {
+					t.Fatal("429 without Retry-After")
+				}
+			case http.StatusUnauthorized:
+			default:
+				t.Fatalf("status %d: %s", rec.Code, rec.Body)
+			}
 		}
-		req := httptest.NewRequest(http.MethodGet, "/", nil)
-		req.RemoteAddr = "127.0.0.1:1234" // a local reverse proxy
-		req.Header.Set("X-Forwarded-For", "10.9.9.9")
-		c := e.NewContext(req, httptest.NewRecorder())
-		want := "127.0.0.1"
-		if trust {
-			want = "10.9.9.9"
+		if trust && limited != 0 {
+			t.Fatalf("trusting the proxy header: %d attempts limited, want 0 (each came from its own address)", limited)
 		}
-		if got := c.RealIP(); got != want {
-			t.Errorf("trust=%v: RealIP %s, want %s", trust, got, want)
+		if !trust && limited == 0 {
+			t.Fatal("24 attempts from one peer with varying X-Forwarded-For were never limited")
 		}
 	}
 }
