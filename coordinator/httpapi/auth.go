@@ -44,13 +44,13 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loginLimiter allows 2 login attempts per second per address, bursts of 20.
+// loginLimiter limits login attempts per client address.
 func (s *server) loginLimiter(ip string) *rate.Limiter {
 	key := "login:" + ip
 	if l, ok := s.limiters.Load(key); ok {
 		return l.(*rate.Limiter)
 	}
-	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(2, 20))
+	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(s.loginRPS, s.loginBurst))
 	return l.(*rate.Limiter)
 }
 

@@ -39,6 +39,10 @@ type Config struct {
 	// RatePerSecond and Burst limit each credential (defaults 50 and 100).
 	RatePerSecond float64
 	Burst         int
+	// LoginRatePerSecond and LoginBurst limit login attempts per client
+	// address (defaults 2 and 20).
+	LoginRatePerSecond float64
+	LoginBurst         int
 	// Registry receives the metrics (nil: a new registry).
 	Registry *prometheus.Registry
 	// TrustProxyHeaders takes the client address from X-Forwarded-For, as
@@ -49,12 +53,14 @@ type Config struct {
 }
 
 type server struct {
-	svc      *coordinator.Service
-	log      *slog.Logger
-	limiters sync.Map // credential id -> *rate.Limiter
-	rps      rate.Limit
-	burst    int
-	touched  sync.Map // api key id -> time.Time of last recorded use
+	svc        *coordinator.Service
+	log        *slog.Logger
+	limiters   sync.Map // credential id -> *rate.Limiter
+	rps        rate.Limit
+	burst      int
+	loginRPS   rate.Limit
+	loginBurst int
+	touched    sync.Map // api key id -> time.Time of last recorded use
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -65,7 +71,14 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("httpapi: Service is required")
 	}
-	s := &server{svc: cfg.Service, log: cfg.Logger, rps: rate.Limit(cfg.RatePerSecond), burst: cfg.Burst}
+	s := &server{svc: cfg.Service, log: cfg.Logger, rps: rate.Limit(cfg.RatePerSecond), burst: cfg.Burst,
+		loginRPS: rate.Limit(cfg.LoginRatePerSecond), loginBurst: cfg.LoginBurst}
+	if s.loginRPS <= 0 {
+		s.loginRPS = 2
+	}
+	if s.loginBurst <= 0 {
+		s.loginBurst = 20
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
