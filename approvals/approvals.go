@@ -24,6 +24,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 )
 
@@ -44,9 +45,9 @@ var (
 	ErrBadCertificate = errors.New("approvals: invalid certificate")
 )
 
-// ApprovingRoles are the roles whose approvals count. Administrators manage
-// the system but do not approve the movement of money.
-var ApprovingRoles = []string{"approver", "treasury_manager"}
+// ApprovingRoles returns the roles whose approvals count. Administrators
+// manage the system but do not approve the movement of money.
+func ApprovingRoles() []string { return []string{"approver", "treasury_manager"} }
 
 const messageHeader = "custos/approval/v1\n"
 
@@ -54,6 +55,7 @@ const messageHeader = "custos/approval/v1\n"
 type Binding struct {
 	RequestID   string
 	RequesterID string
+	Revision    int64  // bumped whenever the intent, policy or requirement is re-bound
 	Fingerprint []byte // SHA-256 intent fingerprint
 	PolicyHash  []byte // SHA-256 of the policy document in force
 }
@@ -64,6 +66,7 @@ func Message(b Binding, decision string) []byte {
 	s.WriteString(messageHeader)
 	s.WriteString("request=" + b.RequestID + "\n")
 	s.WriteString("requester=" + b.RequesterID + "\n")
+	s.WriteString("revision=" + strconv.FormatInt(b.Revision, 10) + "\n")
 	s.WriteString("fingerprint=" + hex.EncodeToString(b.Fingerprint) + "\n")
 	s.WriteString("policy=" + hex.EncodeToString(b.PolicyHash) + "\n")
 	s.WriteString("decision=" + decision + "\n")
@@ -80,11 +83,11 @@ func ParseMessage(m []byte) (Binding, string, error) {
 		return b, "", fmt.Errorf("%w: missing header", ErrMalformed)
 	}
 	lines := strings.Split(string(rest), "\n")
-	if len(lines) != 6 || lines[5] != "" {
-		return b, "", fmt.Errorf("%w: want 5 newline-terminated fields", ErrMalformed)
+	if len(lines) != 7 || lines[6] != "" {
+		return b, "", fmt.Errorf("%w: want 6 newline-terminated fields", ErrMalformed)
 	}
 	var decision string
-	for i, key := range []string{"request", "requester", "fingerprint", "policy", "decision"} {
+	for i, key := range []string{"request", "requester", "revision", "fingerprint", "policy", "decision"} {
 		v, ok := strings.CutPrefix(lines[i], key+"=")
 		if !ok {
 			return b, "", fmt.Errorf("%w: field %d is not %s", ErrMalformed, i+1, key)
@@ -99,6 +102,12 @@ func ParseMessage(m []byte) (Binding, string, error) {
 			} else {
 				b.RequesterID = v
 			}
+		case "revision":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || strconv.FormatInt(n, 10) != v {
+				return b, "", fmt.Errorf("%w: revision must be a positive decimal integer", ErrMalformed)
+			}
+			b.Revision = n
 		case "fingerprint", "policy":
 			h, err := hex.DecodeString(v)
 			if err != nil || len(h) != 32 || hex.EncodeToString(h) != v {
@@ -142,7 +151,7 @@ func CheckVote(b Binding, a Approver, v Vote) error {
 	if a.ID == b.RequesterID {
 		return ErrSelfApproval
 	}
-	if !slices.Contains(ApprovingRoles, a.Role) {
+	if !slices.Contains(ApprovingRoles(), a.Role) {
 		return fmt.Errorf("%w: role %q does not approve", ErrNotApprover, a.Role)
 	}
 	if len(a.Key) != ed25519.PublicKeySize {
@@ -168,6 +177,7 @@ type Tally struct {
 	QuorumMet  bool     `json:"quorum_met"` // enough approvals with the roles required
 	Rejected   bool     `json:"rejected"`   // enough rejections to end the request
 	Missing    []string `json:"missing,omitempty"`
+	Void       []string `json:"void,omitempty"` // ids whose votes no longer count (role changed, user gone)
 	Approvals  int      `json:"approvals"`
 	Rejections int      `json:"rejections"`
 }
@@ -183,9 +193,17 @@ func Count(b Binding, q Quorum, votes []Vote, roster map[string]Approver) (Tally
 	for _, v := range votes {
 		a, ok := roster[v.ApproverID]
 		if !ok {
-			return Tally{}, fmt.Errorf("%w: unknown approver %s", ErrNotApprover, v.ApproverID)
+			t.Void = append(t.Void, v.ApproverID) // no longer a user
+			continue
 		}
 		if err := CheckVote(b, a, v); err != nil {
+			// A person who can no longer approve (role changed, no key)
+			// casts a void vote; a vote that does not verify means the
+			// stored votes were tampered with.
+			if errors.Is(err, ErrNotApprover) || errors.Is(err, ErrNoApprovalKey) || errors.Is(err, ErrSelfApproval) {
+				t.Void = append(t.Void, a.ID)
+				continue
+			}
 			return Tally{}, fmt.Errorf("vote by %s: %w", a.Name, err)
 		}
 		// The message does not name the approver, so one signature would

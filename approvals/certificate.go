@@ -26,6 +26,7 @@ type Certificate struct {
 	Version     int                   `json:"version"`
 	RequestID   string                `json:"request_id"`
 	RequesterID string                `json:"requester_id"`
+	Revision    int64                 `json:"revision"`
 	Action      string                `json:"action"`
 	Intent      []byte                `json:"intent"` // canonical intent bytes
 	Fingerprint []byte                `json:"fingerprint"`
@@ -46,7 +47,7 @@ func NewCertificate(action string, b Binding, intentBytes []byte, q Quorum, tall
 		}
 	}
 	c := &Certificate{
-		Version: 1, RequestID: b.RequestID, RequesterID: b.RequesterID, Action: action,
+		Version: 1, RequestID: b.RequestID, RequesterID: b.RequesterID, Revision: b.Revision, Action: action,
 		Intent: intentBytes, Fingerprint: b.Fingerprint, PolicyHash: b.PolicyHash, Quorum: q,
 	}
 	for _, id := range tally.Approvers {
@@ -74,7 +75,7 @@ func (c *Certificate) Verify(roster map[string]Approver) error {
 	if !bytes.Equal(fp[:], c.Fingerprint) {
 		return fmt.Errorf("%w: intent does not match fingerprint", ErrBadCertificate)
 	}
-	b := Binding{RequestID: c.RequestID, RequesterID: c.RequesterID, Fingerprint: c.Fingerprint, PolicyHash: c.PolicyHash}
+	b := Binding{RequestID: c.RequestID, RequesterID: c.RequesterID, Revision: c.Revision, Fingerprint: c.Fingerprint, PolicyHash: c.PolicyHash}
 	r := map[string]Approver{}
 	votes := make([]Vote, 0, len(c.Approvals))
 	for _, a := range c.Approvals {
@@ -96,10 +97,28 @@ func (c *Certificate) Verify(roster map[string]Approver) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrBadCertificate, err)
 	}
+	if len(t.Void) > 0 {
+		return fmt.Errorf("%w: %w: approval by %s does not count", ErrBadCertificate, ErrNotApprover, t.Void[0])
+	}
 	if !t.QuorumMet {
 		return fmt.Errorf("%w: %w", ErrBadCertificate, ErrQuorumNotMet)
 	}
 	return nil
+}
+
+// VerifyAgainst verifies c and checks that its quorum is at least want: a
+// verifier that derives the quorum from the policy it holds itself must not
+// trust the quorum the certificate states.
+func (c *Certificate) VerifyAgainst(roster map[string]Approver, want Quorum) error {
+	if c.Quorum.Approvals < want.Approvals || max(c.Quorum.RejectionsToDeny, 1) > max(want.RejectionsToDeny, 1) {
+		return fmt.Errorf("%w: %w: the certificate's quorum is weaker than required", ErrBadCertificate, ErrQuorumNotMet)
+	}
+	for role, n := range want.Roles {
+		if c.Quorum.Roles[role] < n {
+			return fmt.Errorf("%w: %w: the certificate does not require %d %s", ErrBadCertificate, ErrQuorumNotMet, n, role)
+		}
+	}
+	return c.Verify(roster)
 }
 
 // Marshal encodes c as JSON.

@@ -180,7 +180,7 @@ func TestCertificateVerify(t *testing.T) {
 			c.Quorum.Roles = nil
 		}, want: ErrNotApprover},
 		{name: "fail/swapped-public-key", mutate: func(c *Certificate) { c.Approvals[0].PublicKey = erin.Key }, want: ErrBadSignature},
-		{name: "fail/missing-public-key", mutate: func(c *Certificate) { c.Approvals[0].PublicKey = nil }, want: ErrNoApprovalKey},
+		{name: "fail/missing-public-key", mutate: func(c *Certificate) { c.Approvals[0].PublicKey = nil }, want: ErrNotApprover},
 		{name: "fail/swapped-signature", mutate: func(c *Certificate) {
 			c.Approvals[0].Signature, c.Approvals[1].Signature = c.Approvals[1].Signature, c.Approvals[0].Signature
 		}, want: ErrBadSignature},

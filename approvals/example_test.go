@@ -20,7 +20,7 @@ func Example() {
 	}
 	fp := tr.Fingerprint()
 	policyHash := sha256.Sum256([]byte("policy document in force"))
-	b := approvals.Binding{RequestID: "req-1", RequesterID: "rita", Fingerprint: fp[:], PolicyHash: policyHash[:]}
+	b := approvals.Binding{RequestID: "req-1", RequesterID: "rita", Revision: 1, Fingerprint: fp[:], PolicyHash: policyHash[:]}
 	q := approvals.Quorum{Approvals: 4, Roles: map[string]int{"treasury_manager": 1}, RejectionsToDeny: 1}
 
 	roster := map[string]approvals.Approver{}
@@ -62,6 +62,7 @@ func Example() {
 	// custos/approval/v1
 	// request=req-1
 	// requester=rita
+	// revision=1
 	// fingerprint=b577651927383a246a8a573dbe3925b5661f86d8d289178bc7c66f2e42d3903b
 	// policy=1dc12621279dfac9099aa33a529a62edc761b3cd94d9f252713a664908596b84
 	// decision=approve

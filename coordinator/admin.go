@@ -24,33 +24,71 @@ func (s *Service) UnfreezeWallet(ctx context.Context, p *Principal, id string) (
 	if err := p.require(PermPolicyWrite); err != nil {
 		return nil, err
 	}
-	if _, err := s.GetWallet(ctx, p, id); err != nil {
+	w, err := s.GetWallet(ctx, p, id)
+	if err != nil {
 		return nil, err
+	}
+	if !w.Frozen {
+		// An unfreeze approved in advance would lift a later freeze.
+		return nil, newErr(KindConflict, "not_frozen", "wallet %s is not frozen", id)
 	}
 	return s.requestAction(ctx, p, "wallet.unfreeze", map[string]string{"wallet_id": id})
 }
 
-// EmergencyStop turns the global stop on or off. While it is on no transfer
-// is approved or signed. Turning it on is immediate; turning it off is an
-// administrator's act, recorded in the audit log.
-func (s *Service) EmergencyStop(ctx context.Context, p *Principal, on bool) error {
-	perm := PermPolicyWrite
+// EmergencyStop turns the global stop on at once: while it is on no
+// transfer is approved or signed. Turning it off is an emergency_stop.off
+// request (returned), approved like any other action.
+func (s *Service) EmergencyStop(ctx context.Context, p *Principal, on bool) (*RequestView, error) {
+	if err := p.require(PermPolicyWrite); err != nil {
+		return nil, err
+	}
 	if !on {
-		perm = PermAdmin
-	}
-	if err := p.require(perm); err != nil {
-		return err
-	}
-	v := map[bool]string{true: "on", false: "off"}[on]
-	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.PutSetting(ctx, settingEmergencyStop, v); err != nil {
-			return err
+		stopped, err := s.EmergencyStopped(ctx)
+		if err != nil {
+			return nil, s.storeErr("emergency stop", err)
 		}
-		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "emergency_stop." + v, actor: p.Actor(),
-			target: "system", result: audit.ResultSuccess})
+		if !stopped {
+			return nil, newErr(KindConflict, "not_stopped", "the emergency stop is not on")
+		}
+		return s.requestAction(ctx, p, "emergency_stop.off", map[string]string{})
+	}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		return s.setStop(ctx, tx, p.Actor(), "on")
 	})
 	if err != nil {
-		return s.storeErr("emergency stop", err)
+		return nil, s.storeErr("emergency stop", err)
+	}
+	return nil, nil
+}
+
+func (s *Service) setStop(ctx context.Context, tx store.Tx, actor, v string) error {
+	if err := tx.PutSetting(ctx, settingEmergencyStop, v); err != nil {
+		return err
+	}
+	if v == "on" {
+		// A pending request to lift an earlier stop must not lift this one.
+		if err := s.rejectPending(ctx, tx, "emergency_stop.off", "", "the emergency stop was turned on again"); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "emergency_stop." + v, actor: actor,
+		target: "system", result: audit.ResultSuccess})
+}
+
+// rejectPending ends pending requests of action (about subject, when not
+// empty), for instance unfreeze requests made before a new freeze.
+func (s *Service) rejectPending(ctx context.Context, tx store.Tx, action, subject, reason string) error {
+	pending, err := tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Action: action})
+	if err != nil {
+		return err
+	}
+	for _, r := range pending {
+		if subject != "" && !strings.Contains(string(r.Payload), `"`+subject+`"`) {
+			continue
+		}
+		if err := s.finish(ctx, tx, "system", r, store.RequestRejected, store.TxRejected, reason); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -76,36 +114,119 @@ type RateInput struct {
 	Decimals   int    `json:"decimals"`
 }
 
-// PutRate records a rate. Only administrators (or a price feed acting with
-// an administrator's key) set rates.
-func (s *Service) PutRate(ctx context.Context, p *Principal, in RateInput) (*store.Rate, error) {
+// RateBandPercent bounds how far a rate may move from its approved anchor
+// without approvals. A price feed keeps rates fresh inside the band; a move
+// beyond it (or a new asset, or new decimals) is a rate.set request,
+// because whoever sets rates decides which approval tier a transfer falls
+// into and whether it fits the EUR limits.
+const RateBandPercent = 10
+
+func rateAnchorKey(asset string) string { return "rate_anchor:" + asset }
+
+// PutRate records a rate at once when it stays within RateBandPercent of
+// the approved anchor; otherwise it files a rate.set request and returns
+// it. Only administrators (or a price feed with an administrator's key)
+// set rates.
+func (s *Service) PutRate(ctx context.Context, p *Principal, in RateInput) (*store.Rate, *RequestView, error) {
 	if err := p.require(PermAdmin); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	in.Asset = strings.ToLower(strings.TrimSpace(in.Asset))
-	if in.Asset == "" || len(in.Asset) > 32 {
-		return nil, newErr(KindInvalid, "invalid_rate", "asset is required (at most 32 characters)")
+	if err := in.normalise(s.now()); err != nil {
+		return nil, nil, err
 	}
-	if in.Decimals < 0 || in.Decimals > 36 {
-		return nil, newErr(KindInvalid, "invalid_rate", "decimals must be between 0 and 36")
-	}
-	probe := policy.Rate{EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
-	if _, err := policy.ToEURCents(big.NewInt(1), probe); err != nil || strings.HasPrefix(in.EURPerUnit, "-") {
-		return nil, newErr(KindInvalid, "invalid_rate", "eur_per_unit must be a non-negative decimal string")
-	}
-	r := &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
-	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.PutRate(ctx, r); err != nil {
+	var within bool
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		anchor, err := tx.GetSetting(ctx, rateAnchorKey(in.Asset))
+		if errors.Is(err, store.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
 			return err
 		}
-		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "rate.set", actor: p.Actor(),
-			target: "asset:" + r.Asset, result: audit.ResultSuccess,
-			meta: map[string]string{"eur_per_unit": r.EURPerUnit, "decimals": fmt.Sprint(r.Decimals)}})
+		within = inBand(anchor, in)
+		return nil
+	})
+	if err != nil {
+		return nil, nil, s.storeErr("rate anchor", err)
+	}
+	if !within {
+		v, err := s.requestAction(ctx, p, "rate.set", in)
+		return nil, v, err
+	}
+	r, err := s.setRate(ctx, p.Actor(), in, false)
+	return r, nil, err
+}
+
+func (in *RateInput) normalise(now time.Time) error {
+	in.Asset = strings.ToLower(strings.TrimSpace(in.Asset))
+	if in.Asset == "" || len(in.Asset) > 32 {
+		return newErr(KindInvalid, "invalid_rate", "asset is required (at most 32 characters)")
+	}
+	if in.Decimals < 0 || in.Decimals > 36 {
+		return newErr(KindInvalid, "invalid_rate", "decimals must be between 0 and 36")
+	}
+	probe := policy.Rate{EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: now}
+	if _, err := policy.ToEURCents(big.NewInt(1), probe); err != nil || strings.HasPrefix(in.EURPerUnit, "-") {
+		return newErr(KindInvalid, "invalid_rate", "eur_per_unit must be a non-negative decimal string")
+	}
+	if p, ok := new(big.Rat).SetString(in.EURPerUnit); !ok || p.Sign() <= 0 {
+		return newErr(KindInvalid, "invalid_rate", "eur_per_unit must be positive")
+	}
+	return nil
+}
+
+// inBand reports whether in keeps the decimals of the anchor ("price/decimals")
+// and a price within RateBandPercent of it.
+func inBand(anchor string, in RateInput) bool {
+	price, dec, ok := strings.Cut(anchor, "/")
+	if !ok || dec != fmt.Sprint(in.Decimals) {
+		return false
+	}
+	a, ok1 := new(big.Rat).SetString(price)
+	n, ok2 := new(big.Rat).SetString(in.EURPerUnit)
+	if !ok1 || !ok2 || a.Sign() <= 0 {
+		return false
+	}
+	// |n - a| * 100 <= a * band
+	diff := new(big.Rat).Sub(n, a)
+	diff.Abs(diff)
+	diff.Mul(diff, big.NewRat(100, 1))
+	return diff.Cmp(new(big.Rat).Mul(a, big.NewRat(RateBandPercent, 1))) <= 0
+}
+
+// setRate stores a rate; anchor also makes it the new approved anchor.
+func (s *Service) setRate(ctx context.Context, actor string, in RateInput, anchor bool) (*store.Rate, error) {
+	r := &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		return s.putRateTx(ctx, tx, actor, r, anchor)
 	})
 	if err != nil {
 		return nil, s.storeErr("put rate", err)
 	}
 	return r, nil
+}
+
+func (s *Service) putRateTx(ctx context.Context, tx store.Tx, actor string, r *store.Rate, anchor bool) error {
+	if err := tx.PutRate(ctx, r); err != nil {
+		return err
+	}
+	if anchor {
+		if err := tx.PutSetting(ctx, rateAnchorKey(r.Asset), r.EURPerUnit+"/"+fmt.Sprint(r.Decimals)); err != nil {
+			return err
+		}
+	}
+	return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "rate.set", actor: actor,
+		target: "asset:" + r.Asset, result: audit.ResultSuccess,
+		meta: map[string]string{"eur_per_unit": r.EURPerUnit, "decimals": fmt.Sprint(r.Decimals), "anchor": fmt.Sprint(anchor)}})
+}
+
+func (s *Service) applyRate(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
+	var in RateInput
+	if err := json.Unmarshal(params, &in); err != nil {
+		return "", internal("decode rate.set", err)
+	}
+	rate := &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
+	return "asset:" + in.Asset, s.putRateTx(ctx, tx, "system", rate, true)
 }
 
 // ListRates lists the EUR rates.
@@ -198,7 +319,7 @@ func (s *Service) applyPolicy(ctx context.Context, tx store.Tx, r *store.Request
 		}
 		pr.PolicyVersion, pr.PolicyHash = np.Version, np.Hash
 		pr.Requirement, _ = json.Marshal(quorumOf(req))
-		if err := s.rebind(ctx, tx, pr, true); err != nil {
+		if err := s.rebind(ctx, tx, pr); err != nil {
 			return "", err
 		}
 	}

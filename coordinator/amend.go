@@ -102,7 +102,7 @@ func (s *Service) AmendTransfer(ctx context.Context, p *Principal, id string, in
 			r.Payload, r.Fingerprint = t.Intent, t.Fingerprint
 			r.PolicyVersion, r.PolicyHash, r.EURCents = ev.policy.Version, ev.policy.Hash, d.EURCents
 			r.Requirement, _ = json.Marshal(quorumOf(d.Requirement))
-			if err := s.rebind(ctx, tx, r, true); err != nil {
+			if err := s.rebind(ctx, tx, r); err != nil {
 				return err
 			}
 			if auto {

@@ -51,6 +51,9 @@ func (s *Service) BootstrapUser(ctx context.Context, name, role, password string
 	}
 	u := &store.User{ID: s.newID(), Name: name, Role: role, PasswordHash: hash, CreatedAt: s.now()}
 	if approvalKey != nil {
+		if err := checkApprovalKey(approvalKey); err != nil {
+			return nil, err
+		}
 		u.ApprovalKey = append([]byte(nil), approvalKey...)
 	}
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -90,8 +93,12 @@ func (s *Service) BootstrapAPIKey(ctx context.Context, ownerID, name string, sco
 	return key, nil
 }
 
-// BootstrapRate sets a rate as the bootstrap actor.
+// BootstrapRate sets a rate and makes it the approved anchor, as the
+// bootstrap actor (or a development price feed).
 func (s *Service) BootstrapRate(ctx context.Context, in RateInput) error {
-	_, err := s.PutRate(ctx, &Principal{Kind: "user", ID: "bootstrap", Name: "bootstrap", Role: store.RoleAdmin}, in)
+	if err := in.normalise(s.now()); err != nil {
+		return err
+	}
+	_, err := s.setRate(ctx, "bootstrap", in, true)
 	return err
 }

@@ -17,6 +17,7 @@ const (
 	KindConflict                    // 409: state does not allow it
 	KindUnprocessable               // 422: well-formed but refused
 	KindUnavailable                 // 503: a dependency failed; nothing was done
+	KindTooMany                     // 429: too many requests; retry later
 )
 
 // Error is a domain error: a public code and message for the caller, and an

@@ -173,6 +173,62 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 	return err
 }
 
+// resumeCheck checks again, before a transfer left in signing is signed,
+// what may have changed since it was reserved: the approval certificate
+// still verifies, the wallet is not frozen, the emergency stop is off. A
+// refusal marks the transfer failed and returns a nil wallet.
+func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store.Wallet, error) {
+	var w *store.Wallet
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		w = nil
+		v, err := s.loadRequest(ctx, tx, t.RequestID)
+		if err != nil {
+			return err
+		}
+		cur, err := tx.GetTransaction(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		if cur.Status != store.TxSigning || v.Request.Status != store.RequestApproved {
+			return nil
+		}
+		wallet, err := tx.GetWallet(ctx, t.WalletID)
+		if err != nil {
+			return err
+		}
+		stop, err := tx.GetSetting(ctx, settingEmergencyStop)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		fp := intent.Fingerprint(cur.Intent)
+		var reason string
+		switch _, certErr := s.certificate(v); {
+		case certErr != nil:
+			reason = "the approval certificate no longer verifies"
+		case !bytes.Equal(fp[:], v.Request.Fingerprint):
+			reason = "the intent does not match the approved fingerprint"
+		case wallet.Frozen:
+			reason = "the wallet was frozen before signing resumed"
+		case stop == "on":
+			reason = "the emergency stop was on when signing resumed"
+		}
+		if reason == "" {
+			w = wallet
+			return nil
+		}
+		cur.Status, cur.FailureReason, cur.UpdatedAt = store.TxFailed, reason, s.now()
+		if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
+			return err
+		}
+		if err := tx.UpdateRequestStatus(ctx, v.Request.ID, store.RequestApproved, store.RequestFailed, s.now()); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
+			target: "transaction:" + t.ID, result: audit.ResultDenied, meta: map[string]string{"reason": reason}})
+	})
+	return w, err
+}
+
 // resumeSigning finishes transfers left in signing for longer than grace
 // (the coordinator that reserved them stopped before recording a result).
 func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
@@ -190,10 +246,13 @@ func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
 		if s.now().Sub(t.UpdatedAt) < grace {
 			continue
 		}
-		w, err := s.GetWallet(ctx, &Principal{Kind: "user", Role: "viewer"}, t.WalletID)
+		w, err := s.resumeCheck(ctx, t)
 		if err != nil {
-			s.log.WarnContext(ctx, "resuming signing: wallet", "transaction", t.ID, "err", err)
+			s.log.WarnContext(ctx, "resuming signing refused", "transaction", t.ID, "err", err)
 			continue
+		}
+		if w == nil {
+			continue // refused and marked failed
 		}
 		s.log.WarnContext(ctx, "resuming a transfer left in signing", "transaction", t.ID)
 		if err := s.finishSigning(ctx, t.RequestID, t, w); err != nil {
@@ -232,17 +291,12 @@ func (s *Service) failTransfer(ctx context.Context, tx store.Tx, r *store.Reques
 }
 
 func (s *Service) retier(ctx context.Context, tx store.Tx, v *RequestView, t *store.Transaction, ev *evaluation, need approvals.Quorum) error {
+	// The binding (intent, policy, revision) is unchanged, so the votes
+	// given stay valid; the request only needs more of them.
 	r := *v.Request
 	r.Requirement, _ = json.Marshal(need)
-	r.EURCents = ev.decision.EURCents
-	// The binding (fingerprint, policy) is unchanged, so votes stay valid;
-	// the request only needs more of them.
-	if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestPending, s.now()); err != nil {
-		return err
-	}
-	r.Status = store.RequestPending
-	r.Revision = v.Request.Revision // same revision: UpdateRequestBinding bumps it
-	if err := s.rebind(ctx, tx, &r, false); err != nil {
+	r.EURCents, r.Status, r.UpdatedAt = ev.decision.EURCents, store.RequestPending, s.now()
+	if err := tx.UpdateRequestRequirement(ctx, &r, store.RequestApproved); err != nil {
 		return err
 	}
 	var err error
@@ -258,33 +312,13 @@ func (s *Service) retier(ctx context.Context, tx store.Tx, v *RequestView, t *st
 		meta: map[string]string{"requirement": string(r.Requirement), "eur_cents": strconv.FormatInt(r.EURCents, 10)}})
 }
 
-// rebind stores a new binding or requirement for a pending request. When
-// keepVotes is false and only the requirement changed, existing votes are
-// carried to the new revision (they sign the same fingerprint and policy).
-func (s *Service) rebind(ctx context.Context, tx store.Tx, r *store.Request, voidVotes bool) error {
-	old := r.Revision
-	r.Revision = old + 1
+// rebind stores a new binding (intent, policy or requirement) for a
+// pending request at the next revision. Every vote given so far signed the
+// old revision and no longer counts.
+func (s *Service) rebind(ctx context.Context, tx store.Tx, r *store.Request) error {
+	r.Revision++
 	r.UpdatedAt = s.now()
-	if err := tx.UpdateRequestBinding(ctx, r); err != nil {
-		return err
-	}
-	if voidVotes {
-		return nil
-	}
-	all, err := tx.ListApprovals(ctx, r.ID)
-	if err != nil {
-		return err
-	}
-	for _, a := range all {
-		if a.Revision == old && bytes.Equal(a.Fingerprint, r.Fingerprint) && bytes.Equal(a.PolicyHash, r.PolicyHash) {
-			c := *a
-			c.Revision = r.Revision
-			if err := tx.AddApproval(ctx, &c); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return tx.UpdateRequestBinding(ctx, r)
 }
 
 // sign produces and verifies a signature with the wallet's signer.

@@ -3,6 +3,7 @@ package coordinator_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -250,5 +251,91 @@ func TestSweepFinishesStuckSigning(t *testing.T) {
 	got := f.tx(tx.ID)
 	if got.Status != store.TxSigned || string(got.Signature) != string(signed.Signature) {
 		t.Fatalf("after the sweep: %s; the deterministic signature should be the same", got.Status)
+	}
+}
+
+// forceApproved marks a pending request approved without votes, as a
+// tampered database would.
+func forceApproved(t *testing.T, f *fixture, requestID string) {
+	t.Helper()
+	err := f.st.ReadWriteTx(context.Background(), func(ctx context.Context, stx store.Tx) error {
+		return stx.UpdateRequestStatus(ctx, requestID, store.RequestPending, store.RequestApproved, f.clock.Now())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestActionsRunOnlyWithAValidCertificate(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	before, _ := f.svc.CurrentPolicy(ctx, f.users["tess"])
+	doc := strings.Replace(string(before.Document), `"rate_max_age":"1h0m0s"`, `"rate_max_age":"9h0m0s"`, 1)
+	pr, err := f.svc.ProposePolicy(ctx, f.users["ada"], []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	forceApproved(t, f, pr.Request.ID)
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.svc.CurrentPolicy(ctx, f.users["tess"])
+	v, _ := f.svc.GetRequest(ctx, f.users["victor"], pr.Request.ID)
+	if after.Version != before.Version || v.Request.Status != store.RequestFailed {
+		t.Fatalf("a policy change marked approved without votes: version %d -> %d, request %s", before.Version, after.Version, v.Request.Status)
+	}
+}
+
+func TestActionFailureIsRecorded(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := f.svc.CreateWallet(ctx, f.users["ada"], coordinator.WalletInput{Name: "eth", Mode: "hd"}); code(err) != "wallet_exists" {
+		t.Fatalf("wallet.create with a taken name: %v", err)
+	}
+	v, err := f.svc.CreateWallet(ctx, f.users["ada"], coordinator.WalletInput{Name: "later", Mode: "hd"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The name is taken after the request was filed.
+	if _, err := f.svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "later", Mode: "hd"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.vote("alice", v.Request.ID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.vote("tess", v.Request.ID, approvals.Approve)
+	if got == nil || got.Request.Status != store.RequestFailed {
+		t.Fatalf("an action that cannot run: %+v, want failed", got)
+	}
+}
+
+func TestResumeChecksAgainBeforeSigning(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
+	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	signed := f.tx(tx.ID)
+	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestExecuted, store.RequestApproved, f.clock.Now()); err != nil {
+			return err
+		}
+		c := *signed
+		c.Status, c.Signature, c.SignedAt = store.TxSigning, nil, nil
+		return stx.UpdateTransaction(ctx, &c, store.TxSigned)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(coordinator.SigningGrace + time.Second)
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxFailed || got.Signature != nil {
+		t.Fatalf("resumed signing on a frozen wallet: %s", got.Status)
 	}
 }

@@ -23,12 +23,18 @@ func (s *Service) Login(ctx context.Context, name, password string) (token strin
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", nil, time.Time{}, wrapErr(KindUnavailable, "store_unavailable", "store unavailable", err)
 	}
+	release, err := s.passwordSlot(ctx)
+	if err != nil {
+		return "", nil, time.Time{}, err
+	}
 	ok := false
 	if user == nil {
 		auth.DummyVerify(password)
 	} else if ok, err = auth.VerifyPassword(user.PasswordHash, password); err != nil {
+		release()
 		return "", nil, time.Time{}, internal("verify password", err)
 	}
+	release()
 	if !ok {
 		s.recordAlone(ctx, event{category: audit.CategoryAuth, action: "auth.login", actor: "anonymous",
 			target: "user-name:" + name, result: audit.ResultFailure})
@@ -51,6 +57,48 @@ func (s *Service) Login(ctx context.Context, name, password string) (token strin
 		return "", nil, time.Time{}, internal("create session", err)
 	}
 	return tok, user, expires, nil
+}
+
+// passwordSlot waits briefly for one of the few password checks allowed at
+// once: each argon2id check takes 64 MiB, so unbounded concurrent logins
+// would exhaust memory.
+func (s *Service) passwordSlot(ctx context.Context) (func(), error) {
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case s.pwSlots <- struct{}{}:
+		return func() { <-s.pwSlots }, nil
+	case <-t.C:
+		return nil, &Error{Kind: KindTooMany, Code: "busy", Message: "too many logins in progress; try again shortly"}
+	case <-ctx.Done():
+		return nil, wrapErr(KindUnavailable, "cancelled", "the request was cancelled", ctx.Err())
+	}
+}
+
+// checkPassword verifies a user's current password.
+func (s *Service) checkPassword(ctx context.Context, userID, password string) error {
+	var u *store.User
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		u, err = tx.GetUser(ctx, userID)
+		return err
+	})
+	if err != nil {
+		return s.storeErr("get user", err)
+	}
+	release, err := s.passwordSlot(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	ok, err := auth.VerifyPassword(u.PasswordHash, password)
+	if err != nil {
+		return internal("verify password", err)
+	}
+	if !ok {
+		return newErr(KindUnauthenticated, "bad_credentials", "the current password is wrong")
+	}
+	return nil
 }
 
 // Logout ends the session of token.

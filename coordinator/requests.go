@@ -24,7 +24,7 @@ type RequestView struct {
 
 // Binding returns what a vote on the request must sign.
 func (v *RequestView) Binding() approvals.Binding {
-	return approvals.Binding{RequestID: v.Request.ID, RequesterID: v.Request.RequesterID,
+	return approvals.Binding{RequestID: v.Request.ID, RequesterID: v.Request.RequesterID, Revision: v.Request.Revision,
 		Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash}
 }
 
@@ -146,6 +146,9 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		if !ok {
 			return ErrUnauthenticated
 		}
+		if subject := requestSubject(r); subject != "" && subject == me.ID {
+			return newErr(KindForbidden, "own_role_change", "%s cannot vote on a change of their own role", me.Name)
+		}
 		vote := approvals.Vote{ApproverID: me.ID, Decision: decision, Signature: signature}
 		if err := approvals.CheckVote(v.Binding(), me, vote); err != nil {
 			return voteErr(err)
@@ -203,6 +206,23 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		}
 	}
 	return view, nil
+}
+
+// requestSubject returns the user a request is about (for role changes),
+// who may not vote on it.
+func requestSubject(r *store.Request) string {
+	if r.Action != "user.role.assign" {
+		return ""
+	}
+	var a struct {
+		Params struct {
+			UserID string `json:"user_id"`
+		} `json:"params"`
+	}
+	if json.Unmarshal(r.Payload, &a) != nil {
+		return ""
+	}
+	return a.Params.UserID
 }
 
 func voteErr(err error) error {

@@ -56,6 +56,8 @@ type Service struct {
 	ttl     time.Duration
 	signers map[string]Signer
 
+	pwSlots chan struct{} // bounds concurrent argon2id checks
+
 	mu       sync.Mutex
 	policies map[string]*policy.Document // parsed documents by hex hash
 }
@@ -75,6 +77,7 @@ func New(cfg Config) (*Service, error) {
 		ttl:      cfg.SessionTTL,
 		signers:  map[string]Signer{},
 		policies: map[string]*policy.Document{},
+		pwSlots:  make(chan struct{}, 4),
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

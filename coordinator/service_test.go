@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -356,7 +357,7 @@ func TestDeniedTransfersAreNeverSigned(t *testing.T) {
 			setup: func(f *fixture) { f.clock.Advance(61 * time.Minute) }},
 		{name: "fail/emergency-stop", to: "0xgood", amount: "1000", reason: policy.ReasonEmergencyStop,
 			setup: func(f *fixture) {
-				if err := f.svc.EmergencyStop(context.Background(), f.users["tess"], true); err != nil {
+				if _, err := f.svc.EmergencyStop(context.Background(), f.users["tess"], true); err != nil {
 					f.t.Fatal(err)
 				}
 			}},
@@ -701,25 +702,183 @@ func TestUsersAndRoles(t *testing.T) {
 		f.users["erin"] = erin
 	})
 	t.Run("role-assignment-needs-approval", func(t *testing.T) {
+		// An approving role needs a registered key, and the request shows it.
+		other, err := f.svc.CreateUser(ctx, f.users["ada"], "gwen", "a long enough password")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.AssignRole(ctx, f.users["ada"], other.ID, store.RoleApprover); code(err) != "no_approval_key" {
+			t.Fatalf("promoting a user without a key: %v", err)
+		}
 		v, err := f.svc.AssignRole(ctx, f.users["ada"], u.ID, store.RoleApprover)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.Request.Status != store.RequestPending {
-			t.Fatalf("role assignment %s, want pending", v.Request.Status)
+		if v.Request.Status != store.RequestPending || !strings.Contains(string(v.Request.Payload), fmt.Sprintf("%x", f.keys["erin"].Public())) {
+			t.Fatalf("role assignment %s %s: want pending, naming erin's key", v.Request.Status, v.Request.Payload)
 		}
-		// erin cannot approve before the role is hers.
-		if _, err := f.vote("erin", v.Request.ID, approvals.Approve); code(err) != "forbidden" {
-			t.Fatalf("viewer voting: %v", err)
+		// erin cannot vote on her own promotion, even once she may approve.
+		if _, err := f.vote("erin", v.Request.ID, approvals.Approve); code(err) != "forbidden" && code(err) != "own_role_change" {
+			t.Fatalf("subject voting: %v", err)
 		}
 		if _, err := f.vote("alice", v.Request.ID, approvals.Approve); err != nil {
 			t.Fatal(err)
 		}
-		users, _ := f.svc.ListUsers(ctx, f.users["victor"])
-		for _, x := range users {
-			if x.ID == u.ID && x.Role != store.RoleApprover {
-				t.Fatalf("after approval erin is %s", x.Role)
-			}
+		if role(f, u.ID) != store.RoleViewer {
+			t.Fatal("promoted after one approval; the policy asks 2 including a treasury manager")
+		}
+		if _, err := f.vote("tess", v.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		if role(f, u.ID) != store.RoleApprover {
+			t.Fatalf("after approval erin is %s", role(f, u.ID))
+		}
+		// Now an approver, erin still may not vote on a change of her own role.
+		f.users["erin"].Role = store.RoleApprover
+		d, err := f.svc.AssignRole(ctx, f.users["ada"], u.ID, store.RoleViewer)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.vote("erin", d.Request.ID, approvals.Reject); code(err) != "own_role_change" {
+			t.Fatalf("subject vetoing their own demotion: %v", err)
 		}
 	})
+	t.Run("admins-hold-no-approval-key", func(t *testing.T) {
+		key := seedKey("ada-approval")
+		pub := key.Public().(ed25519.PublicKey)
+		if err := f.svc.RegisterApprovalKey(ctx, f.users["ada"], pub, ed25519.Sign(key, coordinator.KeyRegistrationMessage(f.users["ada"].ID, pub))); code(err) != "forbidden" {
+			t.Fatalf("admin registering an approval key: %v", err)
+		}
+	})
+}
+
+func role(f *fixture, id string) string {
+	users, _ := f.svc.ListUsers(context.Background(), f.users["victor"])
+	for _, x := range users {
+		if x.ID == id {
+			return x.Role
+		}
+	}
+	return ""
+}
+
+func TestRateMovesBeyondTheBandNeedApproval(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	admin := f.users["ada"]
+	// Inside the band (anchor 2500): applied at once.
+	r, v, err := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2700", Decimals: 18})
+	if err != nil || r == nil || v != nil {
+		t.Fatalf("rate within 10%%: rate %v request %v err %v", r, v, err)
+	}
+	// The anchor does not move with feed updates: 2,200 is 12% below it.
+	r, v, err = f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2200", Decimals: 18})
+	if err != nil || r != nil || v == nil || v.Request.Action != "rate.set" {
+		t.Fatalf("rate beyond the band: rate %v request %v err %v", r, v, err)
+	}
+	// The attack: one administrator values ETH at nothing to slip a large
+	// transfer under the approval tiers. It is only a request.
+	_, v2, err := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "0.000000000001", Decimals: 18})
+	if err != nil || v2 == nil {
+		t.Fatalf("crashing the rate: %v", err)
+	}
+	if _, v3, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2700", Decimals: 6}); v3 == nil {
+		t.Fatal("changing decimals applied at once")
+	}
+	if _, v4, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "doge", EURPerUnit: "0.1", Decimals: 8}); v4 == nil {
+		t.Fatal("a first rate for an asset applied at once")
+	}
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", eth(5000))
+	if tx.Status != store.TxDenied || tx.EURCents < 1_000_000_000 {
+		t.Fatalf("5,000 ETH after the attempted rate crash: %s at EUR cents %d", tx.Status, tx.EURCents)
+	}
+	// Approved, the new rate applies and becomes the anchor.
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, v.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rates, _ := f.svc.ListRates(ctx, admin)
+	for _, x := range rates {
+		if x.Asset == "eth" && x.EURPerUnit != "2200" {
+			t.Fatalf("after approval eth is %s", x.EURPerUnit)
+		}
+	}
+	if _, v, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2000", Decimals: 18}); v != nil {
+		t.Fatal("a move within 10% of the new anchor needed approval")
+	}
+	for _, bad := range []string{"0", "-1", "abc", ""} {
+		if _, _, err := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: bad, Decimals: 18}); code(err) != "invalid_rate" {
+			t.Fatalf("rate %q: %v", bad, err)
+		}
+	}
+}
+
+func TestEmergencyStopLiftIsApproved(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := f.svc.EmergencyStop(ctx, f.users["tess"], false); code(err) != "not_stopped" {
+		t.Fatalf("lifting a stop that is not on: %v", err)
+	}
+	if _, err := f.svc.EmergencyStop(ctx, f.users["tess"], true); err != nil {
+		t.Fatal(err)
+	}
+	lift, err := f.svc.EmergencyStop(ctx, f.users["ada"], false)
+	if err != nil || lift == nil {
+		t.Fatalf("lift: %v", err)
+	}
+	if on, _ := f.svc.EmergencyStopped(ctx); !on {
+		t.Fatal("one administrator lifted the stop")
+	}
+	// Stopping again voids the pending lift.
+	if _, err := f.svc.EmergencyStop(ctx, f.users["tess"], true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.vote("alice", lift.Request.ID, approvals.Approve); code(err) != "request_not_pending" {
+		t.Fatalf("voting on a lift made before the new stop: %v", err)
+	}
+	lift, _ = f.svc.EmergencyStop(ctx, f.users["ada"], false)
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, lift.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if on, _ := f.svc.EmergencyStopped(ctx); on {
+		t.Fatal("the approved lift did not lift the stop")
+	}
+}
+
+func TestUnfreezeCannotBeApprovedInAdvance(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	if _, err := f.svc.UnfreezeWallet(ctx, f.users["ada"], f.ethW.ID); code(err) != "not_frozen" {
+		t.Fatalf("unfreeze request for a wallet that is not frozen: %v", err)
+	}
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err)
+	}
+	v, err := f.svc.UnfreezeWallet(ctx, f.users["ada"], f.ethW.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.vote("alice", v.Request.ID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	// Unfrozen by approval, then frozen again in a new incident.
+	if _, err := f.vote("tess", v.Request.ID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err)
+	}
+	v2, err := f.svc.UnfreezeWallet(ctx, f.users["ada"], f.ethW.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err) // already frozen: no-op
+	}
+	if _, err := f.vote("alice", v2.Request.ID, approvals.Approve); err != nil {
+		t.Fatal(err) // filed during this freeze: still valid
+	}
 }

@@ -27,10 +27,10 @@ type TransferInput struct {
 	Memo     string `json:"memo"`
 }
 
-// SupportedChains are the chains a transfer may name. On chain "message"
-// the wallet signs the canonical intent bytes; real chain transactions are
-// built by chain adapters that come later.
-var SupportedChains = map[string]bool{"message": true}
+// supportedChain reports whether a transfer may name chain. On chain
+// "message" the wallet signs the canonical intent bytes; real chain
+// transactions are built by chain adapters that come later.
+func supportedChain(chain string) bool { return chain == "message" }
 
 // SubmitTransfer evaluates a transfer intent and records it. With an
 // idempotency key, a repeated identical submission returns the first
@@ -52,7 +52,7 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 	if err != nil {
 		return nil, false, wrapErr(KindInvalid, "invalid_intent", err.Error(), nil)
 	}
-	if !SupportedChains[tr.Chain] {
+	if !supportedChain(tr.Chain) {
 		return nil, false, newErr(KindUnprocessable, "unsupported_chain", "chain %q is not supported (supported: message)", tr.Chain)
 	}
 	now := s.now()

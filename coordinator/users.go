@@ -8,7 +8,11 @@ import (
 	"fmt"
 	"strings"
 
+	"encoding/hex"
+	"slices"
+
 	"filippo.io/edwards25519"
+	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/internal/auth"
 	"github.com/custos-dev/custos/store"
@@ -70,6 +74,10 @@ type roleAssignment struct {
 	UserID string `json:"user_id"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	// ApprovalKey is the subject's registered approval key (hex) when the
+	// new role approves: approvers see, and sign, exactly which key gains
+	// the power to approve, and can check it with the person out of band.
+	ApprovalKey string `json:"approval_key,omitempty"`
 }
 
 // AssignRole files a user.role.assign request; the role changes when the
@@ -96,13 +104,27 @@ func (s *Service) AssignRole(ctx context.Context, p *Principal, userID, role str
 	if u.Role == role {
 		return nil, newErr(KindConflict, "role_unchanged", "%s already has role %s", u.Name, role)
 	}
-	return s.requestAction(ctx, p, "user.role.assign", roleAssignment{UserID: u.ID, Name: u.Name, Role: role})
+	ra := roleAssignment{UserID: u.ID, Name: u.Name, Role: role}
+	if slices.Contains(approvals.ApprovingRoles(), role) {
+		if u.ApprovalKey == nil {
+			return nil, newErr(KindUnprocessable, "no_approval_key", "%s must register an approval key before getting role %s", u.Name, role)
+		}
+		ra.ApprovalKey = hex.EncodeToString(u.ApprovalKey)
+	}
+	return s.requestAction(ctx, p, "user.role.assign", ra)
 }
 
 func (s *Service) applyRole(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
 	var ra roleAssignment
 	if err := json.Unmarshal(params, &ra); err != nil {
 		return "", internal("decode user.role.assign", err)
+	}
+	u, err := tx.GetUser(ctx, ra.UserID)
+	if err != nil {
+		return "", err
+	}
+	if ra.ApprovalKey != "" && hex.EncodeToString(u.ApprovalKey) != ra.ApprovalKey {
+		return "", newErr(KindConflict, "key_changed", "%s's approval key is not the one the approvers saw", u.Name)
 	}
 	if err := tx.SetUserRole(ctx, ra.UserID, ra.Role); err != nil {
 		return "", err
@@ -128,6 +150,9 @@ func (s *Service) RegisterApprovalKey(ctx context.Context, p *Principal, publicK
 	if p.Kind != "user" {
 		return newErr(KindForbidden, "forbidden", "approval keys belong to people, not API keys")
 	}
+	if p.Role == store.RoleAdmin || p.Role == store.RoleAuditor {
+		return newErr(KindForbidden, "forbidden", "role %s never approves and holds no approval key", p.Role)
+	}
 	if err := checkApprovalKey(publicKey); err != nil {
 		return err
 	}
@@ -152,6 +177,9 @@ func (s *Service) RegisterApprovalKey(ctx context.Context, p *Principal, publicK
 			}
 		}
 		if err := tx.SetApprovalKey(ctx, u.ID, publicKey); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return newErr(KindConflict, "key_registered", "%s already has an approval key, or the key is in use", u.Name)
+			}
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "user.approval_key.register", actor: p.Actor(),
@@ -159,6 +187,39 @@ func (s *Service) RegisterApprovalKey(ctx context.Context, p *Principal, publicK
 	})
 	if err != nil {
 		return s.storeErr("register approval key", err)
+	}
+	return nil
+}
+
+// ChangePassword replaces the calling user's password after checking the
+// current one. A user whose account an administrator created changes the
+// initial password so that the administrator no longer knows it.
+func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, next string) error {
+	if p == nil || p.Kind != "user" {
+		return ErrUnauthenticated
+	}
+	if err := auth.CheckPasswordPolicy(next); err != nil {
+		return wrapErr(KindInvalid, "weak_password", err.Error(), nil)
+	}
+	if current == next {
+		return newErr(KindInvalid, "weak_password", "the new password must differ from the current one")
+	}
+	if err := s.checkPassword(ctx, p.UserID, current); err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(next, s.rand)
+	if err != nil {
+		return internal("hash password", err)
+	}
+	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		if err := tx.SetPasswordHash(ctx, p.UserID, hash); err != nil {
+			return err
+		}
+		return s.record(ctx, tx, event{category: audit.CategoryAuth, action: "auth.password.change", actor: p.Actor(),
+			target: "user:" + p.UserID, result: audit.ResultSuccess})
+	})
+	if err != nil {
+		return s.storeErr("change password", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -71,6 +72,15 @@ func (s *Service) CreateWallet(ctx context.Context, p *Principal, in WalletInput
 	}
 	if err := in.normalise(); err != nil {
 		return nil, err
+	}
+	ws, err := s.ListWallets(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range ws {
+		if w.Name == in.Name {
+			return nil, newErr(KindConflict, "wallet_exists", "a wallet named %q exists", in.Name)
+		}
 	}
 	return s.requestAction(ctx, p, "wallet.create", in)
 }
@@ -154,6 +164,12 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		}
 	case "policy.change":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyPolicy(ctx, tx, r, a.Params) }
+	case "rate.set":
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyRate(ctx, tx, r, a.Params) }
+	case "emergency_stop.off":
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) {
+			return "system", s.setStop(ctx, tx, "system", "off")
+		}
 	case "user.role.assign":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyRole(ctx, tx, r, a.Params) }
 	case "apikey.create":
@@ -161,25 +177,48 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 	default:
 		return s.markFailed(ctx, r, fmt.Errorf("%w %q", errNoAction, r.Action))
 	}
+	var actionErr error
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		actionErr = nil
+		// Run only what a valid certificate under the policy in force
+		// covers: the status column alone is not proof of approval.
+		v, err := s.loadRequest(ctx, tx, r.ID)
+		if err != nil {
+			return err
+		}
+		if v.Request.Status != store.RequestApproved {
+			return store.ErrConflict
+		}
+		if _, err := s.certificate(v); err != nil {
+			actionErr = wrapErr(KindInternal, "certificate_invalid", "the approval certificate does not verify; refusing to act", err)
+			return actionErr
+		}
+		pol, _, err := s.activePolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(pol.Hash, v.Request.PolicyHash) {
+			actionErr = newErr(KindConflict, "policy_changed", "the policy changed after request %s was approved; file it again", r.ID)
+			return actionErr
+		}
 		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestExecuted, s.now()); err != nil {
 			return err
 		}
 		target, err := prepared(ctx, tx)
 		if err != nil {
+			actionErr = err // a conflict here is the action's own failure
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",
 			target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"action": r.Action, "result": target}})
 	})
+	if err != nil && actionErr != nil {
+		return s.markFailed(ctx, r, actionErr)
+	}
 	if errors.Is(err, store.ErrConflict) {
 		return nil // another coordinator ran it, or it is no longer approved
 	}
 	if err != nil {
-		var de *Error
-		if errors.As(err, &de) && de.Kind != KindInternal && de.Kind != KindUnavailable {
-			return s.markFailed(ctx, r, err)
-		}
 		return s.storeErr("execute "+r.Action, err)
 	}
 	return nil
@@ -301,6 +340,11 @@ func (s *Service) setFrozen(ctx context.Context, actor, id string, frozen bool) 
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.SetWalletFrozen(ctx, id, frozen); err != nil {
 			return err
+		}
+		if frozen {
+			if err := s.rejectPending(ctx, tx, "wallet.unfreeze", id, "the wallet was frozen again"); err != nil {
+				return err
+			}
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryWallet, action: action, actor: actor,
 			target: "wallet:" + id, result: audit.ResultSuccess})

@@ -54,7 +54,10 @@ type Tx interface {
 	GetUserByName(ctx context.Context, name string) (*User, error)
 	ListUsers(ctx context.Context) ([]*User, error)
 	SetUserRole(ctx context.Context, id string, role string) error
+	// SetApprovalKey records a user's approval key once: ErrConflict if the
+	// user has one already or another user holds the same key.
 	SetApprovalKey(ctx context.Context, userID string, publicKey []byte) error
+	SetPasswordHash(ctx context.Context, userID, hash string) error
 
 	// Sessions (staff logins). Only the SHA-256 of the token is stored.
 	CreateSession(ctx context.Context, s *Session) error
@@ -103,6 +106,11 @@ type Tx interface {
 	// bumps Revision; ErrConflict unless the request is pending at revision
 	// r.Revision-1.
 	UpdateRequestBinding(ctx context.Context, r *Request) error
+	// UpdateRequestRequirement writes Status, Requirement, EURCents and
+	// UpdatedAt of r without touching its binding or revision (votes stay
+	// valid); ErrConflict unless the stored request is in status from at
+	// revision r.Revision.
+	UpdateRequestRequirement(ctx context.Context, r *Request, from RequestStatus) error
 
 	// Approvals. One row per (request, approver, revision); ErrConflict on a duplicate.
 	AddApproval(ctx context.Context, a *Approval) error

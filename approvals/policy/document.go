@@ -29,6 +29,8 @@ const (
 	ActionGuardianRemove  = "guardian.remove"
 	ActionKeyRotate       = "key.rotate"
 	ActionThresholdModify = "threshold.modify"
+	ActionRateSet         = "rate.set"
+	ActionEmergencyOff    = "emergency_stop.off"
 )
 
 // DefaultWallet is the "spending" key whose rules apply to wallets without
@@ -47,10 +49,12 @@ const (
 	MaxCount = 1_000_000
 )
 
-// validRoles are the staff roles a tier may require.
+// validRole reports whether a tier may require role: only the roles whose
+// votes count (approver, treasury_manager). A requirement for any other
+// role could never be met.
 func validRole(r string) bool {
 	switch r {
-	case "admin", "treasury_manager", "approver", "viewer", "auditor":
+	case "treasury_manager", "approver":
 		return true
 	}
 	return false
@@ -141,12 +145,14 @@ const defaultPolicy = `{
     "wallet.freeze":    {"expiry": "1h",  "tiers": [{"approvals": 0}]},
     "wallet.unfreeze":  {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "policy.change":    {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
-    "user.role.assign": {"expiry": "72h", "tiers": [{"approvals": 1}]},
+    "user.role.assign": {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "apikey.create":    {"expiry": "72h", "tiers": [{"approvals": 1}]},
-    "guardian.add":     {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"admin": 1}}]},
-    "guardian.remove":  {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"admin": 1}}]},
-    "key.rotate":       {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"admin": 1}}]},
-    "threshold.modify": {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"admin": 1}}]}
+    "rate.set":         {"expiry": "24h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "emergency_stop.off": {"expiry": "24h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "guardian.add":     {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "guardian.remove":  {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "key.rotate":       {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "threshold.modify": {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]}
   },
   "spending": {
     "*": {
@@ -162,11 +168,11 @@ const defaultPolicy = `{
 
 // Default returns the policy Custos ships with: transfers need 1 approval
 // up to EUR 1,000, 2 up to EUR 10,000 and 4 (one of them a
-// treasury_manager) above; wallet.create, wallet.unfreeze and policy.change
-// need 2 including a treasury_manager; guardian.add, guardian.remove,
-// key.rotate and threshold.modify 2 including an admin; user.role.assign
-// and apikey.create 1; wallet.freeze none (stopping money is never held
-// up). Spending for every wallet: EUR 100,000 per transfer, 250,000 per
+// treasury_manager) above; wallet.create, wallet.unfreeze, policy.change,
+// user.role.assign, rate.set (a rate move beyond the feed band),
+// emergency_stop.off, guardian.add, guardian.remove, key.rotate and
+// threshold.modify need 2 including a treasury_manager; apikey.create 1;
+// wallet.freeze none (stopping money is never held up). Spending for every wallet: EUR 100,000 per transfer, 250,000 per
 // 24h, 1,000,000 per 7 days, 3,000,000 per 30 days, 30 transfers per hour,
 // 200 per day; no hours, weekday, cooldown or allowlist restriction. Zone
 // UTC, rates refused after 1h.
@@ -629,7 +635,7 @@ func decodeTier(p jpath, raw []byte) (tier, error) {
 			t.Roles = make(map[string]int)
 			return eachField(fp, v, true, func(role string, rv json.RawMessage) error {
 				if !validRole(role) {
-					return errAt(fp.key(role), "unknown role; valid roles are admin, treasury_manager, approver, viewer, auditor")
+					return errAt(fp.key(role), "not an approving role; a tier may require approver or treasury_manager")
 				}
 				n, err := decodeInt(fp.key(role), rv, 1, MaxApprovals)
 				if err != nil {

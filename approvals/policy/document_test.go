@@ -80,10 +80,12 @@ func TestParse(t *testing.T) {
 		{name: "fail/approvals fraction", doc: withTiers(`[{"approvals":1.5}]`), path: `actions["transfer"].tiers[0].approvals`},
 		{name: "fail/approvals exponent", doc: withTiers(`[{"approvals":1e0}]`), path: `actions["transfer"].tiers[0].approvals`},
 		{name: "fail/approvals string", doc: withTiers(`[{"approvals":"1"}]`), path: `actions["transfer"].tiers[0].approvals`},
-		{name: "fail/roles sum over approvals", doc: withTiers(`[{"approvals":2,"roles":{"admin":1,"treasury_manager":2}}]`), path: `actions["transfer"].tiers[0].roles`},
-		{name: "fail/roles on zero approvals", doc: withTiers(`[{"approvals":0,"roles":{"admin":1}}]`), path: `actions["transfer"].tiers[0].roles`},
+		{name: "fail/roles sum over approvals", doc: withTiers(`[{"approvals":2,"roles":{"approver":1,"treasury_manager":2}}]`), path: `actions["transfer"].tiers[0].roles`},
+		{name: "fail/roles on zero approvals", doc: withTiers(`[{"approvals":0,"roles":{"approver":1}}]`), path: `actions["transfer"].tiers[0].roles`},
 		{name: "fail/unknown role", doc: withTiers(`[{"approvals":2,"roles":{"cfo":1}}]`), path: `actions["transfer"].tiers[0].roles["cfo"]`},
-		{name: "fail/role count zero", doc: withTiers(`[{"approvals":2,"roles":{"admin":0}}]`), path: `actions["transfer"].tiers[0].roles["admin"]`},
+		{name: "fail/role count zero", doc: withTiers(`[{"approvals":2,"roles":{"approver":0}}]`), path: `actions["transfer"].tiers[0].roles["approver"]`},
+		{name: "fail/non-approving role", doc: withTiers(`[{"approvals":2,"roles":{"admin":1}}]`), path: `actions["transfer"].tiers[0].roles["admin"]`},
+		{name: "fail/viewer role", doc: withTiers(`[{"approvals":2,"roles":{"viewer":1}}]`), path: `actions["transfer"].tiers[0].roles["viewer"]`},
 		{name: "fail/negative amount", doc: withTiers(`[{"up_to_eur":"-5","approvals":1},{"approvals":2}]`), path: `actions["transfer"].tiers[0].up_to_eur`},
 		{name: "fail/three decimals", doc: withTiers(`[{"up_to_eur":"1000.001","approvals":1},{"approvals":2}]`), path: `actions["transfer"].tiers[0].up_to_eur`},
 		{name: "fail/amount as number", doc: withTiers(`[{"up_to_eur":1000,"approvals":1},{"approvals":2}]`), path: `actions["transfer"].tiers[0].up_to_eur`},
@@ -160,7 +162,7 @@ const specExample = `{
         {"approvals": 4, "roles": {"treasury_manager": 1}}
       ]
     },
-    "wallet.create": {"expiry": "48h", "rejections_to_deny": 2, "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1, "admin": 1}}]}
+    "wallet.create": {"expiry": "48h", "rejections_to_deny": 2, "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1, "approver": 1}}]}
   },
   "spending": {
     "*": {
@@ -179,7 +181,7 @@ const specExample = `{
   }
 }`
 
-const specCanonical = `{"timezone":"Europe/Berlin","rate_max_age":"15m0s","actions":{"transfer":{"expiry":"24h0m0s","rejections_to_deny":1,"tiers":[{"up_to_eur":"1000.00","approvals":1},{"up_to_eur":"10000.00","approvals":2},{"approvals":4,"roles":{"treasury_manager":1}}]},"wallet.create":{"expiry":"48h0m0s","rejections_to_deny":2,"tiers":[{"approvals":2,"roles":{"admin":1,"treasury_manager":1}}]}},"spending":{"*":{"per_transaction_eur":"50000.00","daily_eur":"100000.00","weekly_eur":"300000.50","monthly_eur":"1000000.25","max_per_hour":10,"max_per_day":50,"cooldown":"30s","allowed_hours":{"from":8,"to":20},"allowed_weekdays":["mon","tue","wed","thu","fri"],"allowlist":[{"chain":"ethereum","address":"0xAbC0000000000000000000000000000000000001","label":"payroll \u003cops\u003e","expires_at":"2027-01-01T00:00:00Z"},{"chain":"solana","address":"9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"}]},"wallet-7":{"daily_eur":"5.50"}}}`
+const specCanonical = `{"timezone":"Europe/Berlin","rate_max_age":"15m0s","actions":{"transfer":{"expiry":"24h0m0s","rejections_to_deny":1,"tiers":[{"up_to_eur":"1000.00","approvals":1},{"up_to_eur":"10000.00","approvals":2},{"approvals":4,"roles":{"treasury_manager":1}}]},"wallet.create":{"expiry":"48h0m0s","rejections_to_deny":2,"tiers":[{"approvals":2,"roles":{"approver":1,"treasury_manager":1}}]}},"spending":{"*":{"per_transaction_eur":"50000.00","daily_eur":"100000.00","weekly_eur":"300000.50","monthly_eur":"1000000.25","max_per_hour":10,"max_per_day":50,"cooldown":"30s","allowed_hours":{"from":8,"to":20},"allowed_weekdays":["mon","tue","wed","thu","fri"],"allowlist":[{"chain":"ethereum","address":"0xAbC0000000000000000000000000000000000001","label":"payroll \u003cops\u003e","expires_at":"2027-01-01T00:00:00Z"},{"chain":"solana","address":"9xQeWvG816bUx9EPjHmaT23yvVM2ZWbrrpZb9PusVFin"}]},"wallet-7":{"daily_eur":"5.50"}}}`
 
 func TestCanonical(t *testing.T) {
 	doc, err := Parse([]byte(specExample))
@@ -263,7 +265,9 @@ func TestDefault(t *testing.T) {
 		{"ok/transfer large", ActionTransfer, 1000001, Requirement{Tier: 2, Approvals: 4, Roles: map[string]int{"treasury_manager": 1}}},
 		{"ok/wallet.create", ActionWalletCreate, 0, Requirement{Approvals: 2, Roles: map[string]int{"treasury_manager": 1}}},
 		{"ok/policy.change", ActionPolicyChange, 0, Requirement{Approvals: 2, Roles: map[string]int{"treasury_manager": 1}}},
-		{"ok/user.role.assign", ActionUserRoleAssign, 0, Requirement{Approvals: 1}},
+		{"ok/user.role.assign", ActionUserRoleAssign, 0, Requirement{Approvals: 2, Roles: map[string]int{"treasury_manager": 1}}},
+		{"ok/rate.set", ActionRateSet, 0, Requirement{Approvals: 2, Roles: map[string]int{"treasury_manager": 1}}},
+		{"ok/emergency_stop.off", ActionEmergencyOff, 0, Requirement{Approvals: 2, Roles: map[string]int{"treasury_manager": 1}}},
 		{"ok/apikey.create", ActionAPIKeyCreate, 0, Requirement{Approvals: 1}},
 		{"ok/wallet.freeze", ActionWalletFreeze, 0, Requirement{Approvals: 0}},
 	}
@@ -295,7 +299,7 @@ func TestDefault(t *testing.T) {
 	})
 	t.Run("ok/actions", func(t *testing.T) {
 		got := strings.Join(doc.Actions(), ",")
-		want := "apikey.create,guardian.add,guardian.remove,key.rotate,policy.change,threshold.modify,transfer,user.role.assign,wallet.create,wallet.freeze,wallet.unfreeze"
+		want := "apikey.create,emergency_stop.off,guardian.add,guardian.remove,key.rotate,policy.change,rate.set,threshold.modify,transfer,user.role.assign,wallet.create,wallet.freeze,wallet.unfreeze"
 		if got != want {
 			t.Fatalf("actions %s", got)
 		}

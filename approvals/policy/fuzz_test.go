@@ -18,7 +18,7 @@ func FuzzParse(f *testing.F) {
 		withSpending(`{"allowlist":[]}`),
 		withSpending(`{"allowed_hours":{"from":22,"to":6},"allowed_weekdays":["sun","sat"],"cooldown":"1m30s"}`),
 		withSpending(`{"allowlist":[{"chain":"Solana","address":"AbC","label":"x\u2028<y>","expires_at":"2030-06-01T10:00:00.123456789-07:00"}]}`),
-		withTiers(`[{"up_to_eur":"0","approvals":0},{"up_to_eur":"0.01","approvals":1,"roles":{"viewer":1}},{"approvals":50,"roles":{"admin":25,"auditor":25}}]`),
+		withTiers(`[{"up_to_eur":"0","approvals":0},{"up_to_eur":"0.01","approvals":1,"roles":{"approver":1}},{"approvals":50,"roles":{"approver":25,"treasury_manager":25}}]`),
 		withTiers(`[{"up_to_eur":"10000","approvals":1},{"up_to_eur":"1000","approvals":2},{"approvals":4}]`),
 		`{"rate_max_age":"1h","rate_max_age":"2h","actions":{}}`,
 		`{"rate_max_age":null}`,

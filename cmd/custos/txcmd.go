@@ -279,6 +279,7 @@ type requestView struct {
 	Action        string           `json:"action"`
 	Status        string           `json:"status"`
 	RequesterID   string           `json:"requester_id"`
+	Revision      int64            `json:"revision"`
 	Intent        json.RawMessage  `json:"intent"`
 	Fingerprint   string           `json:"fingerprint"`
 	PolicyVersion int64            `json:"policy_version"`
@@ -360,7 +361,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	} else {
 		fmt.Fprintf(out, "  intent %s\n", r.Intent)
 	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Fingerprint: fpb, PolicyHash: ph}, decision)
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fpb, PolicyHash: ph}, decision)
 	sig := ed25519.Sign(key, msg)
 	var after requestView
 	if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),

@@ -17,7 +17,7 @@ import (
 
 func runUser(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos user list|create|role|register-key [flags]")
+		return usagef("usage: custos user list|create|role|password|register-key [flags]")
 	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	var c conn
@@ -90,6 +90,32 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "custos: user.role.assign request %s is %s\n", res.Request.ID, res.Request.Status)
+		return nil
+	case "password":
+		newFile := fs.String("new-password-file", "", "file holding the new password")
+		if err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		if *newFile == "" || c.as == "" {
+			return usagef("usage: custos user password --as NAME --new-password-file FILE")
+		}
+		np, err := os.ReadFile(*newFile)
+		if err != nil {
+			return err
+		}
+		u, err := c.user(c.as)
+		if err != nil {
+			return err
+		}
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		if _, _, err := cl.Do(ctx, http.MethodPut, "/v1/me/password", map[string]string{
+			"current_password": u.Password, "new_password": string(trimSpace(np))}, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: password changed for %s\nhint: the credentials file still holds the old one; update it if you use --as\n", c.as)
 		return nil
 	case "register-key":
 		keyFile := fs.String("key", "", "approval key file (from custos keygen)")

@@ -49,6 +49,7 @@ var kindStatus = map[coordinator.Kind]int{
 	coordinator.KindConflict:        http.StatusConflict,
 	coordinator.KindUnprocessable:   http.StatusUnprocessableEntity,
 	coordinator.KindUnavailable:     http.StatusServiceUnavailable,
+	coordinator.KindTooMany:         http.StatusTooManyRequests,
 }
 
 // handleError is the one place errors become responses.
@@ -66,6 +67,9 @@ func (s *server) handleError(err error, c echo.Context) {
 	switch {
 	case errors.As(err, &de):
 		status, code, msg = kindStatus[de.Kind], de.Code, de.Message
+		if de.Kind == coordinator.KindTooMany {
+			c.Response().Header().Set("Retry-After", "2")
+		}
 	case errors.As(err, &ae):
 		status, code, msg = ae.status, ae.code, ae.msg
 		if ae.retryAfter > 0 {

@@ -76,6 +76,20 @@ func (s *server) registerApprovalKey(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
+func (s *server) changePassword(c echo.Context) error {
+	var in struct {
+		Current string `json:"current_password"`
+		New     string `json:"new_password"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	if err := s.svc.ChangePassword(c.Request().Context(), principal(c), in.Current, in.New); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 type userView struct {
 	ID          string    `json:"id"`
 	Name        string    `json:"name"`
@@ -353,9 +367,12 @@ func (s *server) putRate(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	r, err := s.svc.PutRate(c.Request().Context(), principal(c), coordinator.RateInput{Asset: c.Param("asset"), EURPerUnit: in.EURPerUnit, Decimals: in.Decimals})
+	r, v, err := s.svc.PutRate(c.Request().Context(), principal(c), coordinator.RateInput{Asset: c.Param("asset"), EURPerUnit: in.EURPerUnit, Decimals: in.Decimals})
 	if err != nil {
 		return err
+	}
+	if v != nil {
+		return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
 	}
 	return c.JSON(http.StatusOK, rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt})
 }
@@ -393,8 +410,12 @@ func (s *server) emergencyStop(c echo.Context) error {
 	if in.On == nil {
 		return badRequest("invalid_field", "field \"on\" (true or false) is required")
 	}
-	if err := s.svc.EmergencyStop(c.Request().Context(), principal(c), *in.On); err != nil {
+	v, err := s.svc.EmergencyStop(c.Request().Context(), principal(c), *in.On)
+	if err != nil {
 		return err
+	}
+	if v != nil {
+		return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
 	}
 	return c.JSON(http.StatusOK, map[string]bool{"on": *in.On})
 }

@@ -132,6 +132,7 @@ func New(cfg Config) (http.Handler, error) {
 	a.POST("/auth/logout", s.logout)
 	a.GET("/me", s.me)
 	a.PUT("/me/approval-key", s.registerApprovalKey)
+	a.PUT("/me/password", s.changePassword)
 	a.GET("/users", s.listUsers)
 	a.POST("/users", s.createUser)
 	a.POST("/users/:id/role", s.assignRole)

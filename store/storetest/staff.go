@@ -57,11 +57,19 @@ func testUsers(t *testing.T, s store.Store) {
 			same(t, "GetUser", got, &want)
 			return nil
 		})
+		// A key is recorded once, and never for two people.
+		wantErr(t, "SetApprovalKey again", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetApprovalKey(ctx, "u3", filled(8, 32))
+		}), store.ErrConflict)
+		wantErr(t, "SetApprovalKey of another user's key", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetApprovalKey(ctx, "u2", filled(7, 32))
+		}), store.ErrConflict)
 		rw(t, s, func(ctx context.Context, tx store.Tx) error {
-			noErr(t, "SetApprovalKey(nil)", tx.SetApprovalKey(ctx, "u3", nil))
+			noErr(t, "SetPasswordHash", tx.SetPasswordHash(ctx, "u3", "$argon2id$new"))
 			got, err := tx.GetUser(ctx, "u3")
 			noErr(t, "GetUser", err)
-			same(t, "ApprovalKey after reset", got.ApprovalKey, []byte(nil))
+			same(t, "ApprovalKey kept", got.ApprovalKey, filled(7, 32))
+			same(t, "PasswordHash", got.PasswordHash, "$argon2id$new")
 			return nil
 		})
 	})
@@ -76,6 +84,7 @@ func testUsers(t *testing.T, s store.Store) {
 		{"fail/get_by_name_missing", func(ctx context.Context, tx store.Tx) error { _, err := tx.GetUserByName(ctx, "nope"); return err }, store.ErrNotFound},
 		{"fail/set_role_missing", func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "nope", store.RoleAdmin) }, store.ErrNotFound},
 		{"fail/set_key_missing", func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "nope", filled(1, 32)) }, store.ErrNotFound},
+		{"fail/set_password_missing", func(ctx context.Context, tx store.Tx) error { return tx.SetPasswordHash(ctx, "nope", "x") }, store.ErrNotFound},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, tc.name, write(s, tc.f), tc.want)

@@ -164,9 +164,10 @@ func testReadOnly(t *testing.T, s store.Store) {
 		return nil
 	})
 	writes := map[string]func(ctx context.Context, tx store.Tx) error{
-		"CreateUser":     func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "alice")) },
-		"SetUserRole":    func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "u0", store.RoleAdmin) },
-		"SetApprovalKey": func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "u0", filled(2, 32)) },
+		"CreateUser":      func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "alice")) },
+		"SetUserRole":     func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "u0", store.RoleAdmin) },
+		"SetApprovalKey":  func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "u0", filled(2, 32)) },
+		"SetPasswordHash": func(ctx context.Context, tx store.Tx) error { return tx.SetPasswordHash(ctx, "u0", "h") },
 		"CreateSession": func(ctx context.Context, tx store.Tx) error {
 			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(3, 32), UserID: "u0"})
 		},
@@ -191,6 +192,11 @@ func testReadOnly(t *testing.T, s store.Store) {
 			r := newRequest("r1")
 			r.Revision = 2
 			return tx.UpdateRequestBinding(ctx, r)
+		},
+		"UpdateRequestRequirement": func(ctx context.Context, tx store.Tx) error {
+			r := newRequest("r1")
+			r.Status = store.RequestApproved
+			return tx.UpdateRequestRequirement(ctx, r, store.RequestPending)
 		},
 		"AddApproval": func(ctx context.Context, tx store.Tx) error {
 			return tx.AddApproval(ctx, &store.Approval{RequestID: "r1", Revision: 1, ApproverID: "u0", Decision: "approve"})

@@ -89,6 +89,40 @@ func testRequests(t *testing.T, s store.Store) {
 			return nil
 		})
 	})
+	t.Run("ok/update_requirement", func(t *testing.T) {
+		nr := *r2
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			cur, err := tx.GetRequest(ctx, "r2")
+			noErr(t, "GetRequest", err)
+			nr = *cur
+			return nil
+		})
+		nr.Status, nr.Requirement, nr.EURCents, nr.UpdatedAt = store.RequestApproved, b(`{"approvals":4}`), 777, at(2*time.Hour)
+		changed := nr
+		changed.Fingerprint, changed.Payload, changed.PolicyHash = filled(0x01, 32), b(`{"x":1}`), filled(0x02, 32) // not written
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateRequestRequirement(ctx, &changed, store.RequestPending)
+		})
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetRequest(ctx, "r2")
+			noErr(t, "GetRequest", err)
+			same(t, "GetRequest", got, &nr)
+			return nil
+		})
+		wantErr(t, "UpdateRequestRequirement from the wrong status", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateRequestRequirement(ctx, &nr, store.RequestPending)
+		}), store.ErrConflict)
+		stale := nr
+		stale.Revision--
+		wantErr(t, "UpdateRequestRequirement at the wrong revision", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateRequestRequirement(ctx, &stale, store.RequestApproved)
+		}), store.ErrConflict)
+		// Put it back to pending for the cases below.
+		nr.Status = store.RequestPending
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateRequestRequirement(ctx, &nr, store.RequestApproved)
+		})
+	})
 	bind := func(id string, rev int64) func(ctx context.Context, tx store.Tx) error {
 		return func(ctx context.Context, tx store.Tx) error {
 			r := newRequest(id)

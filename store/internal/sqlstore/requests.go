@@ -69,6 +69,15 @@ func (t *Tx) UpdateRequestStatus(ctx context.Context, id string, from, to store.
 		`SELECT 1 FROM requests WHERE id = $1`, id, id, string(from), string(to), us(at))
 }
 
+// UpdateRequestRequirement implements store.Tx.
+func (t *Tx) UpdateRequestRequirement(ctx context.Context, r *store.Request, from store.RequestStatus) error {
+	return t.update(ctx, fmt.Sprintf("update requirement of request %q from %s to %s", r.ID, from, r.Status),
+		`UPDATE requests SET status = $4, requirement = $5, eur_cents = $6, updated_at_us = $7
+		WHERE id = $1 AND revision = $2 AND status = $3`,
+		`SELECT 1 FROM requests WHERE id = $1`, r.ID,
+		r.ID, r.Revision, string(from), string(r.Status), blob(r.Requirement), r.EURCents, us(r.UpdatedAt))
+}
+
 // UpdateRequestBinding implements store.Tx. It writes Payload, Fingerprint,
 // PolicyVersion, PolicyHash, EURCents, Requirement, Revision and UpdatedAt
 // of r, provided the stored request is pending at revision r.Revision-1.

@@ -53,5 +53,13 @@ func (t *Tx) SetUserRole(ctx context.Context, id string, role string) error {
 // SetApprovalKey implements store.Tx; ErrNotFound if the user is missing.
 func (t *Tx) SetApprovalKey(ctx context.Context, userID string, publicKey []byte) error {
 	return t.update(ctx, "set approval key of user "+strconv.Quote(userID),
-		`UPDATE users SET approval_key = $2 WHERE id = $1`, "", userID, userID, blob(publicKey))
+		`UPDATE users SET approval_key = $2 WHERE id = $1 AND approval_key IS NULL
+			AND NOT EXISTS (SELECT 1 FROM users WHERE approval_key = $2)`,
+		`SELECT 1 FROM users WHERE id = $1`, userID, userID, blob(publicKey))
+}
+
+// SetPasswordHash implements store.Tx.
+func (t *Tx) SetPasswordHash(ctx context.Context, userID, hash string) error {
+	return t.update(ctx, "set password of user "+strconv.Quote(userID),
+		`UPDATE users SET password_hash = $2 WHERE id = $1`, "", userID, userID, hash)
 }
