@@ -48,11 +48,16 @@ type Principal struct {
 func (p *Principal) Actor() string { return p.Kind + ":" + p.ID }
 
 // Can reports whether p holds perm. A user holds the permissions of their
-// role; an API key holds exactly its scopes (its creation was itself an
-// approved request), acting on behalf of the user who created it.
+// role. An API key holds its scopes (its creation was an approved request),
+// limited by what its owner's current role may delegate: an administrator
+// may own keys for any scope (integrations), anyone else only scopes their
+// role holds, so demoting the owner takes the power from the key too.
 func (p *Principal) Can(perm string) bool {
 	if p.Kind == "apikey" {
-		return slices.Contains(p.Scopes, perm)
+		if !slices.Contains(p.Scopes, perm) {
+			return false
+		}
+		return p.Role == store.RoleAdmin || slices.Contains(rolePerms[p.Role], perm)
 	}
 	return slices.Contains(rolePerms[p.Role], perm)
 }

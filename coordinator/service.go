@@ -17,8 +17,10 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/approvals/proof"
@@ -143,21 +145,21 @@ type event struct {
 
 func (s *Service) record(ctx context.Context, tx store.Tx, ev event) error {
 	m := metaFrom(ctx)
-	md := ev.meta
+	md := make(map[string]string, len(ev.meta)+1)
+	for k, v := range ev.meta {
+		md[clean(k, 64)] = clean(v, 2048)
+	}
 	if m.RemoteIP != "" {
-		if md == nil {
-			md = map[string]string{}
-		}
-		md["remote_ip"] = m.RemoteIP
+		md["remote_ip"] = clean(m.RemoteIP, 64)
 	}
 	e := &audit.Event{
 		ID:        s.newID(),
 		Time:      s.now().UTC(),
 		Category:  ev.category,
 		Action:    ev.action,
-		Actor:     ev.actor,
-		Target:    ev.target,
-		RequestID: m.RequestID,
+		Actor:     clean(ev.actor, 256),
+		Target:    clean(ev.target, 256),
+		RequestID: clean(m.RequestID, 64),
 		Result:    ev.result,
 		Metadata:  md,
 	}
@@ -165,6 +167,21 @@ func (s *Service) record(ctx context.Context, tx store.Tx, ev event) error {
 		return wrapErr(KindUnavailable, "audit_unavailable", "the audit log could not be written; nothing was done", err)
 	}
 	return nil
+}
+
+// clean makes an audit field valid UTF-8 of at most max bytes, so that
+// whatever a caller sends (a login name, an address) can always be sealed
+// and exported.
+func clean(v string, max int) string {
+	v = strings.ToValidUTF8(v, "\uFFFD")
+	if len(v) <= max {
+		return v
+	}
+	v = v[:max]
+	for !utf8.ValidString(v) {
+		v = v[:len(v)-1]
+	}
+	return v + "…"
 }
 
 // recordAlone appends an event in its own transaction (for failures whose

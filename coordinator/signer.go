@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"crypto/ed25519"
+	"encoding/hex"
 	"errors"
 	"fmt"
 
@@ -53,9 +54,11 @@ func hdCurve(c string) (hd.Curve, error) {
 	return 0, fmt.Errorf("unsupported curve %q", c)
 }
 
-// seedAD binds a sealed seed to its wallet and key version.
-func seedAD(walletID string, version int) []byte {
-	return seal.AssociatedData("wallet-seed", walletID, fmt.Sprint(version))
+// seedAD binds a sealed seed to its wallet, key version, curve, derivation
+// path and public key: a sealed seed moved to another wallet row, or a row
+// whose curve, path or key was edited, does not open.
+func seedAD(w *store.Wallet) []byte {
+	return seal.AssociatedData("wallet-seed", w.ID, fmt.Sprint(w.KeyVersion), w.Curve, w.DerivationPath, hex.EncodeToString(w.PublicKey))
 }
 
 type hdSigner struct{ kek *seal.KEK }
@@ -69,7 +72,7 @@ func (h *hdSigner) Sign(_ context.Context, w *store.Wallet, msg []byte) ([]byte,
 	if err != nil {
 		return nil, err
 	}
-	seed, err := seal.Open(h.kek, w.SealedSeed, seedAD(w.ID, w.KeyVersion))
+	seed, err := seal.Open(h.kek, w.SealedSeed, seedAD(w))
 	if err != nil {
 		return nil, fmt.Errorf("opening wallet seed: %w", err)
 	}

@@ -259,7 +259,7 @@ func (s *Service) newHDWallet(in WalletInput) (*store.Wallet, error) {
 	if w.PublicKey, err = deriveHDPublicKey(seed, w.Curve, w.DerivationPath); err != nil {
 		return nil, err
 	}
-	if w.SealedSeed, err = seal.Seal(s.kek, seed, seedAD(w.ID, w.KeyVersion), s.rand); err != nil {
+	if w.SealedSeed, err = seal.Seal(s.kek, seed, seedAD(w), s.rand); err != nil {
 		return nil, err
 	}
 	return w, nil

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -61,7 +62,16 @@ func testDenials(t *testing.T, d *devSystem, denied *syncSet) {
 		t.Parallel()
 		// An asset of its own, so the demo rates (refreshed by custos dev)
 		// and the other tests are not disturbed.
-		mustCLI(t, "rate", "set", "--as", "ada", d.credsFlag(), "--asset", "stalecoin", "--eur", "1.00", "--decimals", "2")
+		// A first rate for an asset is a rate.set request: two approvals,
+		// one by a treasury manager.
+		out := mustCLI(t, "rate", "set", "--as", "ada", d.credsFlag(), "--asset", "stalecoin", "--eur", "1.00", "--decimals", "2")
+		m := regexp.MustCompile(`rate\.set request ([0-9a-f-]{36}) is pending`).FindStringSubmatch(out)
+		if m == nil {
+			t.Fatalf("rate set: %s, want a rate.set request", out)
+		}
+		for _, name := range []string{"alice", "tess"} {
+			mustCLI(t, "approve", "--as", name, d.credsFlag(), m[1])
+		}
 		// While the rate is fresh, EUR 1 needs one approval.
 		r := submit(t, d, eth, "stalecoin", "0xfresh", "100", nil)
 		expectStatus(t, r, http.StatusCreated)

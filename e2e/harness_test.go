@@ -563,6 +563,7 @@ type requestView struct {
 	Action      string `json:"action"`
 	Status      string `json:"status"`
 	RequesterID string `json:"requester_id"`
+	Revision    int64  `json:"revision"`
 	Fingerprint string `json:"fingerprint"`
 	PolicyHash  string `json:"policy_hash"`
 	Tally       struct {

@@ -215,12 +215,22 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		var res map[string]any
+		var res struct {
+			Asset      string       `json:"asset"`
+			EURPerUnit string       `json:"eur_per_unit"`
+			Request    *requestView `json:"request"`
+		}
 		if _, _, err := cl.Do(ctx, http.MethodPut, client.Path("rates", *asset),
 			map[string]any{"eur_per_unit": *price, "decimals": *decimals}, &res); err != nil {
 			return err
 		}
-		return printJSON(out, res)
+		if r := res.Request; r != nil {
+			fmt.Fprintf(out, "custos: rate.set request %s is %s: a new asset, new decimals or a move beyond %d%% of the approved rate needs %d approval(s)%s\nhint: custos approve --as NAME %s\n",
+				r.ID, r.Status, coordinator.RateBandPercent, r.Requirement.Approvals, rolesText(r.Requirement.Roles), r.ID)
+			return nil
+		}
+		fmt.Fprintf(out, "custos: rate for %s set to EUR %s\n", res.Asset, res.EURPerUnit)
+		return nil
 	}
 	return usagef("rate: unknown subcommand %q", args[0])
 }

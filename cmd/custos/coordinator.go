@@ -87,7 +87,7 @@ func newLogger(level string) *slog.Logger {
 
 func openStore(ctx context.Context, cfg *serverConfig) (store.Store, error) {
 	if cfg.postgresDSNFile != "" {
-		dsn, err := os.ReadFile(cfg.postgresDSNFile)
+		dsn, err := readSecretFile(cfg.postgresDSNFile)
 		if err != nil {
 			return nil, err
 		}

@@ -27,11 +27,9 @@ func writeKeyFile(path string, key ed25519.PrivateKey) error {
 }
 
 // writeSecretFile writes data to path with mode 0600 through a temporary
-// file and a rename, and refuses to replace an existing file.
+// file, fsynced, then hard-linked into place: the link fails if path
+// exists, so a key file is never replaced, not even by a concurrent writer.
 func writeSecretFile(path string, data []byte) error {
-	if _, err := os.Stat(path); err == nil {
-		return fmt.Errorf("%s already exists; refusing to overwrite a key file", path)
-	}
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
@@ -57,20 +55,36 @@ func writeSecretFile(path string, data []byte) error {
 	if err := f.Close(); err != nil {
 		return err
 	}
-	return os.Rename(tmp, path)
+	if err := os.Link(tmp, path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fmt.Errorf("%s already exists; refusing to overwrite a key file", path)
+		}
+		return err
+	}
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
 }
 
-// readKeyFile reads an Ed25519 private key written by writeKeyFile. It
-// refuses files that others can read.
-func readKeyFile(path string) (ed25519.PrivateKey, error) {
+// readSecretFile reads a small secret file, refusing one that others can
+// read.
+func readSecretFile(path string) ([]byte, error) {
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
 	}
 	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("key file %s is readable by others (mode %v); run: chmod 600 %s", path, st.Mode().Perm(), path)
+		return nil, fmt.Errorf("%s is readable by others (mode %v); run: chmod 600 %s", path, st.Mode().Perm(), path)
 	}
-	data, err := os.ReadFile(path)
+	return os.ReadFile(path)
+}
+
+// readKeyFile reads an Ed25519 private key written by writeKeyFile. It
+// refuses files that others can read.
+func readKeyFile(path string) (ed25519.PrivateKey, error) {
+	data, err := readSecretFile(path)
 	if err != nil {
 		return nil, err
 	}

@@ -143,3 +143,20 @@ func TestLoginLimitIgnoresForwardedHeader(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestIDIsOurs: a client-chosen X-Request-Id never reaches the
+// logs or the audit log; every answer carries an id the server made.
+func TestRequestIDIsOurs(t *testing.T) {
+	h := newTestHandler(t, false)
+	req := httptest.NewRequest(http.MethodGet, "/v1/me", nil)
+	req.Header.Set("X-Request-Id", strings.Repeat("\u2039", 200000))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	id := rec.Header().Get("X-Request-Id")
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		t.Fatalf("X-Request-Id %q, want 32 hex characters of our own", id[:min(len(id), 40)])
+	}
+	if rec.Code != http.StatusUnauthorized || !strings.Contains(rec.Body.String(), id) {
+		t.Fatalf("status %d body %s", rec.Code, rec.Body)
+	}
+}

@@ -10,7 +10,9 @@ package httpapi
 
 import (
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -109,12 +111,7 @@ func New(cfg Config) (http.Handler, error) {
 	if cfg.TrustProxyHeaders {
 		e.IPExtractor = echo.ExtractIPFromXFFHeader()
 	}
-	e.Use(middleware.RequestIDWithConfig(middleware.RequestIDConfig{
-		RequestIDHandler: func(c echo.Context, id string) {
-			c.SetRequest(c.Request().WithContext(coordinator.WithMeta(c.Request().Context(),
-				coordinator.Meta{RequestID: id, RemoteIP: c.RealIP()})))
-		},
-	}))
+	e.Use(s.requestID)
 	e.Use(s.observe)
 	e.Use(middleware.BodyLimit(strconv.Itoa(MaxBody)))
 	e.Use(middleware.Recover())
@@ -162,6 +159,21 @@ func New(cfg Config) (http.Handler, error) {
 	a.GET("/audit/export", s.exportAudit)
 	a.GET("/audit/checkpoint", s.auditCheckpoint)
 	return e, nil
+}
+
+// requestID gives every request an id of our own (the client's
+// X-Request-Id is ignored: it would reach logs and the audit log) and puts
+// it, with the client address, in the request context.
+func (s *server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		var b [16]byte
+		rand.Read(b[:])
+		id := hex.EncodeToString(b[:])
+		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.SetRequest(c.Request().WithContext(coordinator.WithMeta(c.Request().Context(),
+			coordinator.Meta{RequestID: id, RemoteIP: c.RealIP()})))
+		return next(c)
+	}
 }
 
 func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
