@@ -2,7 +2,9 @@ package httpapi
 
 import (
 	"net/http"
+	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/custos-dev/custos/coordinator"
@@ -44,22 +46,65 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loginLimiter limits login attempts per client address.
+// loginLimiter limits login attempts per client address (per /64 for
+// IPv6, where one client easily holds many addresses).
 func (s *server) loginLimiter(ip string) *rate.Limiter {
-	key := "login:" + ip
-	if l, ok := s.limiters.Load(key); ok {
-		return l.(*rate.Limiter)
+	if a, err := netip.ParseAddr(ip); err == nil && a.Is6() && !a.Is4In6() {
+		if p, err := a.Prefix(64); err == nil {
+			ip = p.String()
+		}
 	}
-	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(s.loginRPS, s.loginBurst))
-	return l.(*rate.Limiter)
+	return s.limiters.get("login:"+ip, s.loginRPS, s.loginBurst)
 }
 
 func (s *server) limiter(key string) *rate.Limiter {
-	if l, ok := s.limiters.Load(key); ok {
-		return l.(*rate.Limiter)
+	return s.limiters.get(key, s.rps, s.burst)
+}
+
+// limiterSet holds rate limiters by key and forgets idle ones, so that a
+// stream of new client addresses cannot grow it without bound.
+type limiterSet struct {
+	mu      sync.Mutex
+	entries map[string]*limiterEntry
+}
+
+type limiterEntry struct {
+	lim  *rate.Limiter
+	seen time.Time
+}
+
+const (
+	limiterIdle = 10 * time.Minute
+	limiterMax  = 100_000
+)
+
+func (l *limiterSet) get(key string, r rate.Limit, burst int) *rate.Limiter {
+	now := time.Now()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.entries == nil {
+		l.entries = map[string]*limiterEntry{}
 	}
-	l, _ := s.limiters.LoadOrStore(key, rate.NewLimiter(s.rps, s.burst))
-	return l.(*rate.Limiter)
+	if e, ok := l.entries[key]; ok {
+		e.seen = now
+		return e.lim
+	}
+	if len(l.entries) >= limiterMax {
+		for k, e := range l.entries {
+			// An idle limiter has refilled: forgetting it loses nothing.
+			if now.Sub(e.seen) > limiterIdle {
+				delete(l.entries, k)
+			}
+		}
+	}
+	if len(l.entries) >= limiterMax {
+		// Still full of active clients: refuse to track a new one rather
+		// than grow, by handing out an empty limiter that allows nothing.
+		return rate.NewLimiter(0, 0)
+	}
+	e := &limiterEntry{lim: rate.NewLimiter(r, burst), seen: now}
+	l.entries[key] = e
+	return e.lim
 }
 
 // touch records an API key's last use, at most once a minute per key so

@@ -73,8 +73,10 @@ func (s *server) handleError(err error, c echo.Context) {
 	case errors.As(err, &ae):
 		status, code, msg = ae.status, ae.code, ae.msg
 		if ae.retryAfter > 0 {
-			c.Response().Header().Set("Retry-After", strconv.Itoa(int((ae.retryAfter+time.Second-1)/time.Second))) // ceil: never 0
+			secs := min(int64((ae.retryAfter+time.Second-1)/time.Second), 60)
+			c.Response().Header().Set("Retry-After", strconv.FormatInt(max(secs, 1), 10))
 		}
+
 	case errors.As(err, &he):
 		status = he.Code
 		code = strings.ToLower(strings.ReplaceAll(http.StatusText(status), " ", "_"))

@@ -57,7 +57,7 @@ type Config struct {
 type server struct {
 	svc        *coordinator.Service
 	log        *slog.Logger
-	limiters   sync.Map // credential id -> *rate.Limiter
+	limiters   limiterSet // per credential and per login address
 	rps        rate.Limit
 	burst      int
 	loginRPS   rate.Limit
