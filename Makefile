@@ -48,11 +48,15 @@ fuzz-smoke:
 
 ## bench: the performance figures quoted in the README.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./store/... | tee bench.out
-	$(GO) run ./cmd/loadgen -duration 20s -concurrency 4
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./coordinator/ ./store/... | tee bench.out
+	$(GO) run ./cmd/loadgen -duration 20s -concurrency 1
+	$(GO) run ./cmd/loadgen -duration 20s -concurrency 2
+	@if [ -n "$$CUSTOS_TEST_POSTGRES" ]; then $(GO) run ./cmd/loadgen -duration 20s -concurrency 1 -postgres "$$CUSTOS_TEST_POSTGRES"; \
+	else echo "bench: PostgreSQL not answering; its load run is skipped"; fi
 
 bench-smoke:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./store/... > /dev/null
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./coordinator/ ./store/... > /dev/null
+	$(GO) run ./cmd/loadgen -duration 2s -warmup 1s -concurrency 1 > /dev/null
 
 clean:
 	rm -rf bin data bench.out

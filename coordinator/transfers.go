@@ -43,11 +43,6 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 		return nil, false, newErr(KindInvalid, "invalid_idempotency_key", "Idempotency-Key must be at most 128 characters")
 	}
 	bodyHash := hashInput(in)
-	if idemKey != "" {
-		if t, err := s.existingSubmission(ctx, p, idemKey, bodyHash); t != nil || err != nil {
-			return t, false, err
-		}
-	}
 	tr, err := intent.NewTransfer(in.WalletID, in.Chain, in.Asset, in.To, in.Amount, in.Memo, s.nonce())
 	if err != nil {
 		return nil, false, wrapErr(KindInvalid, "invalid_intent", err.Error(), nil)
@@ -65,7 +60,19 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 	t.Fingerprint = fp[:]
 
 	var outcome string
+	var replay *store.Transaction
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		replay = nil
+		if idemKey != "" {
+			prev, err := tx.GetTransactionByIdempotencyKey(ctx, p.ID, idemKey)
+			if err == nil {
+				replay = prev
+				return nil // nothing to write
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+		}
 		w, err := tx.GetWallet(ctx, tr.WalletID)
 		if errors.Is(err, store.ErrNotFound) {
 			return newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", tr.WalletID)
@@ -92,7 +99,8 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 			return err
 		}
 		if t.RequestID != "" {
-			if err := s.createRequest(ctx, tx, p, t.RequestID, "transfer", t.Intent, ev, d.Outcome == policy.OutcomeAllow); err != nil {
+			// The transfer's own audit event below records the request.
+			if err := s.createRequest(ctx, tx, p, t.RequestID, "transfer", t.Intent, ev, d.Outcome == policy.OutcomeAllow, false); err != nil {
 				return err
 			}
 		}
@@ -104,6 +112,11 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 			"fingerprint": hex.EncodeToString(t.Fingerprint)}
 		if len(d.Reasons) > 0 {
 			md["reasons"] = reasonCodes(d.Reasons)
+		}
+		if t.RequestID != "" {
+			md["request"] = t.RequestID
+			md["requirement"] = reqJSON(d.Requirement)
+			md["policy_version"] = strconv.FormatInt(ev.policy.Version, 10)
 		}
 		result := audit.ResultSuccess
 		if d.Outcome == policy.OutcomeDeny {
@@ -120,6 +133,12 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 	}
 	if err != nil {
 		return nil, false, s.storeErr("submit transfer", err)
+	}
+	if replay != nil {
+		if !bytes.Equal(replay.BodyHash, bodyHash) {
+			return nil, false, newErr(KindUnprocessable, "idempotency_key_reused", "Idempotency-Key %q was used for a different request", idemKey)
+		}
+		return replay, false, nil
 	}
 	if outcome == policy.OutcomeAllow {
 		if err := s.execute(ctx, t.RequestID); err != nil {
@@ -168,8 +187,15 @@ func reasonCodes(rs []policy.Reason) string {
 	return b.String()
 }
 
-// createRequest records an approval request bound to the current policy.
-func (s *Service) createRequest(ctx context.Context, tx store.Tx, p *Principal, id, action string, payload []byte, ev *evaluation, approved bool) error {
+func reqJSON(r policy.Requirement) string {
+	b, _ := json.Marshal(quorumOf(r))
+	return string(b)
+}
+
+// createRequest records an approval request bound to the current policy,
+// with its own audit event when recordIt is set (a transfer's submission
+// event records its request instead).
+func (s *Service) createRequest(ctx context.Context, tx store.Tx, p *Principal, id, action string, payload []byte, ev *evaluation, approved, recordIt bool) error {
 	now := s.now()
 	req, _ := json.Marshal(quorumOf(ev.decision.Requirement))
 	fp := intent.Fingerprint(payload)
@@ -184,6 +210,9 @@ func (s *Service) createRequest(ctx context.Context, tx store.Tx, p *Principal, 
 	}
 	if err := tx.CreateRequest(ctx, r); err != nil {
 		return err
+	}
+	if !recordIt {
+		return nil
 	}
 	return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.create", actor: p.Actor(),
 		target: "request:" + id, result: audit.ResultSuccess,

@@ -109,7 +109,7 @@ func (s *Service) requestAction(ctx context.Context, p *Principal, action string
 			outcome = policy.OutcomeAllow
 		}
 		ev := &evaluation{policy: pol, doc: doc, decision: &policy.Decision{Outcome: outcome, Requirement: req}}
-		return s.createRequest(ctx, tx, p, id, action, payload, ev, auto)
+		return s.createRequest(ctx, tx, p, id, action, payload, ev, auto, true)
 	})
 	if err != nil {
 		return nil, s.storeErr("request "+action, err)

@@ -39,13 +39,19 @@ func scanSpend(s scanner) (*store.SpendEntry, error) {
 // transaction on an engine with row locks; elsewhere it does nothing.
 func (t *Tx) lockSpendHead(ctx context.Context, op, walletID string) error {
 	lock := t.forUpdate()
-	if lock == "" {
-		return nil
+	if lock == "" || t.lockedHeads[walletID] {
+		return nil // no row locks (SQLite), or held until commit already
 	}
 	var seq int64
 	err := t.c.QueryRow(ctx, `SELECT seq FROM spend_heads WHERE wallet_id = $1`+lock, walletID).Scan(&seq)
 	if err != nil && !errors.Is(err, ErrNoRows) {
 		return t.fail(op, err)
+	}
+	if err == nil {
+		if t.lockedHeads == nil {
+			t.lockedHeads = map[string]bool{}
+		}
+		t.lockedHeads[walletID] = true
 	}
 	return nil
 }

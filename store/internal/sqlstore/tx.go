@@ -17,6 +17,10 @@ type Tx struct {
 	c        Conn
 	d        *Dialect
 	readOnly bool
+	// lockedHeads are the wallets whose spend-ledger head this transaction
+	// has locked (PostgreSQL): the lock lasts until commit, so it is taken
+	// once.
+	lockedHeads map[string]bool
 }
 
 var _ store.Tx = (*Tx)(nil)
