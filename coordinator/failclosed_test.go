@@ -224,20 +224,7 @@ func TestSweepFinishesStuckSigning(t *testing.T) {
 	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
 		t.Fatal(err)
 	}
-	signed := f.tx(tx.ID)
-	// Put it back to signing without a signature, as if the coordinator
-	// died between reserving the spend and recording the signature.
-	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
-		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestExecuted, store.RequestApproved, f.clock.Now()); err != nil {
-			return err
-		}
-		c := *signed
-		c.Status, c.Signature, c.SignedAt = store.TxSigning, nil, nil
-		return stx.UpdateTransaction(ctx, &c, store.TxSigned)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	signed := backToSigning(t, f, tx)
 	if err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -316,18 +303,7 @@ func TestResumeChecksAgainBeforeSigning(t *testing.T) {
 	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
 		t.Fatal(err)
 	}
-	signed := f.tx(tx.ID)
-	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
-		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestExecuted, store.RequestApproved, f.clock.Now()); err != nil {
-			return err
-		}
-		c := *signed
-		c.Status, c.Signature, c.SignedAt = store.TxSigning, nil, nil
-		return stx.UpdateTransaction(ctx, &c, store.TxSigned)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	backToSigning(t, f, tx)
 	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -338,4 +314,24 @@ func TestResumeChecksAgainBeforeSigning(t *testing.T) {
 	if got := f.tx(tx.ID); got.Status != store.TxFailed || got.Signature != nil {
 		t.Fatalf("resumed signing on a frozen wallet: %s", got.Status)
 	}
+}
+
+// backToSigning puts a signed transfer back to signing without its
+// signature, as if the coordinator died between reserving the spend and
+// recording the signature. It returns the transaction as it was signed.
+func backToSigning(t *testing.T, f *fixture, tx *store.Transaction) *store.Transaction {
+	t.Helper()
+	signed := f.tx(tx.ID)
+	err := f.st.ReadWriteTx(context.Background(), func(ctx context.Context, stx store.Tx) error {
+		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestExecuted, store.RequestApproved, f.clock.Now()); err != nil {
+			return err
+		}
+		c := *signed
+		c.Status, c.Signature, c.SignedAt = store.TxSigning, nil, nil
+		return stx.UpdateTransaction(ctx, &c, store.TxSigned)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return signed
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/custos-dev/custos/store"
 	"github.com/custos-dev/custos/store/postgres"
+	"github.com/custos-dev/custos/store/postgres/pgtest"
 	"github.com/custos-dev/custos/store/storetest"
 )
 
@@ -56,7 +56,7 @@ func run(m *testing.M) int {
 			fmt.Fprintf(os.Stderr, "postgres_test: drop database %s: %v\n", name, err)
 		}
 	}()
-	if testDSN, err = withParam(dsn, "dbname", name); err != nil {
+	if testDSN, err = pgtest.WithParam(dsn, "dbname", name); err != nil {
 		fmt.Fprintf(os.Stderr, "postgres_test: %v\n", err)
 		return 1
 	}
@@ -67,25 +67,6 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	rand.Read(b)
 	return hex.EncodeToString(b)
-}
-
-// withParam sets a connection parameter in a URL or key=value DSN.
-func withParam(dsn, key, value string) (string, error) {
-	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
-		u, err := url.Parse(dsn)
-		if err != nil {
-			return "", fmt.Errorf("parse %s: %w", envDSN, err)
-		}
-		if key == "dbname" {
-			u.Path = "/" + value
-		} else {
-			q := u.Query()
-			q.Set(key, value)
-			u.RawQuery = q.Encode()
-		}
-		return u.String(), nil
-	}
-	return dsn + " " + key + "=" + value, nil
 }
 
 // freshSchema creates an empty schema in the test database and returns a
@@ -106,7 +87,7 @@ func freshSchema(t testing.TB) string {
 	if _, err := c.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
 		t.Fatalf("create schema: %v", err)
 	}
-	dsn, err := withParam(testDSN, "search_path", schema)
+	dsn, err := pgtest.WithParam(testDSN, "search_path", schema)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +98,7 @@ func freshSchema(t testing.TB) string {
 // while the suite runs, so pools stay small.
 func poolDSN(t testing.TB, dsn string) string {
 	t.Helper()
-	dsn, err := withParam(dsn, "pool_max_conns", "4")
+	dsn, err := pgtest.WithParam(dsn, "pool_max_conns", "4")
 	if err != nil {
 		t.Fatal(err)
 	}
