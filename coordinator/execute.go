@@ -233,14 +233,23 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store
 // (the coordinator that reserved them stopped before recording a result).
 func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
 	var stuck []*store.Transaction
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		stuck, err = tx.ListTransactions(ctx, store.TransactionFilter{Status: store.TxSigning, Limit: 100})
-		return err
-	})
-	if err != nil {
-		s.log.WarnContext(ctx, "listing transfers in signing failed", "err", err)
-		return
+	var after store.Cursor
+	for {
+		var page []*store.Transaction
+		err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			page, err = tx.ListTransactions(ctx, store.TransactionFilter{Status: store.TxSigning, Oldest: true, After: after, Limit: 500})
+			return err
+		})
+		if err != nil {
+			s.log.WarnContext(ctx, "listing transfers in signing failed", "err", err)
+			return
+		}
+		stuck = append(stuck, page...)
+		if len(page) < 500 {
+			break
+		}
+		after = store.Cursor{CreatedAt: page[len(page)-1].CreatedAt, ID: page[len(page)-1].ID}
 	}
 	for _, t := range stuck {
 		if s.now().Sub(t.UpdatedAt) < grace {

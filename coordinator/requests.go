@@ -299,31 +299,54 @@ const SigningGrace = 2 * time.Minute
 // has not run and finishes transfers left in signing (after a crash). It
 // is safe to run on every replica.
 func (s *Service) Sweep(ctx context.Context) error {
-	var pending, approved []*store.Request
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		if pending, err = tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Limit: 1000}); err != nil {
-			return err
-		}
-		approved, err = tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestApproved, Limit: 100})
-		return err
-	})
-	if err != nil {
-		return err
-	}
 	now := s.now()
-	for _, r := range pending {
+	err := s.eachRequest(ctx, store.RequestPending, func(r *store.Request) {
 		if !now.Before(r.ExpiresAt) {
 			if err := s.expireIfDue(ctx, r.ID); err != nil {
 				s.log.WarnContext(ctx, "expiring request failed", "request", r.ID, "err", err)
 			}
 		}
+	})
+	if err != nil {
+		return err
 	}
-	for _, r := range approved {
+	err = s.eachRequest(ctx, store.RequestApproved, func(r *store.Request) {
 		if err := s.execute(ctx, r.ID); err != nil {
 			s.log.WarnContext(ctx, "resuming approved request failed", "request", r.ID, "err", err)
 		}
+	})
+	if err != nil {
+		return err
 	}
 	s.resumeSigning(ctx, SigningGrace)
 	return nil
+}
+
+// eachRequest calls f for every request in status, oldest first, a page
+// at a time, so that no request is starved by newer ones.
+func (s *Service) eachRequest(ctx context.Context, status store.RequestStatus, f func(*store.Request)) error {
+	const page = 500
+	var after store.Cursor
+	for {
+		var rs []*store.Request
+		err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			rs, err = tx.ListRequests(ctx, store.RequestFilter{Status: status, Oldest: true, After: after, Limit: page})
+			return err
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range rs {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			f(r)
+		}
+		if len(rs) < page {
+			return nil
+		}
+		last := rs[len(rs)-1]
+		after = store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
+	}
 }

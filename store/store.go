@@ -271,6 +271,17 @@ type RequestFilter struct {
 	Status RequestStatus
 	Action string
 	Limit  int
+	// Oldest lists oldest first, after the cursor (the CreatedAt and ID of
+	// the last row of the previous page; zero for the first page), so a
+	// caller can page through every row. Otherwise newest first.
+	Oldest bool
+	After  Cursor
+}
+
+// Cursor is a position in a listing ordered by creation time and id.
+type Cursor struct {
+	CreatedAt time.Time
+	ID        string
 }
 
 // Approval is one signed approval or rejection.
@@ -330,6 +341,8 @@ type TransactionFilter struct {
 	WalletID string
 	Status   TxStatus
 	Limit    int
+	Oldest   bool   // as in RequestFilter
+	After    Cursor // as in RequestFilter
 }
 
 // SpendEntry is one transfer counted against a wallet's limits.

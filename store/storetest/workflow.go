@@ -49,6 +49,13 @@ func testRequests(t *testing.T, s store.Store) {
 			{"action", store.RequestFilter{Action: "transfer"}, []*store.Request{r3, r1, r4}},
 			{"status_and_action", store.RequestFilter{Status: store.RequestPending, Action: "transfer"}, []*store.Request{r1, r4}},
 			{"limit", store.RequestFilter{Limit: 2}, []*store.Request{r3, r2}},
+			// Oldest first: r1 and r4 share a CreatedAt, the id orders them.
+			{"oldest_first", store.RequestFilter{Oldest: true}, []*store.Request{r1, r4, r2, r3}},
+			{"oldest_page_1", store.RequestFilter{Oldest: true, Limit: 1}, []*store.Request{r1}},
+			{"oldest_page_2_tie", store.RequestFilter{Oldest: true, Limit: 1, After: store.Cursor{CreatedAt: r1.CreatedAt, ID: r1.ID}}, []*store.Request{r4}},
+			{"oldest_page_3", store.RequestFilter{Oldest: true, Limit: 1, After: store.Cursor{CreatedAt: r4.CreatedAt, ID: r4.ID}}, []*store.Request{r2}},
+			{"oldest_after_last", store.RequestFilter{Oldest: true, After: store.Cursor{CreatedAt: r3.CreatedAt, ID: r3.ID}}, []*store.Request{}},
+			{"oldest_pending_after_cursor", store.RequestFilter{Oldest: true, Status: store.RequestPending, After: store.Cursor{CreatedAt: r1.CreatedAt, ID: r1.ID}}, []*store.Request{r4, r2}},
 			{"none", store.RequestFilter{Status: store.RequestExpired}, []*store.Request{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -265,6 +272,7 @@ func testTransactions(t *testing.T, s store.Store) {
 			{"status", store.TransactionFilter{Status: store.TxPendingApproval}, []*store.Transaction{x3, x1}},
 			{"wallet_and_status", store.TransactionFilter{WalletID: "w1", Status: store.TxPendingApproval}, []*store.Transaction{x1}},
 			{"limit", store.TransactionFilter{Limit: 3}, []*store.Transaction{x3, x2, x1}},
+			{"oldest_first_page", store.TransactionFilter{Oldest: true, Limit: 2, After: store.Cursor{CreatedAt: x2.CreatedAt, ID: x2.ID}}, []*store.Transaction{x3}},
 			{"none", store.TransactionFilter{WalletID: "w9"}, []*store.Transaction{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

@@ -57,8 +57,9 @@ func (t *Tx) ListRequests(ctx context.Context, f store.RequestFilter) ([]*store.
 	if f.Action != "" {
 		w.add("action = ?", f.Action)
 	}
+	ord := w.order(f.Oldest, f.After)
 	return queryList(ctx, t, "list requests",
-		`SELECT `+requestCols+` FROM requests`+w.String()+` ORDER BY created_at_us DESC, id`+limitClause(f.Limit),
+		`SELECT `+requestCols+` FROM requests`+w.String()+ord+limitClause(f.Limit),
 		scanRequest, w.args...)
 }
 

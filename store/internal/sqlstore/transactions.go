@@ -89,8 +89,9 @@ func (t *Tx) ListTransactions(ctx context.Context, f store.TransactionFilter) ([
 	if f.Status != "" {
 		w.add("status = ?", string(f.Status))
 	}
+	ord := w.order(f.Oldest, f.After)
 	return queryList(ctx, t, "list transactions",
-		`SELECT `+transactionCols+` FROM transactions`+w.String()+` ORDER BY created_at_us DESC, id`+limitClause(f.Limit),
+		`SELECT `+transactionCols+` FROM transactions`+w.String()+ord+limitClause(f.Limit),
 		scanTransaction, w.args...)
 }
 

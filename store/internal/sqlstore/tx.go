@@ -172,6 +172,20 @@ func (w *where) add(cond string, arg any) {
 	w.conds = append(w.conds, strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(len(w.args))))
 }
 
+// order adds the keyset cursor and returns the ORDER BY clause of a
+// listing by creation time and id.
+func (w *where) order(oldest bool, after store.Cursor) string {
+	if !oldest {
+		return " ORDER BY created_at_us DESC, id"
+	}
+	if after.ID != "" || !after.CreatedAt.IsZero() {
+		w.args = append(w.args, us(after.CreatedAt), after.ID)
+		a, b := "$"+strconv.Itoa(len(w.args)-1), "$"+strconv.Itoa(len(w.args))
+		w.conds = append(w.conds, "(created_at_us > "+a+" OR (created_at_us = "+a+" AND id > "+b+"))")
+	}
+	return " ORDER BY created_at_us, id"
+}
+
 func (w *where) String() string {
 	if len(w.conds) == 0 {
 		return ""
