@@ -3,11 +3,13 @@ package coordinator_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/store"
@@ -334,4 +336,35 @@ func backToSigning(t *testing.T, f *fixture, tx *store.Transaction) *store.Trans
 		t.Fatal(err)
 	}
 	return signed
+}
+
+func TestPeriodicCheckpointIsSignedAndChained(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	auditor := &coordinator.Principal{Kind: "user", Role: "auditor"}
+	before, _ := f.svc.ListAudit(ctx, auditor, 0, 0)
+	if err := f.svc.PeriodicCheckpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	after, _ := f.svc.ListAudit(ctx, auditor, 0, 0)
+	if len(after) != len(before)+1 {
+		t.Fatalf("%d events after a checkpoint, want %d", len(after), len(before)+1)
+	}
+	e := after[len(after)-1]
+	head := before[len(before)-1]
+	if e.Action != "audit.checkpoint" || e.Metadata["seq"] != fmt.Sprint(head.Seq) || e.Metadata["head"] != fmt.Sprintf("%x", head.Hash) {
+		t.Fatalf("checkpoint event %+v does not name the head %d %x", e, head.Seq, head.Hash)
+	}
+	pr, err := f.svc.AuditCheckpoint(ctx, auditor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stmt, err := proof.Verify(pr, f.verifier)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cp, err := coordinator.ParseCheckpoint(stmt)
+	if err != nil || cp.Seq != e.Seq || cp.Head != fmt.Sprintf("%x", e.Hash) {
+		t.Fatalf("checkpoint %+v, want the head %d: %v", cp, e.Seq, err)
+	}
 }

@@ -35,6 +35,7 @@ type serverConfig struct {
 	decisionKeyFile   string
 	logLevel          string
 	sweepEvery        time.Duration
+	checkpointEvery   time.Duration
 	ratePerSecond     float64
 	trustProxy        bool
 }
@@ -49,6 +50,7 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.decisionKeyFile, "decision-key-file", "", "Ed25519 key (PEM) that signs decision proofs")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.sweepEvery, "sweep-every", 30*time.Second, "how often to expire overdue requests and resume approved ones")
+	fs.DurationVar(&c.checkpointEvery, "checkpoint-every", 10*time.Minute, "how often to sign the audit chain head into the log (0: never)")
 	fs.Float64Var(&c.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", false, "take client addresses from X-Forwarded-For (only behind a trusted reverse proxy)")
 }
@@ -176,6 +178,22 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 			}
 		}
 	}()
+	if cfg.checkpointEvery > 0 {
+		go func() {
+			t := time.NewTicker(cfg.checkpointEvery)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					if err := svc.PeriodicCheckpoint(ctx); err != nil {
+						logger.Warn("audit checkpoint failed", "err", err)
+					}
+				}
+			}
+		}()
+	}
 	logger.Info("coordinator started", "addr", ln.Addr().String())
 	ready(ln.Addr().String())
 	select {

@@ -60,6 +60,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	cfg.kekFile = filepath.Join(*dataDir, "kek.hex")
 	cfg.decisionKeyFile = filepath.Join(*dataDir, "decision-key.pem")
 	cfg.sweepEvery = 10 * time.Second
+	cfg.checkpointEvery = 10 * time.Minute
 
 	if _, err := os.Stat(cfg.kekFile); errors.Is(err, os.ErrNotExist) {
 		if err := seal.GenerateKEKFile(cfg.kekFile, rand.Reader); err != nil {
