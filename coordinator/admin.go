@@ -67,7 +67,7 @@ func (s *Service) setStop(ctx context.Context, tx store.Tx, actor, v string) err
 	}
 	if v == "on" {
 		// A pending request to lift an earlier stop must not lift this one.
-		if err := s.rejectPending(ctx, tx, "emergency_stop.off", "", "the emergency stop was turned on again"); err != nil {
+		if err := s.voidRequests(ctx, tx, "emergency_stop.off", "", "the emergency stop was turned on again"); err != nil {
 			return err
 		}
 	}
@@ -75,19 +75,32 @@ func (s *Service) setStop(ctx context.Context, tx store.Tx, actor, v string) err
 		target: "system", result: audit.ResultSuccess})
 }
 
-// rejectPending ends pending requests of action (about subject, when not
-// empty), for instance unfreeze requests made before a new freeze.
-func (s *Service) rejectPending(ctx context.Context, tx store.Tx, action, subject, reason string) error {
-	pending, err := tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Action: action})
-	if err != nil {
-		return err
-	}
-	for _, r := range pending {
-		if subject != "" && !strings.Contains(string(r.Payload), `"`+subject+`"`) {
-			continue
-		}
-		if err := s.finish(ctx, tx, "system", r, store.RequestRejected, store.TxRejected, reason); err != nil {
+// voidRequests ends the pending and the approved-but-not-run requests of
+// action (about subject, when not empty): for instance unfreeze requests
+// made before a new freeze. A request that moves on concurrently (a vote,
+// an expiry) is left to that change.
+func (s *Service) voidRequests(ctx context.Context, tx store.Tx, action, subject, reason string) error {
+	for _, st := range []store.RequestStatus{store.RequestPending, store.RequestApproved} {
+		rs, err := tx.ListRequests(ctx, store.RequestFilter{Status: st, Action: action})
+		if err != nil {
 			return err
+		}
+		for _, r := range rs {
+			if subject != "" && !strings.Contains(string(r.Payload), `"`+subject+`"`) {
+				continue
+			}
+			if st == store.RequestPending {
+				err = s.finish(ctx, tx, "system", r, store.RequestRejected, store.TxRejected, reason)
+			} else {
+				err = tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, s.now())
+				if err == nil {
+					err = s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.failed", actor: "system",
+						target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"reason": reason}})
+				}
+			}
+			if err != nil && !errors.Is(err, store.ErrConflict) {
+				return err
+			}
 		}
 	}
 	return nil
@@ -125,8 +138,8 @@ func rateAnchorKey(asset string) string { return "rate_anchor:" + asset }
 
 // PutRate records a rate at once when it stays within RateBandPercent of
 // the approved anchor; otherwise it files a rate.set request and returns
-// it. Only administrators (or a price feed with an administrator's key)
-// set rates.
+// it. An asset's decimals never change once set. Only administrators set
+// rates.
 func (s *Service) PutRate(ctx context.Context, p *Principal, in RateInput) (*store.Rate, *RequestView, error) {
 	if err := p.require(PermAdmin); err != nil {
 		return nil, nil, err
@@ -134,27 +147,44 @@ func (s *Service) PutRate(ctx context.Context, p *Principal, in RateInput) (*sto
 	if err := in.normalise(s.now()); err != nil {
 		return nil, nil, err
 	}
-	var within bool
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		anchor, err := tx.GetSetting(ctx, rateAnchorKey(in.Asset))
-		if errors.Is(err, store.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
+	var (
+		applied *store.Rate
+		anchor  string
+	)
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		applied, anchor = nil, ""
+		switch cur, err := tx.GetRate(ctx, in.Asset); {
+		case err == nil && cur.Decimals != in.Decimals:
+			return newErr(KindUnprocessable, "decimals_fixed", "%s has %d decimals; an asset's decimals never change", in.Asset, cur.Decimals)
+		case err != nil && !errors.Is(err, store.ErrNotFound):
 			return err
 		}
-		within = inBand(anchor, in)
-		return nil
+		a, err := tx.GetSetting(ctx, rateAnchorKey(in.Asset))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		anchor = a
+		if a == "" || !inBand(a, in) {
+			return nil // beyond the band: a request, filed below
+		}
+		applied = &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
+		return s.putRateTx(ctx, tx, p.Actor(), applied, false)
 	})
 	if err != nil {
-		return nil, nil, s.storeErr("rate anchor", err)
+		return nil, nil, s.storeErr("put rate", err)
 	}
-	if !within {
-		v, err := s.requestAction(ctx, p, "rate.set", in)
-		return nil, v, err
+	if applied != nil {
+		return applied, nil, nil
 	}
-	r, err := s.setRate(ctx, p.Actor(), in, false)
-	return r, nil, err
+	v, err := s.requestAction(ctx, p, "rate.set", rateChange{RateInput: in, BaseAnchor: anchor})
+	return nil, v, err
+}
+
+// rateChange is a rate.set request: the new rate and the anchor it moves
+// from. It runs only if the anchor is still the one the approvers saw.
+type rateChange struct {
+	RateInput
+	BaseAnchor string `json:"base_anchor"` // "price/decimals", empty for a new asset
 }
 
 func (in *RateInput) normalise(now time.Time) error {
@@ -221,12 +251,22 @@ func (s *Service) putRateTx(ctx context.Context, tx store.Tx, actor string, r *s
 }
 
 func (s *Service) applyRate(ctx context.Context, tx store.Tx, r *store.Request, params json.RawMessage) (string, error) {
-	var in RateInput
-	if err := json.Unmarshal(params, &in); err != nil {
+	var rc rateChange
+	if err := json.Unmarshal(params, &rc); err != nil {
 		return "", internal("decode rate.set", err)
 	}
-	rate := &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}
-	return "asset:" + in.Asset, s.putRateTx(ctx, tx, "system", rate, true)
+	cur, err := tx.GetSetting(ctx, rateAnchorKey(rc.Asset))
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return "", err
+	}
+	if cur != rc.BaseAnchor {
+		return "", newErr(KindConflict, "anchor_moved", "the approved rate of %s changed since this request was filed; file it again", rc.Asset)
+	}
+	if old, err := tx.GetRate(ctx, rc.Asset); err == nil && old.Decimals != rc.Decimals {
+		return "", newErr(KindUnprocessable, "decimals_fixed", "%s has %d decimals; an asset's decimals never change", rc.Asset, old.Decimals)
+	}
+	rate := &store.Rate{Asset: rc.Asset, EURPerUnit: rc.EURPerUnit, Decimals: rc.Decimals, UpdatedAt: s.now()}
+	return "asset:" + rc.Asset, s.putRateTx(ctx, tx, "system", rate, true)
 }
 
 // ListRates lists the EUR rates.
@@ -312,16 +352,18 @@ func (s *Service) applyPolicy(ctx context.Context, tx store.Tx, r *store.Request
 	for _, pr := range pending {
 		req, err := policy.RequirementFor(doc, pr.Action, pr.EURCents)
 		if err != nil {
-			if err := s.finish(ctx, tx, "system", pr, store.RequestRejected, store.TxRejected, "the new policy has no rule for this action"); err != nil {
+			if err := s.finish(ctx, tx, "system", pr, store.RequestRejected, store.TxRejected, "the new policy has no rule for this action"); err != nil && !errors.Is(err, store.ErrConflict) {
 				return "", err
 			}
 			continue
 		}
 		pr.PolicyVersion, pr.PolicyHash = np.Version, np.Hash
 		pr.Requirement, _ = json.Marshal(quorumOf(req))
-		if err := s.rebind(ctx, tx, pr); err != nil {
+		if err := s.rebind(ctx, tx, pr); err != nil && !errors.Is(err, store.ErrConflict) {
 			return "", err
 		}
+		// A request that moved on meanwhile (a vote, an amendment) stays
+		// bound to the old policy: its votes are refused and it cannot run.
 	}
 	if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "policy.change", actor: "system",
 		target: fmt.Sprintf("policy:%d", np.Version), result: audit.ResultSuccess,

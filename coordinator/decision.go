@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos-dev/custos/approvals"
@@ -122,7 +124,11 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 	switch r, err := tx.GetRate(ctx, t.Asset); {
 	case err == nil:
 		rate = r
-		prate = &policy.Rate{EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
+		price, err := s.valuationPrice(ctx, tx, r)
+		if err != nil {
+			return nil, err
+		}
+		prate = &policy.Rate{EURPerUnit: price, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
@@ -143,6 +149,30 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 		return nil, wrapErr(KindUnavailable, "policy_unavailable", "the policy could not be evaluated; nothing was done", err)
 	}
 	return &evaluation{decision: d, policy: pol, doc: doc, rate: rate}, nil
+}
+
+// valuationPrice is the EUR price a transfer is valued at: the higher of
+// the current rate and the approved anchor. Rate moves inside the band
+// need no approval, so they may only make a decision stricter, never move
+// a transfer into a lower tier or under a limit.
+func (s *Service) valuationPrice(ctx context.Context, tx store.Tx, r *store.Rate) (string, error) {
+	anchor, err := tx.GetSetting(ctx, rateAnchorKey(r.Asset))
+	if errors.Is(err, store.ErrNotFound) {
+		return r.EURPerUnit, nil
+	}
+	if err != nil {
+		return "", err
+	}
+	price, dec, _ := strings.Cut(anchor, "/")
+	if dec != strconv.Itoa(r.Decimals) {
+		return r.EURPerUnit, nil
+	}
+	a, ok1 := new(big.Rat).SetString(price)
+	c, ok2 := new(big.Rat).SetString(r.EURPerUnit)
+	if ok1 && ok2 && a.Cmp(c) > 0 {
+		return price, nil
+	}
+	return r.EURPerUnit, nil
 }
 
 func quorumOf(r policy.Requirement) approvals.Quorum {

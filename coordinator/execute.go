@@ -73,9 +73,6 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		if w, err = tx.GetWallet(ctx, t.WalletID); err != nil {
 			return err
 		}
-		if _, err := s.certificate(v); err != nil {
-			return wrapErr(KindInternal, "certificate_invalid", "the approval certificate does not verify; refusing to sign", err)
-		}
 		tr, err := intent.ParseTransfer(t.Intent)
 		fp := intent.Fingerprint(t.Intent)
 		if err != nil || !bytes.Equal(fp[:], v.Request.Fingerprint) {
@@ -84,6 +81,13 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		ev, err := s.evaluateTransfer(ctx, tx, w, tr)
 		if err != nil {
 			return err
+		}
+		if _, err := s.certificate(v); err != nil {
+			// Votes that no longer count (a role changed after the quorum
+			// was met): the transfer fails instead of waiting to be
+			// signed by a later sweep on stale approvals.
+			s.log.WarnContext(ctx, "approval certificate no longer verifies", "request", r.ID, "err", err)
+			return s.failTransfer(ctx, tx, v.Request, t, ev, "the approvals no longer form a valid certificate: "+err.Error())
 		}
 		if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
 			return s.failTransfer(ctx, tx, v.Request, t, ev, "the policy changed after approval; the transfer must be resubmitted")
@@ -201,10 +205,16 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store
 			return err
 		}
 		fp := intent.Fingerprint(cur.Intent)
+		pol, _, err := s.activePolicy(ctx, tx)
+		if err != nil {
+			return err
+		}
 		var reason string
 		switch _, certErr := s.certificate(v); {
 		case certErr != nil:
 			reason = "the approval certificate no longer verifies"
+		case !bytes.Equal(pol.Hash, v.Request.PolicyHash):
+			reason = "the policy changed before signing resumed"
 		case !bytes.Equal(fp[:], v.Request.Fingerprint):
 			reason = "the intent does not match the approved fingerprint"
 		case wallet.Frozen:

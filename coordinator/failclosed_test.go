@@ -179,31 +179,21 @@ func TestSweepExpiresAndResumes(t *testing.T) {
 	if got := f.tx(old.ID); got.Status != store.TxExpired {
 		t.Fatalf("after the sweep: %s, want expired", got.Status)
 	}
-	// An approved request whose signing never ran (a crash between the
-	// vote and the signature) is resumed by the sweep.
-	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
-	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
-		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestPending, store.RequestApproved, f.clock.Now()); err != nil {
-			return err
-		}
-		t := *tx
-		t.Status = store.TxApproved
-		return stx.UpdateTransaction(ctx, &t, store.TxPendingApproval)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Forged approval state without votes: the certificate check refuses to sign.
+	// Approved state without valid votes (a tampered database): the sweep
+	// refuses to sign and fails the transfer for good.
+	forged := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
+	markApproved(t, f, forged)
 	if err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.tx(tx.ID); got.Status == store.TxSigned {
-		t.Fatal("signed an approved request that has no valid approvals")
+	if got := f.tx(forged.ID); got.Status != store.TxDenied || got.Signature != nil {
+		t.Fatalf("an approved request without valid approvals: %s, want denied and unsigned", got.Status)
 	}
-	// Now the vote that met the quorum is there, as after a crash right
-	// after it was committed: the sweep signs.
+	// The vote that met the quorum committed, then the coordinator died
+	// before signing: the sweep signs.
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
 	v, _ := f.svc.GetRequest(ctx, f.users["victor"], tx.RequestID)
-	err = f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+	err := f.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
 		return stx.AddApproval(ctx, &store.Approval{RequestID: tx.RequestID, Revision: v.Request.Revision, ApproverID: f.users["bob"].ID,
 			Decision: approvals.Approve, Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash,
 			Signature: f.sign("bob", tx.RequestID, approvals.Approve), CreatedAt: f.clock.Now()})
@@ -211,11 +201,28 @@ func TestSweepExpiresAndResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	markApproved(t, f, tx)
 	if err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if got := f.tx(tx.ID); got.Status != store.TxSigned {
 		t.Fatalf("after the sweep: %s, want signed", got.Status)
+	}
+}
+
+// markApproved moves a pending transfer and its request to approved.
+func markApproved(t *testing.T, f *fixture, tx *store.Transaction) {
+	t.Helper()
+	err := f.st.ReadWriteTx(context.Background(), func(ctx context.Context, stx store.Tx) error {
+		if err := stx.UpdateRequestStatus(ctx, tx.RequestID, store.RequestPending, store.RequestApproved, f.clock.Now()); err != nil {
+			return err
+		}
+		c := *tx
+		c.Status = store.TxApproved
+		return stx.UpdateTransaction(ctx, &c, store.TxPendingApproval)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -366,5 +373,77 @@ func TestPeriodicCheckpointIsSignedAndChained(t *testing.T) {
 	cp, err := coordinator.ParseCheckpoint(stmt)
 	if err != nil || cp.Seq != e.Seq || cp.Head != fmt.Sprintf("%x", e.Hash) {
 		t.Fatalf("checkpoint %+v, want the head %d: %v", cp, e.Seq, err)
+	}
+}
+
+func TestPasswordChangeEndsSessions(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	u, err := f.svc.CreateUser(ctx, f.users["ada"], "hana", "initial password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.CreateUser(ctx, f.users["ada"], "\u0430lice", "initial password 1"); code(err) != "invalid_user" {
+		t.Fatalf("look-alike name: %v", err)
+	}
+	// The administrator who chose the initial password logs in as hana.
+	adminsToken, _, _, err := f.svc.Login(ctx, "hana", "initial password 1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hana, err := f.svc.Authenticate(ctx, adminsToken)
+	if err != nil || hana.UserID != u.ID {
+		t.Fatalf("authenticate: %v", err)
+	}
+	if err := f.svc.ChangePassword(ctx, hana, "wrong password!", "hana's own secret"); code(err) != "bad_credentials" {
+		t.Fatalf("wrong current password: %v", err)
+	}
+	if err := f.svc.ChangePassword(ctx, hana, "initial password 1", "hana's own secret"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.Authenticate(ctx, adminsToken); code(err) != "unauthenticated" {
+		t.Fatalf("a session opened with the old password still works: %v", err)
+	}
+	if _, _, _, err := f.svc.Login(ctx, "hana", "hana's own secret"); err != nil {
+		t.Fatal(err)
+	}
+	auditor := &coordinator.Principal{Kind: "user", Role: "auditor"}
+	events, _ := f.svc.ListAudit(ctx, auditor, 0, 0)
+	failed := 0
+	for _, e := range events {
+		if e.Action == "auth.password.change" && e.Result == "failure" {
+			failed++
+		}
+	}
+	if failed != 1 {
+		t.Fatalf("%d failed password changes audited, want 1", failed)
+	}
+}
+
+func TestResumeRefusesAfterPolicyChange(t *testing.T) {
+	f := newFixture(t, "")
+	ctx := context.Background()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
+	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	backToSigning(t, f, tx)
+	cur, _ := f.svc.CurrentPolicy(ctx, f.users["tess"])
+	doc := strings.Replace(string(cur.Document), `"rate_max_age":"1h0m0s"`, `"rate_max_age":"2h0m0s"`, 1)
+	pr, err := f.svc.ProposePolicy(ctx, f.users["ada"], []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, pr.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.clock.Advance(coordinator.SigningGrace + time.Second)
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tx(tx.ID); got.Status != store.TxFailed || got.Signature != nil {
+		t.Fatalf("resumed signing under a changed policy: %s", got.Status)
 	}
 }

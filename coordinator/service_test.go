@@ -782,8 +782,9 @@ func TestRateMovesBeyondTheBandNeedApproval(t *testing.T) {
 	if err != nil || v2 == nil {
 		t.Fatalf("crashing the rate: %v", err)
 	}
-	if _, v3, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2700", Decimals: 6}); v3 == nil {
-		t.Fatal("changing decimals applied at once")
+	// Decimals never change: same price, 30 decimals would value ETH at nothing.
+	if _, _, err := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2500", Decimals: 30}); code(err) != "decimals_fixed" {
+		t.Fatalf("changing decimals: %v", err)
 	}
 	if _, v4, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "doge", EURPerUnit: "0.1", Decimals: 8}); v4 == nil {
 		t.Fatal("a first rate for an asset applied at once")
@@ -806,6 +807,21 @@ func TestRateMovesBeyondTheBandNeedApproval(t *testing.T) {
 	}
 	if _, v, _ := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: "2000", Decimals: 18}); v != nil {
 		t.Fatal("a move within 10% of the new anchor needed approval")
+	}
+	// A free move down does not lower a transfer's value: it is valued at
+	// the higher of the rate and the approved anchor (2,200).
+	if tx := f.submit(f.api, f.ethW, "eth", "0xabc", eth(5)); tx.EURCents != 1_100_000 {
+		t.Fatalf("5 ETH valued at EUR cents %d, want 1100000 (the anchor)", tx.EURCents)
+	}
+	// The older request to crash the rate was filed against the old anchor:
+	// approved now, it must not run.
+	for _, n := range []string{"alice", "tess"} {
+		if _, err := f.vote(n, v2.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _ := f.svc.GetRequest(ctx, f.users["victor"], v2.Request.ID); got.Request.Status != store.RequestFailed {
+		t.Fatalf("a rate.set filed against an older anchor: %s, want failed", got.Request.Status)
 	}
 	for _, bad := range []string{"0", "-1", "abc", ""} {
 		if _, _, err := f.svc.PutRate(ctx, admin, coordinator.RateInput{Asset: "eth", EURPerUnit: bad, Decimals: 18}); code(err) != "invalid_rate" {
@@ -875,10 +891,27 @@ func TestUnfreezeCannotBeApprovedInAdvance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Freezing again (a new incident while frozen) voids it too.
 	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
-		t.Fatal(err) // already frozen: no-op
+		t.Fatal(err)
 	}
-	if _, err := f.vote("alice", v2.Request.ID, approvals.Approve); err != nil {
-		t.Fatal(err) // filed during this freeze: still valid
+	if _, err := f.vote("alice", v2.Request.ID, approvals.Approve); code(err) != "request_not_pending" {
+		t.Fatalf("voting on an unfreeze filed before the latest freeze: %v", err)
+	}
+	// An unfreeze approved but not yet run (a crash before it ran) does
+	// not survive a new freeze either.
+	v3, err := f.svc.UnfreezeWallet(ctx, f.users["ada"], f.ethW.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forceApproved(t, f, v3.Request.ID)
+	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := f.svc.GetWallet(ctx, f.users["victor"], f.ethW.ID); !w.Frozen {
+		t.Fatal("an unfreeze approved before the latest freeze lifted it")
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"encoding/hex"
 	"slices"
@@ -42,9 +41,8 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, name, password s
 	if err := p.require(PermAdmin); err != nil {
 		return nil, err
 	}
-	name = strings.TrimSpace(name)
-	if name == "" || len(name) > 64 || strings.ContainsAny(name, " \t\r\n") {
-		return nil, newErr(KindInvalid, "invalid_user", "name is required: at most 64 characters, no spaces")
+	if !validUserName(name) {
+		return nil, newErr(KindInvalid, "invalid_user", "name is required: 1 to 64 of a-z, 0-9, '.', '_' and '-' (no look-alike letters)")
 	}
 	if err := auth.CheckPasswordPolicy(password); err != nil {
 		return nil, wrapErr(KindInvalid, "weak_password", err.Error(), nil)
@@ -70,10 +68,25 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, name, password s
 	return u, nil
 }
 
+// validUserName allows plain lower-case ASCII names only, so that two
+// names cannot look alike and none carries terminal escapes.
+func validUserName(n string) bool {
+	if n == "" || len(n) > 64 {
+		return false
+	}
+	for _, c := range []byte(n) {
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 type roleAssignment struct {
 	UserID string `json:"user_id"`
 	Name   string `json:"name"`
 	Role   string `json:"role"`
+	From   string `json:"from_role"` // the role it changes; the request fails if that changed
 	// ApprovalKey is the subject's registered approval key (hex) when the
 	// new role approves: approvers see, and sign, exactly which key gains
 	// the power to approve, and can check it with the person out of band.
@@ -104,7 +117,7 @@ func (s *Service) AssignRole(ctx context.Context, p *Principal, userID, role str
 	if u.Role == role {
 		return nil, newErr(KindConflict, "role_unchanged", "%s already has role %s", u.Name, role)
 	}
-	ra := roleAssignment{UserID: u.ID, Name: u.Name, Role: role}
+	ra := roleAssignment{UserID: u.ID, Name: u.Name, Role: role, From: u.Role}
 	if slices.Contains(approvals.ApprovingRoles(), role) {
 		if u.ApprovalKey == nil {
 			return nil, newErr(KindUnprocessable, "no_approval_key", "%s must register an approval key before getting role %s", u.Name, role)
@@ -122,6 +135,9 @@ func (s *Service) applyRole(ctx context.Context, tx store.Tx, r *store.Request, 
 	u, err := tx.GetUser(ctx, ra.UserID)
 	if err != nil {
 		return "", err
+	}
+	if u.Role != ra.From {
+		return "", newErr(KindConflict, "role_moved", "%s's role changed since this request was filed (now %s); file it again", u.Name, u.Role)
 	}
 	if ra.ApprovalKey != "" && hex.EncodeToString(u.ApprovalKey) != ra.ApprovalKey {
 		return "", newErr(KindConflict, "key_changed", "%s's approval key is not the one the approvers saw", u.Name)
@@ -205,6 +221,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 		return newErr(KindInvalid, "weak_password", "the new password must differ from the current one")
 	}
 	if err := s.checkPassword(ctx, p.UserID, current); err != nil {
+		var de *Error
+		if errors.As(err, &de) && de.Code == "bad_credentials" {
+			s.recordAlone(ctx, event{category: audit.CategoryAuth, action: "auth.password.change", actor: p.Actor(),
+				target: "user:" + p.UserID, result: audit.ResultFailure, meta: map[string]string{"reason": "wrong current password"}})
+		}
 		return err
 	}
 	hash, err := auth.HashPassword(next, s.rand)
@@ -213,6 +234,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 	}
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.SetPasswordHash(ctx, p.UserID, hash); err != nil {
+			return err
+		}
+		// Whoever knew the old password (an administrator who created the
+		// account) loses any session opened with it.
+		if err := tx.DeleteUserSessions(ctx, p.UserID); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryAuth, action: "auth.password.change", actor: p.Actor(),

@@ -338,22 +338,27 @@ func (s *Service) FreezeWallet(ctx context.Context, p *Principal, id string) err
 func (s *Service) setFrozen(ctx context.Context, actor, id string, frozen bool) error {
 	action := map[bool]string{true: "wallet.freeze", false: "wallet.unfreeze"}[frozen]
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.SetWalletFrozen(ctx, id, frozen); err != nil {
+		w, err := tx.GetWallet(ctx, id)
+		if err != nil {
 			return err
 		}
+		if w.Frozen != frozen {
+			if err := tx.SetWalletFrozen(ctx, id, frozen); err != nil {
+				return err
+			}
+		}
 		if frozen {
-			if err := s.rejectPending(ctx, tx, "wallet.unfreeze", id, "the wallet was frozen again"); err != nil {
+			// Every freeze is a new incident: an unfreeze approved (or
+			// being approved) for an earlier one must not lift it.
+			if err := s.voidRequests(ctx, tx, "wallet.unfreeze", id, "the wallet was frozen again"); err != nil {
 				return err
 			}
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryWallet, action: action, actor: actor,
-			target: "wallet:" + id, result: audit.ResultSuccess})
+			target: "wallet:" + id, result: audit.ResultSuccess, meta: map[string]string{"was_frozen": fmt.Sprint(w.Frozen)}})
 	})
 	if errors.Is(err, store.ErrNotFound) {
 		return newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", id)
-	}
-	if errors.Is(err, store.ErrConflict) {
-		return nil // already in that state
 	}
 	if err != nil {
 		return s.storeErr(action, err)

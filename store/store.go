@@ -63,6 +63,8 @@ type Tx interface {
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, tokenHash []byte) (*Session, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// DeleteUserSessions ends every session of a user (none is fine).
+	DeleteUserSessions(ctx context.Context, userID string) error
 
 	// API keys. Only the lookup prefix and a hash of the secret are stored.
 	CreateAPIKey(ctx context.Context, k *APIKey) error // ErrConflict on duplicate prefix

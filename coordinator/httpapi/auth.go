@@ -54,7 +54,7 @@ func (s *server) loginLimiter(ip string) *rate.Limiter {
 			ip = p.String()
 		}
 	}
-	return s.limiters.get("login:"+ip, s.loginRPS, s.loginBurst)
+	return s.loginLimiters.get(ip, s.loginRPS, s.loginBurst)
 }
 
 func (s *server) limiter(key string) *rate.Limiter {
@@ -98,9 +98,13 @@ func (l *limiterSet) get(key string, r rate.Limit, burst int) *rate.Limiter {
 		}
 	}
 	if len(l.entries) >= limiterMax {
-		// Still full of active clients: refuse to track a new one rather
-		// than grow, by handing out an empty limiter that allows nothing.
-		return rate.NewLimiter(0, 0)
+		// Still full of recently seen keys: forget one at random rather
+		// than refuse the new key (refusing would let a flood of new keys
+		// lock everyone else out).
+		for k := range l.entries {
+			delete(l.entries, k)
+			break
+		}
 	}
 	e := &limiterEntry{lim: rate.NewLimiter(r, burst), seen: now}
 	l.entries[key] = e

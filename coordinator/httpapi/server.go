@@ -55,14 +55,15 @@ type Config struct {
 }
 
 type server struct {
-	svc        *coordinator.Service
-	log        *slog.Logger
-	limiters   limiterSet // per credential and per login address
-	rps        rate.Limit
-	burst      int
-	loginRPS   rate.Limit
-	loginBurst int
-	touched    sync.Map // api key id -> time.Time of last recorded use
+	svc           *coordinator.Service
+	log           *slog.Logger
+	limiters      limiterSet // per authenticated credential
+	loginLimiters limiterSet // per client address, for logins
+	rps           rate.Limit
+	burst         int
+	loginRPS      rate.Limit
+	loginBurst    int
+	touched       sync.Map // api key id -> time.Time of last recorded use
 
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
@@ -187,10 +188,21 @@ func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 		if route == "" {
 			route = "unmatched"
 		}
-		s.requests.WithLabelValues(c.Request().Method, route, strconv.Itoa(c.Response().Status)).Inc()
-		s.latency.WithLabelValues(c.Request().Method, route).Observe(time.Since(start).Seconds())
+		method := metricMethod(c.Request().Method)
+		s.requests.WithLabelValues(method, route, strconv.Itoa(c.Response().Status)).Inc()
+		s.latency.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// metricMethod keeps metric labels to a known set: a label per made-up
+// method would let anyone grow the metrics without bound.
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
 }
 
 func (s *server) ready(c echo.Context) error {

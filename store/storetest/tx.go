@@ -171,7 +171,8 @@ func testReadOnly(t *testing.T, s store.Store) {
 		"CreateSession": func(ctx context.Context, tx store.Tx) error {
 			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(3, 32), UserID: "u0"})
 		},
-		"DeleteSession": func(ctx context.Context, tx store.Tx) error { return tx.DeleteSession(ctx, filled(1, 32)) },
+		"DeleteSession":      func(ctx context.Context, tx store.Tx) error { return tx.DeleteSession(ctx, filled(1, 32)) },
+		"DeleteUserSessions": func(ctx context.Context, tx store.Tx) error { return tx.DeleteUserSessions(ctx, "u0") },
 		"CreateAPIKey": func(ctx context.Context, tx store.Tx) error {
 			return tx.CreateAPIKey(ctx, &store.APIKey{ID: "k1", Prefix: "p1"})
 		},

@@ -46,3 +46,15 @@ func (t *Tx) GetSession(ctx context.Context, tokenHash []byte) (*store.Session, 
 func (t *Tx) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return t.update(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = $1`, "", "", blob(tokenHash))
 }
+
+// DeleteUserSessions implements store.Tx.
+func (t *Tx) DeleteUserSessions(ctx context.Context, userID string) error {
+	const op = "delete sessions of user"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	if _, err := t.c.Exec(ctx, `DELETE FROM sessions WHERE user_id = $1`, userID); err != nil {
+		return t.fail(op, err)
+	}
+	return nil
+}
