@@ -40,6 +40,7 @@ func init() {
 		"keygen":         {"create an Ed25519 approval key file", runKeygen},
 		"emergency-stop": {"turn the global emergency stop on or off", runEmergencyStop},
 		"user":           {"list or create staff, request role changes, register your approval key", runUser},
+		"bootstrap":      {"create the first staff of a new installation (once, on an empty store)", runBootstrap},
 	}
 }
 
