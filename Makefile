@@ -43,8 +43,11 @@ fuzz:
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
 		$(GO) test -run='^$$' -fuzz="^$$fn$$" -fuzztime=$(FUZZTIME) $$pkg || exit 1; done
 
+# The smoke run counts executions rather than time: a time-limited run can
+# end in "context deadline exceeded" when the deadline lands while the
+# fuzzer handles a new input, which would make CI flaky.
 fuzz-smoke:
-	@$(MAKE) --no-print-directory fuzz FUZZTIME=2s
+	@$(MAKE) --no-print-directory fuzz FUZZTIME=20000x
 
 ## bench: the performance figures quoted in the README.
 bench: build
