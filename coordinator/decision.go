@@ -79,23 +79,50 @@ func (s *Service) activePolicy(ctx context.Context, tx store.Tx) (*store.Policy,
 }
 
 // ledger adapts the store's spend ledger for one wallet to policy.Ledger.
+// It reads the windows the engine asks about (policy.Windows) and the last
+// transfer in one query, and falls back to a query per window otherwise.
 type ledger struct {
 	ctx    context.Context
 	tx     store.Tx
 	wallet string
+	now    time.Time
+
+	loaded bool
+	starts []time.Time
+	sums   []store.SpendSum
+	last   time.Time
 }
 
-func (l ledger) Since(t time.Time) (int64, int64, error) { return l.tx.SpendSince(l.ctx, l.wallet, t) }
-
-func (l ledger) Last() (time.Time, bool, error) {
-	e, err := l.tx.LastSpend(l.ctx, l.wallet)
-	if errors.Is(err, store.ErrNotFound) {
-		return time.Time{}, false, nil
+func (l *ledger) load() error {
+	if l.loaded {
+		return nil
 	}
+	l.starts = policy.Windows(l.now)
+	sums, last, err := l.tx.SpendWindows(l.ctx, l.wallet, l.starts)
 	if err != nil {
+		return err
+	}
+	l.sums, l.last, l.loaded = sums, last, true
+	return nil
+}
+
+func (l *ledger) Since(t time.Time) (int64, int64, error) {
+	if err := l.load(); err != nil {
+		return 0, 0, err
+	}
+	for i, start := range l.starts {
+		if start.Equal(t) {
+			return l.sums[i].EURCents, l.sums[i].Count, nil
+		}
+	}
+	return l.tx.SpendSince(l.ctx, l.wallet, t)
+}
+
+func (l *ledger) Last() (time.Time, bool, error) {
+	if err := l.load(); err != nil {
 		return time.Time{}, false, err
 	}
-	return e.At, true, nil
+	return l.last, !l.last.IsZero(), nil
 }
 
 // evaluation is a policy decision with what it was made from.
@@ -132,6 +159,7 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
+	now := s.now()
 	d, err := policy.Evaluate(doc, policy.Input{
 		Action:        "transfer",
 		WalletID:      w.ID,
@@ -140,10 +168,10 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 		To:            t.To,
 		Amount:        new(big.Int).Set(t.Amount),
 		Rate:          prate,
-		Ledger:        ledger{ctx: ctx, tx: tx, wallet: w.ID},
+		Ledger:        &ledger{ctx: ctx, tx: tx, wallet: w.ID, now: now},
 		Frozen:        w.Frozen,
 		EmergencyStop: stop,
-		Now:           s.now(),
+		Now:           now,
 	})
 	if err != nil {
 		return nil, wrapErr(KindUnavailable, "policy_unavailable", "the policy could not be evaluated; nothing was done", err)

@@ -142,6 +142,9 @@ type Tx interface {
 	AppendSpend(ctx context.Context, e *SpendEntry) error
 	// SpendSince sums entries with At >= since (EUR cents, count).
 	SpendSince(ctx context.Context, walletID string, since time.Time) (eurCents int64, count int64, err error)
+	// SpendWindows answers SpendSince for every start in sinces and gives
+	// the At of the newest entry (zero without entries), in one read.
+	SpendWindows(ctx context.Context, walletID string, sinces []time.Time) (sums []SpendSum, last time.Time, err error)
 	// LastSpend returns the newest entry, or ErrNotFound.
 	LastSpend(ctx context.Context, walletID string) (*SpendEntry, error)
 
@@ -345,6 +348,12 @@ type TransactionFilter struct {
 	Limit    int
 	Oldest   bool   // as in RequestFilter
 	After    Cursor // as in RequestFilter
+}
+
+// SpendSum is the total of a spend window.
+type SpendSum struct {
+	EURCents int64
+	Count    int64
 }
 
 // SpendEntry is one transfer counted against a wallet's limits.

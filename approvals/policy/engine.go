@@ -44,6 +44,13 @@ const (
 	month = 30 * day
 )
 
+// Windows returns the starts of the rolling windows Evaluate asks its
+// Ledger about for a decision at now (1 hour, 24 hours, 7 and 30 days), so
+// that a Ledger backed by a database can fetch them in one read.
+func Windows(now time.Time) []time.Time {
+	return []time.Time{now.Add(-hour), now.Add(-day), now.Add(-week), now.Add(-month)}
+}
+
 // Input is one request to decide on.
 type Input struct {
 	// Action: ActionTransfer gets the spending rules and a tier; any other

@@ -153,6 +153,36 @@ func testSpend(t *testing.T, s store.Store) {
 				}
 			}
 		}
+		// SpendWindows answers the same, several windows in one read, in
+		// read-only and read-write transactions (where it locks on PostgreSQL).
+		for i := 0; i+14 < len(all); i += 13 {
+			sinces := []time.Time{all[i].At, all[i+7].At.Add(-time.Nanosecond), all[i+14].At.Add(time.Second), t0.Add(-time.Hour)}
+			check := func(ctx context.Context, tx store.Tx) error {
+				sums, last, err := tx.SpendWindows(ctx, "w3", sinces)
+				noErr(t, "SpendWindows", err)
+				for k, since := range sinces {
+					want, wantN, err := tx.SpendSince(ctx, "w3", since)
+					noErr(t, "SpendSince", err)
+					if sums[k].EURCents != want || sums[k].Count != wantN {
+						t.Fatalf("SpendWindows window %d = %+v; SpendSince says %d, %d", k, sums[k], want, wantN)
+					}
+				}
+				if !last.Equal(all[len(all)-1].At) {
+					t.Fatalf("SpendWindows last %v, want %v", last, all[len(all)-1].At)
+				}
+				return nil
+			}
+			ro(t, s, check)
+			rw(t, s, check)
+		}
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			sums, last, err := tx.SpendWindows(ctx, "w1-empty", []time.Time{t0})
+			noErr(t, "SpendWindows of a wallet without spend", err)
+			if sums[0] != (store.SpendSum{}) || !last.IsZero() {
+				t.Fatalf("SpendWindows without spend: %+v %v", sums, last)
+			}
+			return nil
+		})
 	})
 	t.Run("fail/unknown_wallet", func(t *testing.T) {
 		err := write(s, func(ctx context.Context, tx store.Tx) error {

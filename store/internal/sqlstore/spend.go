@@ -3,8 +3,10 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos-dev/custos/store"
@@ -127,4 +129,60 @@ func (t *Tx) LastSpend(ctx context.Context, walletID string) (*store.SpendEntry,
 	}
 	return queryOne(ctx, t, op,
 		`SELECT `+spendCols+` FROM spend_entries WHERE wallet_id = $1 ORDER BY seq DESC LIMIT 1`, scanSpend, walletID)
+}
+
+// SpendWindows implements store.Tx: the head and, per window, the running
+// totals of the last entry before its start, in one statement (on
+// PostgreSQL it also takes the ledger-head lock).
+func (t *Tx) SpendWindows(ctx context.Context, walletID string, sinces []time.Time) ([]store.SpendSum, time.Time, error) {
+	op := "spend windows of wallet " + strconv.Quote(walletID)
+	sums := make([]store.SpendSum, len(sinces))
+	if len(sinces) == 0 || len(sinces) > 16 {
+		return nil, time.Time{}, fmt.Errorf("store: %s: want 1 to 16 windows", op)
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT h.cum_eur_cents, h.seq, h.at_us`)
+	args := []any{walletID}
+	for _, since := range sinces {
+		s := since.UnixMicro()
+		if since.Sub(time.UnixMicro(s)) > 0 {
+			s++
+		}
+		args = append(args, s)
+		n := strconv.Itoa(len(args))
+		sub := ` FROM spend_entries s WHERE s.wallet_id = $1 AND s.at_us < $` + n + ` ORDER BY s.at_us DESC, s.seq DESC LIMIT 1), 0)`
+		q.WriteString(`, COALESCE((SELECT s.cum_eur_cents` + sub + `, COALESCE((SELECT s.cum_count` + sub)
+	}
+	q.WriteString(` FROM spend_heads h WHERE h.wallet_id = $1`)
+	lock := t.forUpdate()
+	if lock != "" && !t.lockedHeads[walletID] {
+		q.WriteString(lock)
+	}
+	var headCum, headSeq, atUS int64
+	dest := []any{&headCum, &headSeq, &atUS}
+	before := make([][2]int64, len(sinces))
+	for i := range before {
+		dest = append(dest, &before[i][0], &before[i][1])
+	}
+	err := t.c.QueryRow(ctx, q.String(), args...).Scan(dest...)
+	if errors.Is(err, ErrNoRows) {
+		return sums, time.Time{}, nil // no spend yet
+	}
+	if err != nil {
+		return nil, time.Time{}, t.fail(op, err)
+	}
+	if lock != "" {
+		if t.lockedHeads == nil {
+			t.lockedHeads = map[string]bool{}
+		}
+		t.lockedHeads[walletID] = true
+	}
+	for i := range sums {
+		sums[i] = store.SpendSum{EURCents: headCum - before[i][0], Count: headSeq - before[i][1]}
+	}
+	var last time.Time
+	if headSeq > 0 {
+		last = fromUS(atUS)
+	}
+	return sums, last, nil
 }
