@@ -164,35 +164,18 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	go func() {
-		t := time.NewTicker(cfg.sweepEvery)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if err := svc.Sweep(ctx); err != nil {
-					logger.Warn("sweep failed", "err", err)
-				}
-			}
+	go every(ctx, cfg.sweepEvery, func() {
+		if err := svc.Sweep(ctx); err != nil {
+			logger.Warn("sweep failed", "err", err)
 		}
-	}()
+	})
+
 	if cfg.checkpointEvery > 0 {
-		go func() {
-			t := time.NewTicker(cfg.checkpointEvery)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if err := svc.PeriodicCheckpoint(ctx); err != nil {
-						logger.Warn("audit checkpoint failed", "err", err)
-					}
-				}
+		go every(ctx, cfg.checkpointEvery, func() {
+			if err := svc.PeriodicCheckpoint(ctx); err != nil {
+				logger.Warn("audit checkpoint failed", "err", err)
 			}
-		}()
+		})
 	}
 	logger.Info("coordinator started", "addr", ln.Addr().String())
 	ready(ln.Addr().String())
@@ -205,4 +188,18 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 	defer cancel()
 	logger.Info("coordinator stopping")
 	return srv.Shutdown(shutdown)
+}
+
+// every calls f every d until ctx ends.
+func every(ctx context.Context, d time.Duration, f func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			f()
+		}
+	}
 }

@@ -93,22 +93,13 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		}
 	}
 	if *refresh > 0 {
-		go func() {
-			t := time.NewTicker(*refresh)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					for _, r := range demoRates {
-						if err := svc.BootstrapRate(ctx, r); err != nil {
-							logger.Warn("refreshing demo rate failed", "asset", r.Asset, "err", err)
-						}
-					}
+		go every(ctx, *refresh, func() {
+			for _, r := range demoRates {
+				if err := svc.BootstrapRate(ctx, r); err != nil {
+					logger.Warn("refreshing demo rate failed", "asset", r.Asset, "err", err)
 				}
 			}
-		}()
+		})
 	}
 	return serve(ctx, &cfg, svc, logger, func(addr string) {
 		fmt.Fprintf(out, "custos: credentials written to %s\n", credsPath)
