@@ -67,7 +67,7 @@ func (s *Service) setStop(ctx context.Context, tx store.Tx, actor, v string) err
 	}
 	if v == "on" {
 		// A pending request to lift an earlier stop must not lift this one.
-		if err := s.voidRequests(ctx, tx, "emergency_stop.off", "", "the emergency stop was turned on again"); err != nil {
+		if err := s.voidRequests(ctx, tx, "emergency_stop.off", "", "", "the emergency stop was turned on again"); err != nil {
 			return err
 		}
 	}
@@ -76,17 +76,17 @@ func (s *Service) setStop(ctx context.Context, tx store.Tx, actor, v string) err
 }
 
 // voidRequests ends the pending and the approved-but-not-run requests of
-// action (about subject, when not empty): for instance unfreeze requests
-// made before a new freeze. A request that moves on concurrently (a vote,
-// an expiry) is left to that change.
-func (s *Service) voidRequests(ctx context.Context, tx store.Tx, action, subject, reason string) error {
+// action whose parameter key equals value (every one when key is empty):
+// for instance unfreeze requests made before a new freeze. A request that
+// moves on concurrently (a vote, an expiry) is left to that change.
+func (s *Service) voidRequests(ctx context.Context, tx store.Tx, action, key, value, reason string) error {
 	for _, st := range []store.RequestStatus{store.RequestPending, store.RequestApproved} {
 		rs, err := tx.ListRequests(ctx, store.RequestFilter{Status: st, Action: action})
 		if err != nil {
 			return err
 		}
 		for _, r := range rs {
-			if subject != "" && !strings.Contains(string(r.Payload), `"`+subject+`"`) {
+			if key != "" && requestParam(r, key) != value {
 				continue
 			}
 			if st == store.RequestPending {
@@ -274,16 +274,9 @@ func (s *Service) ListRates(ctx context.Context, p *Principal) ([]*store.Rate, e
 	if p == nil {
 		return nil, ErrUnauthenticated
 	}
-	var out []*store.Rate
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListRates(ctx)
-		return err
+	return read(ctx, s, "list rates", nil, func(ctx context.Context, tx store.Tx) ([]*store.Rate, error) {
+		return tx.ListRates(ctx)
 	})
-	if err != nil {
-		return nil, s.storeErr("list rates", err)
-	}
-	return out, nil
 }
 
 // CurrentPolicy returns the policy in force.
@@ -291,16 +284,10 @@ func (s *Service) CurrentPolicy(ctx context.Context, p *Principal) (*store.Polic
 	if err := p.require(PermApprovalsRead); err != nil {
 		return nil, err
 	}
-	var pol *store.Policy
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		pol, _, err = s.activePolicy(ctx, tx)
-		return err
+	return read(ctx, s, "get policy", nil, func(ctx context.Context, tx store.Tx) (*store.Policy, error) {
+		pol, _, err := s.activePolicy(ctx, tx)
+		return pol, err
 	})
-	if err != nil {
-		return nil, s.storeErr("get policy", err)
-	}
-	return pol, nil
 }
 
 type policyChange struct {
@@ -466,16 +453,9 @@ func (s *Service) ListAPIKeys(ctx context.Context, p *Principal) ([]*store.APIKe
 	if err := p.require(PermAdmin); err != nil {
 		return nil, err
 	}
-	var out []*store.APIKey
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListAPIKeys(ctx)
-		return err
+	return read(ctx, s, "list api keys", nil, func(ctx context.Context, tx store.Tx) ([]*store.APIKey, error) {
+		return tx.ListAPIKeys(ctx)
 	})
-	if err != nil {
-		return nil, s.storeErr("list api keys", err)
-	}
-	return out, nil
 }
 
 // ListAudit returns audit events after seq.
@@ -483,16 +463,9 @@ func (s *Service) ListAudit(ctx context.Context, p *Principal, after int64, limi
 	if err := p.require(PermAuditRead); err != nil {
 		return nil, err
 	}
-	var out []*audit.Event
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListAudit(ctx, after, limit)
-		return err
+	return read(ctx, s, "list audit", nil, func(ctx context.Context, tx store.Tx) ([]*audit.Event, error) {
+		return tx.ListAudit(ctx, after, limit)
 	})
-	if err != nil {
-		return nil, s.storeErr("list audit", err)
-	}
-	return out, nil
 }
 
 // ExportAudit writes the whole audit chain to w as JSON lines, reading it
@@ -547,17 +520,23 @@ func (s *Service) AuditCheckpoint(ctx context.Context, p *Principal) (*proof.Pro
 	if err := p.require(PermAuditRead); err != nil {
 		return nil, err
 	}
-	var seq int64
-	var head []byte
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		seq, head, err = tx.AuditHead(ctx)
-		return err
+	return s.checkpoint(ctx)
+}
+
+// checkpoint signs the current chain head, for the service itself.
+func (s *Service) checkpoint(ctx context.Context) (*proof.Proof, error) {
+	type head struct {
+		seq  int64
+		hash []byte
+	}
+	h, err := read(ctx, s, "audit head", nil, func(ctx context.Context, tx store.Tx) (head, error) {
+		seq, hash, err := tx.AuditHead(ctx)
+		return head{seq, hash}, err
 	})
 	if err != nil {
-		return nil, s.storeErr("audit head", err)
+		return nil, err
 	}
-	pr, err := s.proofs.Sign(Checkpoint{Type: "custos.audit.checkpoint.v1", Seq: seq, Head: hex.EncodeToString(head), At: s.now().UTC()})
+	pr, err := s.proofs.Sign(Checkpoint{Type: "custos.audit.checkpoint.v1", Seq: h.seq, Head: hex.EncodeToString(h.hash), At: s.now().UTC()})
 	if err != nil {
 		return nil, internal("sign checkpoint", err)
 	}
@@ -569,7 +548,7 @@ func (s *Service) AuditCheckpoint(ctx context.Context, p *Principal) (*proof.Pro
 // where a rewrite of the chain cannot reach them) and records it in the
 // chain itself. Replicas may all run it; each checkpoint is valid.
 func (s *Service) PeriodicCheckpoint(ctx context.Context) error {
-	pr, err := s.AuditCheckpoint(ctx, &Principal{Kind: "user", ID: "system", Role: store.RoleAuditor})
+	pr, err := s.checkpoint(ctx)
 	if err != nil {
 		return err
 	}

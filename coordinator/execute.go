@@ -41,11 +41,7 @@ func (s *Service) execute(ctx context.Context, requestID string) error {
 
 // certificate builds and checks the approval certificate of a request.
 func (s *Service) certificate(v *RequestView) (*approvals.Certificate, error) {
-	votes := make([]approvals.Vote, len(v.Approvals))
-	for i, a := range v.Approvals {
-		votes[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
-	}
-	return approvals.NewCertificate(v.Request.Action, v.Binding(), v.Request.Payload, v.Quorum, v.Tally, votes, v.Roster)
+	return approvals.NewCertificate(v.Request.Action, v.Binding(), v.Request.Payload, v.Quorum, v.Tally, v.votes(), v.Roster)
 }
 
 func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {

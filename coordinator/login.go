@@ -77,14 +77,11 @@ func (s *Service) passwordSlot(ctx context.Context) (func(), error) {
 
 // checkPassword verifies a user's current password.
 func (s *Service) checkPassword(ctx context.Context, userID, password string) error {
-	var u *store.User
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		u, err = tx.GetUser(ctx, userID)
-		return err
+	u, err := read(ctx, s, "get user", nil, func(ctx context.Context, tx store.Tx) (*store.User, error) {
+		return tx.GetUser(ctx, userID)
 	})
 	if err != nil {
-		return s.storeErr("get user", err)
+		return err
 	}
 	release, err := s.passwordSlot(ctx)
 	if err != nil {

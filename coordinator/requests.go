@@ -33,16 +33,14 @@ func (s *Service) GetRequest(ctx context.Context, p *Principal, id string) (*Req
 	if err := p.require(PermApprovalsRead); err != nil {
 		return nil, err
 	}
-	var v *RequestView
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		v, err = s.loadRequest(ctx, tx, id)
-		return err
+	return s.requestView(ctx, id)
+}
+
+// requestView reads a request with its tally, for the service itself.
+func (s *Service) requestView(ctx context.Context, id string) (*RequestView, error) {
+	return read(ctx, s, "get request", nil, func(ctx context.Context, tx store.Tx) (*RequestView, error) {
+		return s.loadRequest(ctx, tx, id)
 	})
-	if err != nil {
-		return nil, s.storeErr("get request", err)
-	}
-	return v, nil
 }
 
 // ListRequests lists requests, newest first.
@@ -50,16 +48,9 @@ func (s *Service) ListRequests(ctx context.Context, p *Principal, f store.Reques
 	if err := p.require(PermApprovalsRead); err != nil {
 		return nil, err
 	}
-	var out []*store.Request
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListRequests(ctx, f)
-		return err
+	return read(ctx, s, "list requests", nil, func(ctx context.Context, tx store.Tx) ([]*store.Request, error) {
+		return tx.ListRequests(ctx, f)
 	})
-	if err != nil {
-		return nil, s.storeErr("list requests", err)
-	}
-	return out, nil
 }
 
 func (s *Service) roster(ctx context.Context, tx store.Tx) (map[string]approvals.Approver, error) {
@@ -100,14 +91,29 @@ func (s *Service) loadRequest(ctx context.Context, tx store.Tx, id string) (*Req
 	if v.Roster, err = s.roster(ctx, tx); err != nil {
 		return nil, err
 	}
-	votes := make([]approvals.Vote, len(v.Approvals))
-	for i, a := range v.Approvals {
-		votes[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
-	}
-	if v.Tally, err = approvals.Count(v.Binding(), v.Quorum, votes, v.Roster); err != nil {
-		return nil, wrapErr(KindInternal, "approvals_corrupt", "stored approvals do not verify; refusing to proceed", err)
+	if err := v.recount(); err != nil {
+		return nil, err
 	}
 	return v, nil
+}
+
+// votes returns the view's approvals as the approval engine takes them.
+func (v *RequestView) votes() []approvals.Vote {
+	out := make([]approvals.Vote, len(v.Approvals))
+	for i, a := range v.Approvals {
+		out[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
+	}
+	return out
+}
+
+// recount tallies the view's approvals.
+func (v *RequestView) recount() error {
+	t, err := approvals.Count(v.Binding(), v.Quorum, v.votes(), v.Roster)
+	if err != nil {
+		return wrapErr(KindInternal, "approvals_corrupt", "stored approvals do not verify; refusing to proceed", err)
+	}
+	v.Tally = t
+	return nil
 }
 
 // Vote records a signed approval or rejection by the calling user. When the
@@ -171,7 +177,8 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 			meta: map[string]string{"decision": decision, "revision": strconv.FormatInt(r.Revision, 10)}}); err != nil {
 			return err
 		}
-		if v, err = s.loadRequest(ctx, tx, requestID); err != nil {
+		v.Approvals = append(v.Approvals, a)
+		if err := v.recount(); err != nil {
 			return err
 		}
 		view = v
@@ -214,15 +221,20 @@ func requestSubject(r *store.Request) string {
 	if r.Action != "user.role.assign" {
 		return ""
 	}
+	return requestParam(r, "user_id")
+}
+
+// requestParam returns a string parameter of a non-transfer request's
+// canonical intent ({"type", "params": {...}}), or "" if it has none.
+func requestParam(r *store.Request, key string) string {
 	var a struct {
-		Params struct {
-			UserID string `json:"user_id"`
-		} `json:"params"`
+		Params map[string]json.RawMessage `json:"params"`
 	}
-	if json.Unmarshal(r.Payload, &a) != nil {
+	var v string
+	if json.Unmarshal(r.Payload, &a) != nil || json.Unmarshal(a.Params[key], &v) != nil {
 		return ""
 	}
-	return a.Params.UserID
+	return v
 }
 
 func voteErr(err error) error {

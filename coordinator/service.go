@@ -192,3 +192,23 @@ func (s *Service) recordAlone(ctx context.Context, ev event) {
 		s.log.ErrorContext(ctx, "audit write failed", "action", ev.action, "err", err)
 	}
 }
+
+// read runs one store read in a read transaction and maps its error: the
+// shape of every plain lookup and listing the service offers. notFound, if
+// not nil, is the answer when the store finds nothing.
+func read[T any](ctx context.Context, s *Service, what string, notFound error, f func(ctx context.Context, tx store.Tx) (T, error)) (T, error) {
+	var out T
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		var err error
+		out, err = f(ctx, tx)
+		return err
+	})
+	if err != nil {
+		var zero T
+		if notFound != nil && errors.Is(err, store.ErrNotFound) {
+			return zero, notFound
+		}
+		return zero, s.storeErr(what, err)
+	}
+	return out, nil
+}

@@ -244,19 +244,9 @@ func (s *Service) storeErr(what string, err error) error {
 }
 
 func (s *Service) getTransaction(ctx context.Context, id string) (*store.Transaction, error) {
-	var t *store.Transaction
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		t, err = tx.GetTransaction(ctx, id)
-		return err
+	return read(ctx, s, "get transaction", newErr(KindNotFound, "unknown_transaction", "transaction %q does not exist", id), func(ctx context.Context, tx store.Tx) (*store.Transaction, error) {
+		return tx.GetTransaction(ctx, id)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, newErr(KindNotFound, "unknown_transaction", "transaction %q does not exist", id)
-	}
-	if err != nil {
-		return nil, s.storeErr("get transaction", err)
-	}
-	return t, nil
 }
 
 // GetTransaction returns one transaction.
@@ -272,14 +262,7 @@ func (s *Service) ListTransactions(ctx context.Context, p *Principal, f store.Tr
 	if err := p.require(PermTransactionsRead); err != nil {
 		return nil, err
 	}
-	var out []*store.Transaction
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListTransactions(ctx, f)
-		return err
+	return read(ctx, s, "list transactions", nil, func(ctx context.Context, tx store.Tx) ([]*store.Transaction, error) {
+		return tx.ListTransactions(ctx, f)
 	})
-	if err != nil {
-		return nil, s.storeErr("list transactions", err)
-	}
-	return out, nil
 }

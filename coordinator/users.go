@@ -22,16 +22,9 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal) ([]*store.User, e
 	if err := p.require(PermApprovalsRead); err != nil {
 		return nil, err
 	}
-	var out []*store.User
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListUsers(ctx)
-		return err
+	return read(ctx, s, "list users", nil, func(ctx context.Context, tx store.Tx) ([]*store.User, error) {
+		return tx.ListUsers(ctx)
 	})
-	if err != nil {
-		return nil, s.storeErr("list users", err)
-	}
-	return out, nil
 }
 
 // CreateUser adds a staff member with the viewer role, which can read but
@@ -102,17 +95,10 @@ func (s *Service) AssignRole(ctx context.Context, p *Principal, userID, role str
 	if !ValidRole(role) {
 		return nil, newErr(KindInvalid, "invalid_role", "role must be one of admin, treasury_manager, approver, viewer, auditor")
 	}
-	var u *store.User
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		u, err = tx.GetUser(ctx, userID)
-		return err
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, newErr(KindNotFound, "unknown_user", "user %q does not exist", userID)
-	}
+	u, err := read(ctx, s, "get user", newErr(KindNotFound, "unknown_user", "user %q does not exist", userID),
+		func(ctx context.Context, tx store.Tx) (*store.User, error) { return tx.GetUser(ctx, userID) })
 	if err != nil {
-		return nil, s.storeErr("get user", err)
+		return nil, err
 	}
 	if u.Role == role {
 		return nil, newErr(KindConflict, "role_unchanged", "%s already has role %s", u.Name, role)

@@ -119,7 +119,7 @@ func (s *Service) requestAction(ctx context.Context, p *Principal, action string
 			return nil, err
 		}
 	}
-	return s.GetRequest(ctx, &Principal{Kind: "user", Role: "viewer"}, id)
+	return s.requestView(ctx, id)
 }
 
 // executeAction runs an approved non-transfer request exactly once.
@@ -294,16 +294,9 @@ func (s *Service) ListWallets(ctx context.Context, p *Principal) ([]*store.Walle
 	if err := p.require(PermWalletsRead); err != nil {
 		return nil, err
 	}
-	var out []*store.Wallet
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		out, err = tx.ListWallets(ctx)
-		return err
+	return read(ctx, s, "list wallets", nil, func(ctx context.Context, tx store.Tx) ([]*store.Wallet, error) {
+		return tx.ListWallets(ctx)
 	})
-	if err != nil {
-		return nil, s.storeErr("list wallets", err)
-	}
-	return out, nil
 }
 
 // GetWallet returns one wallet.
@@ -311,19 +304,9 @@ func (s *Service) GetWallet(ctx context.Context, p *Principal, id string) (*stor
 	if err := p.require(PermWalletsRead); err != nil {
 		return nil, err
 	}
-	var w *store.Wallet
-	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		w, err = tx.GetWallet(ctx, id)
-		return err
+	return read(ctx, s, "get wallet", newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", id), func(ctx context.Context, tx store.Tx) (*store.Wallet, error) {
+		return tx.GetWallet(ctx, id)
 	})
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, newErr(KindNotFound, "unknown_wallet", "wallet %q does not exist", id)
-	}
-	if err != nil {
-		return nil, s.storeErr("get wallet", err)
-	}
-	return w, nil
 }
 
 // FreezeWallet freezes a wallet at once; a frozen wallet signs nothing.
@@ -350,7 +333,7 @@ func (s *Service) setFrozen(ctx context.Context, actor, id string, frozen bool) 
 		if frozen {
 			// Every freeze is a new incident: an unfreeze approved (or
 			// being approved) for an earlier one must not lift it.
-			if err := s.voidRequests(ctx, tx, "wallet.unfreeze", id, "the wallet was frozen again"); err != nil {
+			if err := s.voidRequests(ctx, tx, "wallet.unfreeze", "wallet_id", id, "the wallet was frozen again"); err != nil {
 				return err
 			}
 		}
