@@ -37,10 +37,6 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var list struct {
 			Wallets []struct {
 				ID, Name, Mode, Curve, PublicKey string
@@ -49,7 +45,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 				Frozen                           bool
 			} `json:"wallets"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
 			return err
 		}
 		for _, w := range list.Wallets {
@@ -69,14 +65,10 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res struct {
 			Request requestView `json:"request"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/wallets", in, &res); err != nil {
+		if err := c.call(ctx, http.MethodPost, "/v1/wallets", in, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "custos: wallet.create request %s is %s\n", res.Request.ID, res.Request.Status)
@@ -92,16 +84,12 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		if fs.NArg() != 1 {
 			return usagef("usage: custos wallet %s [flags] WALLET", args[0])
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
-		id, err := resolveWallet(ctx, cl, fs.Arg(0))
+		id, err := resolveWallet(ctx, &c, fs.Arg(0))
 		if err != nil {
 			return err
 		}
 		var res map[string]any
-		if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("wallets", id, args[0]), nil, &res); err != nil {
+		if err := c.call(ctx, http.MethodPost, client.Path("wallets", id, args[0]), nil, &res); err != nil {
 			return err
 		}
 		if args[0] == "freeze" {
@@ -134,15 +122,11 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 			exp := time.Now().Add(*ttl).UTC()
 			in.ExpiresAt = &exp
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res struct {
 			APIKey  string      `json:"api_key"`
 			Request requestView `json:"request"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/apikeys", in, &res); err != nil {
+		if err := c.call(ctx, http.MethodPost, "/v1/apikeys", in, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "api key (shown once): %s\napikey.create request %s is %s\n", res.APIKey, res.Request.ID, res.Request.Status)
@@ -151,12 +135,8 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res map[string]any
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/apikeys", nil, &res); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/apikeys", nil, &res); err != nil {
 			return err
 		}
 		return printJSON(out, res)
@@ -167,11 +147,7 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		if fs.NArg() != 1 {
 			return usagef("usage: custos apikey revoke [flags] API_KEY_ID")
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
-		if _, _, err := cl.Do(ctx, http.MethodDelete, client.Path("apikeys", fs.Arg(0)), nil, nil); err != nil {
+		if err := c.call(ctx, http.MethodDelete, client.Path("apikeys", fs.Arg(0)), nil, nil); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "custos: API key %s revoked\n", fs.Arg(0))
@@ -192,12 +168,8 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res map[string]any
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/rates", nil, &res); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/rates", nil, &res); err != nil {
 			return err
 		}
 		return printJSON(out, res)
@@ -211,16 +183,12 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		if *asset == "" || *price == "" || *decimals < 0 {
 			return usagef("rate set: --asset, --eur and --decimals are required")
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res struct {
 			Asset      string       `json:"asset"`
 			EURPerUnit string       `json:"eur_per_unit"`
 			Request    *requestView `json:"request"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodPut, client.Path("rates", *asset),
+		if err := c.call(ctx, http.MethodPut, client.Path("rates", *asset),
 			map[string]any{"eur_per_unit": *price, "decimals": *decimals}, &res); err != nil {
 			return err
 		}
@@ -245,11 +213,7 @@ func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() != 1 || (fs.Arg(0) != "on" && fs.Arg(0) != "off") {
 		return usagef("usage: custos emergency-stop [flags] on|off")
 	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	if _, _, err := cl.Do(ctx, http.MethodPut, "/v1/emergency-stop", map[string]bool{"on": fs.Arg(0) == "on"}, nil); err != nil {
+	if err := c.call(ctx, http.MethodPut, "/v1/emergency-stop", map[string]bool{"on": fs.Arg(0) == "on"}, nil); err != nil {
 		return err
 	}
 	fmt.Fprintf(out, "custos: emergency stop is %s\n", fs.Arg(0))
@@ -272,18 +236,14 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 		if *path == "" {
 			return usagef("audit export: --out is required")
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		// The checkpoint first: the export that follows must contain the
 		// event it names, unchanged.
 		var cp []byte
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/audit/checkpoint", nil, &cp); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/audit/checkpoint", nil, &cp); err != nil {
 			return err
 		}
 		var raw []byte
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/audit/export", nil, &raw); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/audit/export", nil, &raw); err != nil {
 			return err
 		}
 		if err := writeFile(*path, raw); err != nil {

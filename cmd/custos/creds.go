@@ -42,6 +42,7 @@ type conn struct {
 	api       string
 	token     string
 	creds     *credentials
+	cl        *client.Client // made on first use
 }
 
 func (c *conn) flags(fs *flag.FlagSet) {
@@ -78,6 +79,20 @@ func (c *conn) user(name string) (*credUser, error) {
 		}
 	}
 	return nil, fmt.Errorf("no user %q in %s", name, c.credsPath)
+}
+
+// call sends one API request with the command's credentials (logging in
+// once, on first use) and decodes the answer into out.
+func (c *conn) call(ctx context.Context, method, path string, body, out any, headers ...string) error {
+	if c.cl == nil {
+		cl, err := c.client(ctx)
+		if err != nil {
+			return err
+		}
+		c.cl = cl
+	}
+	_, _, err := c.cl.Do(ctx, method, path, body, out, headers...)
+	return err
 }
 
 // client returns an authenticated API client.

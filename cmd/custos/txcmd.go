@@ -85,11 +85,11 @@ func printJSON(out io.Writer, v any) error {
 }
 
 // resolveWallet accepts a wallet id or name.
-func resolveWallet(ctx context.Context, cl *client.Client, ref string) (string, error) {
+func resolveWallet(ctx context.Context, c *conn, ref string) (string, error) {
 	var list struct {
 		Wallets []struct{ ID, Name string } `json:"wallets"`
 	}
-	if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
+	if err := c.call(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
 		var ce *client.Error
 		if errors.As(err, &ce) && ce.Status == http.StatusForbidden {
 			return ref, nil // cannot list: use as given
@@ -140,11 +140,8 @@ func txSubmit(ctx context.Context, args []string, out io.Writer) error {
 	if *wallet == "" || in.Asset == "" || in.To == "" || in.Amount == "" {
 		return usagef("tx submit: --wallet, --asset, --to and --amount are required")
 	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
-	if in.WalletID, err = resolveWallet(ctx, cl, *wallet); err != nil {
+	var err error
+	if in.WalletID, err = resolveWallet(ctx, &c, *wallet); err != nil {
 		return err
 	}
 	var raw []byte
@@ -152,7 +149,7 @@ func txSubmit(ctx context.Context, args []string, out io.Writer) error {
 	if *idem != "" {
 		hdr = []string{"Idempotency-Key", *idem}
 	}
-	if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/transactions", in, &raw, hdr...); err != nil {
+	if err := c.call(ctx, http.MethodPost, "/v1/transactions", in, &raw, hdr...); err != nil {
 		return err
 	}
 	return showTx(out, raw, *asJSON)
@@ -186,17 +183,13 @@ func txShow(ctx context.Context, args []string, out io.Writer) error {
 	if fs.NArg() != 1 {
 		return usagef("usage: custos tx show [flags] TRANSACTION_ID")
 	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
 	var raw []byte
-	if _, _, err := cl.Do(ctx, http.MethodGet, client.Path("transactions", fs.Arg(0)), nil, &raw); err != nil {
+	if err := c.call(ctx, http.MethodGet, client.Path("transactions", fs.Arg(0)), nil, &raw); err != nil {
 		return err
 	}
 	if *proofOut != "" {
 		var p []byte
-		if _, _, err := cl.Do(ctx, http.MethodGet, client.Path("transactions", fs.Arg(0), "proof"), nil, &p); err != nil {
+		if err := c.call(ctx, http.MethodGet, client.Path("transactions", fs.Arg(0), "proof"), nil, &p); err != nil {
 			return err
 		}
 		if err := writeFile(*proofOut, p); err != nil {
@@ -234,12 +227,8 @@ func txAmend(ctx context.Context, args []string, out io.Writer) error {
 			body["memo"] = *memo
 		}
 	})
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
 	var raw []byte
-	if _, _, err := cl.Do(ctx, http.MethodPatch, client.Path("transactions", fs.Arg(0)), body, &raw); err != nil {
+	if err := c.call(ctx, http.MethodPatch, client.Path("transactions", fs.Arg(0)), body, &raw); err != nil {
 		return err
 	}
 	fmt.Fprintln(out, "custos: transfer amended; approvals given before are void")
@@ -254,10 +243,6 @@ func txList(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
 	var list struct {
 		Transactions []txView `json:"transactions"`
 	}
@@ -265,7 +250,7 @@ func txList(ctx context.Context, args []string, out io.Writer) error {
 	if *status != "" {
 		path += "?status=" + *status
 	}
-	if _, _, err := cl.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
+	if err := c.call(ctx, http.MethodGet, path, nil, &list); err != nil {
 		return err
 	}
 	for _, t := range list.Transactions {
@@ -325,22 +310,18 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 		return err
 	}
 	defer clear(key)
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
 	id, txID := fs.Arg(0), ""
 	var r requestView
-	if _, _, err := cl.Do(ctx, http.MethodGet, client.Path("requests", id), nil, &r); err != nil {
+	if err := c.call(ctx, http.MethodGet, client.Path("requests", id), nil, &r); err != nil {
 		var ce *client.Error
 		if !errors.As(err, &ce) || ce.Status != http.StatusNotFound {
 			return err
 		}
 		var t txView
-		if _, _, err2 := cl.Do(ctx, http.MethodGet, client.Path("transactions", id), nil, &t); err2 != nil || t.RequestID == "" {
+		if err2 := c.call(ctx, http.MethodGet, client.Path("transactions", id), nil, &t); err2 != nil || t.RequestID == "" {
 			return err
 		}
-		if _, _, err := cl.Do(ctx, http.MethodGet, client.Path("requests", t.RequestID), nil, &r); err != nil {
+		if err := c.call(ctx, http.MethodGet, client.Path("requests", t.RequestID), nil, &r); err != nil {
 			return err
 		}
 		txID = t.ID
@@ -364,7 +345,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fpb, PolicyHash: ph}, decision)
 	sig := ed25519.Sign(key, msg)
 	var after requestView
-	if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
+	if err := c.call(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
 		map[string]string{"decision": decision, "signature": base64.StdEncoding.EncodeToString(sig)}, &after); err != nil {
 		return err
 	}
@@ -375,7 +356,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	}
 	if txID != "" && after.Status != "pending" {
 		var t txView
-		if _, _, err := cl.Do(ctx, http.MethodGet, client.Path("transactions", txID), nil, &t); err == nil {
+		if err := c.call(ctx, http.MethodGet, client.Path("transactions", txID), nil, &t); err == nil {
 			printTx(out, &t)
 		}
 	}
@@ -390,10 +371,6 @@ func runRequests(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	cl, err := c.client(ctx)
-	if err != nil {
-		return err
-	}
 	var list struct {
 		Requests []requestView `json:"requests"`
 	}
@@ -401,7 +378,7 @@ func runRequests(ctx context.Context, args []string, out io.Writer) error {
 	if *status != "" {
 		path += "?status=" + *status
 	}
-	if _, _, err := cl.Do(ctx, http.MethodGet, path, nil, &list); err != nil {
+	if err := c.call(ctx, http.MethodGet, path, nil, &list); err != nil {
 		return err
 	}
 	for _, r := range list.Requests {

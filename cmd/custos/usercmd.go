@@ -27,17 +27,13 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res struct {
 			Users []struct {
 				ID, Name, Role string
 				ApprovalKey    string `json:"approval_key"`
 			} `json:"users"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/users", nil, &res); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/users", nil, &res); err != nil {
 			return err
 		}
 		for _, u := range res.Users {
@@ -61,12 +57,8 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res map[string]any
-		if _, _, err := cl.Do(ctx, http.MethodPost, "/v1/users", map[string]string{"name": *name, "password": string(trimSpace(pw))}, &res); err != nil {
+		if err := c.call(ctx, http.MethodPost, "/v1/users", map[string]string{"name": *name, "password": string(trimSpace(pw))}, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "custos: user %s created as a viewer (id %v)\nhint: custos user role --role approver %v\n", *name, res["id"], res["id"])
@@ -79,14 +71,10 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		if fs.NArg() != 1 || *role == "" {
 			return usagef("usage: custos user role --role ROLE USER_ID")
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var res struct {
 			Request requestView `json:"request"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodPost, client.Path("users", fs.Arg(0), "role"), map[string]string{"role": *role}, &res); err != nil {
+		if err := c.call(ctx, http.MethodPost, client.Path("users", fs.Arg(0), "role"), map[string]string{"role": *role}, &res); err != nil {
 			return err
 		}
 		fmt.Fprintf(out, "custos: user.role.assign request %s is %s\n", res.Request.ID, res.Request.Status)
@@ -107,11 +95,7 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
-		if _, _, err := cl.Do(ctx, http.MethodPut, "/v1/me/password", map[string]string{
+		if err := c.call(ctx, http.MethodPut, "/v1/me/password", map[string]string{
 			"current_password": u.Password, "new_password": string(trimSpace(np))}, nil); err != nil {
 			return err
 		}
@@ -130,19 +114,15 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		defer clear(key)
-		cl, err := c.client(ctx)
-		if err != nil {
-			return err
-		}
 		var me struct {
 			UserID string `json:"user_id"`
 		}
-		if _, _, err := cl.Do(ctx, http.MethodGet, "/v1/me", nil, &me); err != nil {
+		if err := c.call(ctx, http.MethodGet, "/v1/me", nil, &me); err != nil {
 			return err
 		}
 		pub := key.Public().(ed25519.PublicKey)
 		sig := ed25519.Sign(key, coordinator.KeyRegistrationMessage(me.UserID, pub))
-		if _, _, err := cl.Do(ctx, http.MethodPut, "/v1/me/approval-key", map[string]string{
+		if err := c.call(ctx, http.MethodPut, "/v1/me/approval-key", map[string]string{
 			"public_key": hex.EncodeToString(pub), "signature": base64.StdEncoding.EncodeToString(sig)}, nil); err != nil {
 			return err
 		}
