@@ -111,10 +111,7 @@ func (s *server) listUsers(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]userView, 0, len(us))
-	for _, u := range us {
-		out = append(out, viewUser(u))
-	}
+	out := views(us, viewUser)
 	return c.JSON(http.StatusOK, map[string]any{"users": out})
 }
 
@@ -258,10 +255,7 @@ func (s *server) listRequests(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]*requestView, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, viewRequestSummary(r))
-	}
+	out := views(rs, viewRequestSummary)
 	return c.JSON(http.StatusOK, map[string]any{"requests": out})
 }
 
@@ -317,10 +311,7 @@ func (s *server) listWallets(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]walletView, 0, len(ws))
-	for _, w := range ws {
-		out = append(out, viewWallet(w))
-	}
+	out := views(ws, viewWallet)
 	return c.JSON(http.StatusOK, map[string]any{"wallets": out})
 }
 
@@ -352,10 +343,7 @@ func (s *server) listRates(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]rateView, 0, len(rs))
-	for _, r := range rs {
-		out = append(out, rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt})
-	}
+	out := views(rs, viewRate)
 	return c.JSON(http.StatusOK, map[string]any{"rates": out})
 }
 
@@ -374,7 +362,7 @@ func (s *server) putRate(c echo.Context) error {
 	if v != nil {
 		return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
 	}
-	return c.JSON(http.StatusOK, rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt})
+	return c.JSON(http.StatusOK, viewRate(r))
 }
 
 func (s *server) getPolicy(c echo.Context) error {
@@ -425,11 +413,7 @@ func (s *server) listAPIKeys(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]apiKeyView, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, apiKeyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, OwnerID: k.OwnerUserID, Scopes: k.Scopes,
-			CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt})
-	}
+	out := views(ks, viewAPIKey)
 	return c.JSON(http.StatusOK, map[string]any{"api_keys": out})
 }
 
@@ -468,10 +452,7 @@ func (s *server) listAudit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]auditView, 0, len(evs))
-	for _, e := range evs {
-		out = append(out, viewAudit(e))
-	}
+	out := views(evs, viewAudit)
 	return c.JSON(http.StatusOK, map[string]any{"events": out})
 }
 
@@ -512,4 +493,22 @@ func (w *lazyWriter) Write(p []byte) (int, error) {
 		w.start()
 	}
 	return w.c.Response().Write(p)
+}
+
+// views maps stored records to their API views.
+func views[T, V any](in []T, view func(T) V) []V {
+	out := make([]V, 0, len(in))
+	for _, x := range in {
+		out = append(out, view(x))
+	}
+	return out
+}
+
+func viewRate(r *store.Rate) rateView {
+	return rateView{Asset: r.Asset, EURPerUnit: r.EURPerUnit, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
+}
+
+func viewAPIKey(k *store.APIKey) apiKeyView {
+	return apiKeyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, OwnerID: k.OwnerUserID, Scopes: k.Scopes,
+		CreatedAt: k.CreatedAt, ExpiresAt: k.ExpiresAt, RevokedAt: k.RevokedAt, LastUsedAt: k.LastUsedAt}
 }
