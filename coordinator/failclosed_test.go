@@ -229,11 +229,7 @@ func markApproved(t *testing.T, f *fixture, tx *store.Transaction) {
 func TestSweepFinishesStuckSigning(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
-	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000") // tier 0: 1 approval
-	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
-		t.Fatal(err)
-	}
-	signed := backToSigning(t, f, tx)
+	tx, signed := stuckInSigningWas(t, f)
 	if err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -308,11 +304,7 @@ func TestActionFailureIsRecorded(t *testing.T) {
 func TestResumeChecksAgainBeforeSigning(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
-	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
-	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
-		t.Fatal(err)
-	}
-	backToSigning(t, f, tx)
+	tx := stuckInSigning(t, f)
 	if err := f.svc.FreezeWallet(ctx, f.users["tess"], f.ethW.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -423,22 +415,8 @@ func TestPasswordChangeEndsSessions(t *testing.T) {
 func TestResumeRefusesAfterPolicyChange(t *testing.T) {
 	f := newFixture(t, "")
 	ctx := context.Background()
-	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000")
-	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
-		t.Fatal(err)
-	}
-	backToSigning(t, f, tx)
-	cur, _ := f.svc.CurrentPolicy(ctx, f.users["tess"])
-	doc := strings.Replace(string(cur.Document), `"rate_max_age":"1h0m0s"`, `"rate_max_age":"2h0m0s"`, 1)
-	pr, err := f.svc.ProposePolicy(ctx, f.users["ada"], []byte(doc))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, n := range []string{"alice", "tess"} {
-		if _, err := f.vote(n, pr.Request.ID, approvals.Approve); err != nil {
-			t.Fatal(err)
-		}
-	}
+	tx := stuckInSigning(t, f)
+	f.changePolicy()
 	f.clock.Advance(coordinator.SigningGrace + time.Second)
 	if err := f.svc.Sweep(ctx); err != nil {
 		t.Fatal(err)
@@ -446,4 +424,22 @@ func TestResumeRefusesAfterPolicyChange(t *testing.T) {
 	if got := f.tx(tx.ID); got.Status != store.TxFailed || got.Signature != nil {
 		t.Fatalf("resumed signing under a changed policy: %s", got.Status)
 	}
+}
+
+// stuckInSigning makes a small transfer, approves and signs it, then puts
+// it back to signing without its signature.
+func stuckInSigning(t *testing.T, f *fixture) *store.Transaction {
+	tx, _ := stuckInSigningWas(t, f)
+	return tx
+}
+
+// stuckInSigningWas is stuckInSigning that also returns the transaction as
+// it was signed.
+func stuckInSigningWas(t *testing.T, f *fixture) (*store.Transaction, *store.Transaction) {
+	t.Helper()
+	tx := f.submit(f.api, f.ethW, "eth", "0xabc", "1000") // tier 0: 1 approval
+	if _, err := f.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	return tx, backToSigning(t, f, tx)
 }
