@@ -37,7 +37,9 @@ FUZZ_TARGETS := \
 	./coordinator/httpapi:FuzzSubmitBody \
 	./hd:FuzzParseExtendedKey ./hd:FuzzParsePath ./hd:FuzzMnemonic \
 	./internal/auth:FuzzParseAPIKey ./internal/auth:FuzzVerifyPasswordParse ./internal/auth:FuzzHashSessionToken \
-	./internal/seal:FuzzOpen
+	./internal/seal:FuzzOpen \
+	./frost:FuzzDecodeElement ./frost:FuzzDecodeScalar ./frost:FuzzSignCommitmentList \
+	./dkg:FuzzUnmarshalRound1 ./dkg:FuzzUnmarshalRound2
 fuzz:
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$pkg $$fn ($(FUZZTIME))"; \
@@ -51,14 +53,14 @@ fuzz-smoke:
 
 ## bench: the performance figures quoted in the README.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./coordinator/ ./store/... | tee bench.out
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./coordinator/ ./store/... ./frost/ ./dkg/ | tee bench.out
 	$(GO) run ./cmd/loadgen -duration 20s -concurrency 1
 	$(GO) run ./cmd/loadgen -duration 20s -concurrency 2
 	@if [ -n "$$CUSTOS_TEST_POSTGRES" ]; then $(GO) run ./cmd/loadgen -duration 20s -concurrency 1 -postgres "$$CUSTOS_TEST_POSTGRES"; \
 	else echo "bench: PostgreSQL not answering; its load run is skipped"; fi
 
 bench-smoke:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./coordinator/ ./store/... > /dev/null
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./coordinator/ ./store/... ./frost/ ./dkg/ > /dev/null
 	$(GO) run ./cmd/loadgen -duration 2s -warmup 1s -concurrency 1 > /dev/null
 
 clean:

@@ -1,14 +1,21 @@
 module github.com/custos-dev/custos
 
-go 1.26.0
+go 1.26.3
 
 require (
 	filippo.io/edwards25519 v1.2.0 // indirect
+	filippo.io/nistec v0.0.4 // indirect
 	github.com/beorn7/perks v1.0.1 // indirect
+	github.com/bytemare/ecc v0.10.0 // indirect
+	github.com/bytemare/frost v0.0.0-20260616005703-316cadd937fd // indirect
+	github.com/bytemare/hash v0.6.3 // indirect
+	github.com/bytemare/secp256k1 v0.5.0 // indirect
+	github.com/bytemare/secret-sharing v0.8.1-0.20260608010144-f8126702fd4d // indirect
 	github.com/cespare/xxhash/v2 v2.3.0 // indirect
 	github.com/decred/dcrd/dcrec/secp256k1/v4 v4.4.1 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect
+	github.com/gtank/ristretto255 v0.2.0 // indirect
 	github.com/jackc/pgpassfile v1.0.0 // indirect
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761 // indirect
 	github.com/jackc/pgx/v5 v5.12.0 // indirect

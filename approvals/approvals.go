@@ -26,6 +26,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Decisions an approver can sign.
@@ -58,6 +59,11 @@ type Binding struct {
 	Revision    int64  // bumped whenever the intent, policy or requirement is re-bound
 	Fingerprint []byte // SHA-256 intent fingerprint
 	PolicyHash  []byte // SHA-256 of the policy document in force
+	// ExpiresAt is when the request expires (whole seconds count): an
+	// approval is signed over it, so no one can stretch a request's life
+	// after the approvers saw it, and a guardian refuses an expired
+	// certificate on its own clock.
+	ExpiresAt time.Time
 }
 
 // Message returns the canonical bytes an approver signs.
@@ -69,6 +75,7 @@ func Message(b Binding, decision string) []byte {
 	s.WriteString("revision=" + strconv.FormatInt(b.Revision, 10) + "\n")
 	s.WriteString("fingerprint=" + hex.EncodeToString(b.Fingerprint) + "\n")
 	s.WriteString("policy=" + hex.EncodeToString(b.PolicyHash) + "\n")
+	s.WriteString("expires=" + strconv.FormatInt(b.ExpiresAt.Unix(), 10) + "\n")
 	s.WriteString("decision=" + decision + "\n")
 	return []byte(s.String())
 }
@@ -83,11 +90,11 @@ func ParseMessage(m []byte) (Binding, string, error) {
 		return b, "", fmt.Errorf("%w: missing header", ErrMalformed)
 	}
 	lines := strings.Split(string(rest), "\n")
-	if len(lines) != 7 || lines[6] != "" {
-		return b, "", fmt.Errorf("%w: want 6 newline-terminated fields", ErrMalformed)
+	if len(lines) != 8 || lines[7] != "" {
+		return b, "", fmt.Errorf("%w: want 7 newline-terminated fields", ErrMalformed)
 	}
 	var decision string
-	for i, key := range []string{"request", "requester", "revision", "fingerprint", "policy", "decision"} {
+	for i, key := range []string{"request", "requester", "revision", "fingerprint", "policy", "expires", "decision"} {
 		v, ok := strings.CutPrefix(lines[i], key+"=")
 		if !ok {
 			return b, "", fmt.Errorf("%w: field %d is not %s", ErrMalformed, i+1, key)
@@ -108,6 +115,12 @@ func ParseMessage(m []byte) (Binding, string, error) {
 				return b, "", fmt.Errorf("%w: revision must be a positive decimal integer", ErrMalformed)
 			}
 			b.Revision = n
+		case "expires":
+			n, err := strconv.ParseInt(v, 10, 64)
+			if err != nil || n < 1 || strconv.FormatInt(n, 10) != v {
+				return b, "", fmt.Errorf("%w: expires must be a positive decimal Unix time", ErrMalformed)
+			}
+			b.ExpiresAt = time.Unix(n, 0).UTC()
 		case "fingerprint", "policy":
 			h, err := hex.DecodeString(v)
 			if err != nil || len(h) != 32 || hex.EncodeToString(h) != v {

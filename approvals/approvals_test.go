@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // person is an approver with the private key behind their registered key.
@@ -75,6 +76,7 @@ func testBinding() Binding {
 		Revision:    1,
 		Fingerprint: sum("intent"),
 		PolicyHash:  sum("policy"),
+		ExpiresAt:   time.Unix(1893456000, 0).UTC(),
 	}
 }
 
@@ -120,13 +122,15 @@ func TestMessageRoundTrip(t *testing.T) {
 // TestMessageFormat pins the exact bytes approvers sign: changing them voids
 // every stored approval.
 func TestMessageFormat(t *testing.T) {
-	b := Binding{RequestID: "req-1", RequesterID: "user-9", Revision: 3, Fingerprint: sum("intent"), PolicyHash: sum("policy")}
+	b := Binding{RequestID: "req-1", RequesterID: "user-9", Revision: 3, Fingerprint: sum("intent"), PolicyHash: sum("policy"),
+		ExpiresAt: time.Unix(1893456000, 0)}
 	want := "custos/approval/v1\n" +
 		"request=req-1\n" +
 		"requester=user-9\n" +
 		"revision=3\n" +
 		"fingerprint=" + hex.EncodeToString(sum("intent")) + "\n" +
 		"policy=" + hex.EncodeToString(sum("policy")) + "\n" +
+		"expires=1893456000\n" +
 		"decision=approve\n"
 	if got := string(Message(b, Approve)); got != want {
 		t.Errorf("Message = %q, want %q", got, want)
@@ -140,7 +144,7 @@ func TestParseMessage(t *testing.T) {
 	fp := hex.EncodeToString(sum("intent"))
 	ph := hex.EncodeToString(sum("policy"))
 	msg := func(request, fingerprint, policy, decision string) string {
-		return "custos/approval/v1\nrequest=" + request + "\nrequester=u-1\nrevision=1\nfingerprint=" + fingerprint + "\npolicy=" + policy + "\ndecision=" + decision + "\n"
+		return "custos/approval/v1\nrequest=" + request + "\nrequester=u-1\nrevision=1\nfingerprint=" + fingerprint + "\npolicy=" + policy + "\nexpires=1893456000\ndecision=" + decision + "\n"
 	}
 	valid := msg("req-1", fp, ph, Approve)
 	for _, tc := range []struct {
@@ -169,6 +173,11 @@ func TestParseMessage(t *testing.T) {
 		{"fail/empty-request", msg("", fp, ph, Approve)},
 		{"fail/missing-requester", strings.Replace(valid, "requester=u-1\n", "", 1)},
 		{"fail/missing-revision", strings.Replace(valid, "revision=1\n", "", 1)},
+		{"fail/missing-expires", strings.Replace(valid, "expires=1893456000\n", "", 1)},
+		{"fail/zero-expires", strings.Replace(valid, "expires=1893456000\n", "expires=0\n", 1)},
+		{"fail/negative-expires", strings.Replace(valid, "expires=1893456000\n", "expires=-1\n", 1)},
+		{"fail/padded-expires", strings.Replace(valid, "expires=1893456000\n", "expires=01893456000\n", 1)},
+		{"fail/fractional-expires", strings.Replace(valid, "expires=1893456000\n", "expires=1893456000.5\n", 1)},
 		{"fail/zero-revision", strings.Replace(valid, "revision=1\n", "revision=0\n", 1)},
 		{"fail/padded-revision", strings.Replace(valid, "revision=1\n", "revision=01\n", 1)},
 		{"fail/negative-revision", strings.Replace(valid, "revision=1\n", "revision=-1\n", 1)},
@@ -558,7 +567,7 @@ func FuzzParseMessage(f *testing.F) {
 	b := testBinding()
 	f.Add(Message(b, Approve))
 	f.Add(Message(b, Reject))
-	f.Add(Message(Binding{RequestID: "x", RequesterID: "y", Fingerprint: make([]byte, 32), PolicyHash: make([]byte, 32)}, Approve))
+	f.Add(Message(Binding{RequestID: "x", RequesterID: "y", Revision: 1, Fingerprint: make([]byte, 32), PolicyHash: make([]byte, 32), ExpiresAt: time.Unix(1, 0)}, Approve))
 	f.Add([]byte("custos/approval/v1\n"))
 	f.Add([]byte("custos/approval/v1\nrequest=a\nfingerprint=00\npolicy=00\ndecision=approve\n"))
 	f.Add(bytes.ReplaceAll(Message(b, Approve), []byte("\n"), []byte("\r\n")))

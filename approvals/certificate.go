@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"time"
 
 	"github.com/custos-dev/custos/approvals/intent"
 )
@@ -31,6 +32,7 @@ type Certificate struct {
 	Intent      []byte                `json:"intent"` // canonical intent bytes
 	Fingerprint []byte                `json:"fingerprint"`
 	PolicyHash  []byte                `json:"policy_hash"`
+	ExpiresAt   time.Time             `json:"expires_at"`
 	Quorum      Quorum                `json:"quorum"`
 	Approvals   []CertificateApproval `json:"approvals"`
 }
@@ -48,7 +50,7 @@ func NewCertificate(action string, b Binding, intentBytes []byte, q Quorum, tall
 	}
 	c := &Certificate{
 		Version: 1, RequestID: b.RequestID, RequesterID: b.RequesterID, Revision: b.Revision, Action: action,
-		Intent: intentBytes, Fingerprint: b.Fingerprint, PolicyHash: b.PolicyHash, Quorum: q,
+		Intent: intentBytes, Fingerprint: b.Fingerprint, PolicyHash: b.PolicyHash, ExpiresAt: time.Unix(b.ExpiresAt.Unix(), 0).UTC(), Quorum: q,
 	}
 	for _, id := range tally.Approvers {
 		a := roster[id]
@@ -75,7 +77,7 @@ func (c *Certificate) Verify(roster map[string]Approver) error {
 	if !bytes.Equal(fp[:], c.Fingerprint) {
 		return fmt.Errorf("%w: intent does not match fingerprint", ErrBadCertificate)
 	}
-	b := Binding{RequestID: c.RequestID, RequesterID: c.RequesterID, Revision: c.Revision, Fingerprint: c.Fingerprint, PolicyHash: c.PolicyHash}
+	b := c.Binding()
 	r := map[string]Approver{}
 	votes := make([]Vote, 0, len(c.Approvals))
 	for _, a := range c.Approvals {
@@ -119,6 +121,12 @@ func (c *Certificate) VerifyAgainst(roster map[string]Approver, want Quorum) err
 		}
 	}
 	return c.Verify(roster)
+}
+
+// Binding is what c's approvals are signed over.
+func (c *Certificate) Binding() Binding {
+	return Binding{RequestID: c.RequestID, RequesterID: c.RequesterID, Revision: c.Revision,
+		Fingerprint: c.Fingerprint, PolicyHash: c.PolicyHash, ExpiresAt: c.ExpiresAt}
 }
 
 // Marshal encodes c as JSON.

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/custos-dev/custos/approvals/intent"
 )
@@ -25,7 +26,7 @@ func testIntent(t testing.TB, amount string) []byte {
 // certBinding binds a request to intentBytes.
 func certBinding(intentBytes []byte) Binding {
 	fp := intent.Fingerprint(intentBytes)
-	return Binding{RequestID: "req-cert", RequesterID: requester.ID, Fingerprint: fp[:], PolicyHash: sum("policy")}
+	return Binding{RequestID: "req-cert", RequesterID: requester.ID, Fingerprint: fp[:], PolicyHash: sum("policy"), ExpiresAt: time.Unix(1893456000, 0).UTC()}
 }
 
 // testCertificate returns a certificate with approvals by alice, bob, carol
@@ -161,6 +162,7 @@ func TestCertificateVerify(t *testing.T) {
 		{name: "fail/truncated-fingerprint", mutate: func(c *Certificate) { c.Fingerprint = c.Fingerprint[:31] }},
 		{name: "fail/empty-intent", mutate: func(c *Certificate) { c.Intent = nil }},
 		{name: "fail/changed-policy-hash", mutate: func(c *Certificate) { c.PolicyHash = sum("another policy") }, want: ErrBadSignature},
+		{name: "fail/extended-expiry", mutate: func(c *Certificate) { c.ExpiresAt = c.ExpiresAt.Add(time.Hour) }, want: ErrBadSignature},
 		{name: "fail/changed-request-id", mutate: func(c *Certificate) { c.RequestID = "req-other" }, want: ErrBadSignature},
 		{name: "fail/removed-approval", mutate: func(c *Certificate) { c.Approvals = c.Approvals[:3] }, want: ErrQuorumNotMet},
 		{name: "fail/removed-treasury-manager", mutate: func(c *Certificate) {
@@ -189,7 +191,7 @@ func TestCertificateVerify(t *testing.T) {
 			// A coordinator that makes up a key and signs with it passes
 			// the self-check but not the guardian's roster.
 			i := find(c, "trent")
-			b := Binding{RequestID: c.RequestID, Fingerprint: c.Fingerprint, PolicyHash: c.PolicyHash}
+			b := c.Binding()
 			v := tina.vote(b, Approve)
 			c.Approvals[i].PublicKey, c.Approvals[i].Signature = tina.Key, v.Signature
 		}, roster: testRoster()},

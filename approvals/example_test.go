@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"fmt"
+	"time"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
@@ -20,7 +21,8 @@ func Example() {
 	}
 	fp := tr.Fingerprint()
 	policyHash := sha256.Sum256([]byte("policy document in force"))
-	b := approvals.Binding{RequestID: "req-1", RequesterID: "rita", Revision: 1, Fingerprint: fp[:], PolicyHash: policyHash[:]}
+	b := approvals.Binding{RequestID: "req-1", RequesterID: "rita", Revision: 1, Fingerprint: fp[:], PolicyHash: policyHash[:],
+		ExpiresAt: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	q := approvals.Quorum{Approvals: 4, Roles: map[string]int{"treasury_manager": 1}, RejectionsToDeny: 1}
 
 	roster := map[string]approvals.Approver{}
@@ -65,6 +67,7 @@ func Example() {
 	// revision=1
 	// fingerprint=b577651927383a246a8a573dbe3925b5661f86d8d289178bc7c66f2e42d3903b
 	// policy=1dc12621279dfac9099aa33a529a62edc761b3cd94d9f252713a664908596b84
+	// expires=1893456000
 	// decision=approve
 	// alice approves: 1 approval(s), quorum met: false, missing: ["3 more approval(s)" "1 more approval(s) by a treasury_manager"]
 	// bob approves: 2 approval(s), quorum met: false, missing: ["2 more approval(s)" "1 more approval(s) by a treasury_manager"]

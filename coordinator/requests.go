@@ -25,7 +25,7 @@ type RequestView struct {
 // Binding returns what a vote on the request must sign.
 func (v *RequestView) Binding() approvals.Binding {
 	return approvals.Binding{RequestID: v.Request.ID, RequesterID: v.Request.RequesterID, Revision: v.Request.Revision,
-		Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash}
+		Fingerprint: v.Request.Fingerprint, PolicyHash: v.Request.PolicyHash, ExpiresAt: v.Request.ExpiresAt}
 }
 
 // GetRequest returns a request with its tally.

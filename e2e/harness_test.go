@@ -559,13 +559,14 @@ func (v *txView) reasonCodes() []string {
 }
 
 type requestView struct {
-	ID          string `json:"id"`
-	Action      string `json:"action"`
-	Status      string `json:"status"`
-	RequesterID string `json:"requester_id"`
-	Revision    int64  `json:"revision"`
-	Fingerprint string `json:"fingerprint"`
-	PolicyHash  string `json:"policy_hash"`
+	ID          string    `json:"id"`
+	Action      string    `json:"action"`
+	Status      string    `json:"status"`
+	RequesterID string    `json:"requester_id"`
+	Revision    int64     `json:"revision"`
+	Fingerprint string    `json:"fingerprint"`
+	PolicyHash  string    `json:"policy_hash"`
+	ExpiresAt   time.Time `json:"expires_at"`
 	Tally       struct {
 		Approvers []string `json:"approvers"`
 		QuorumMet bool     `json:"quorum_met"`

@@ -197,7 +197,7 @@ func voteRequest(t *testing.T, sys *pgSystem, token, name string, r *requestView
 	if err1 != nil || err2 != nil || len(fp) != 32 || len(ph) != 32 {
 		t.Fatalf("request %s: fingerprint %q, policy hash %q", r.ID, r.Fingerprint, r.PolicyHash)
 	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fp, PolicyHash: ph}, approvals.Approve)
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
 	sig := ed25519.Sign(sys.keys[name], msg)
 	return request{Method: http.MethodPost, Path: "/v1/requests/" + r.ID + "/votes", Token: token,
 		Body: map[string]string{"decision": approvals.Approve, "signature": base64.StdEncoding.EncodeToString(sig)}}

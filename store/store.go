@@ -157,6 +157,46 @@ type Tx interface {
 	// AuditHead returns the sequence number and hash of the newest event
 	// (0 and 32 zero bytes for an empty chain).
 	AuditHead(ctx context.Context) (seq int64, hash []byte, err error)
+
+	// UpdateWalletKey writes Status, PublicKey and GroupKey of w (a FROST
+	// wallet leaving its key ceremony); ErrConflict unless the stored
+	// status is from, ErrNotFound if the wallet is missing. Every other
+	// field is left as it is.
+	UpdateWalletKey(ctx context.Context, w *Wallet, from WalletStatus) error
+
+	// Guardians: enrolled guardian nodes with their pinned keys.
+	// CreateGuardian fails with ErrConflict on a duplicate id, name,
+	// identity key or encryption key (keys stay unique even after a
+	// guardian is removed).
+	CreateGuardian(ctx context.Context, g *Guardian) error
+	GetGuardian(ctx context.Context, id string) (*Guardian, error)
+	ListGuardians(ctx context.Context) ([]*Guardian, error) // by name, every status
+	// UpdateGuardian writes Endpoint, Status, StatusReason, LastSeenAt and
+	// Health of g; ID, Name, the keys and EnrolledAt never change.
+	// ErrNotFound if the guardian is missing.
+	UpdateGuardian(ctx context.Context, g *Guardian) error
+	// Guardian invitations: single-use claim codes, only their SHA-256 is
+	// stored. ClaimGuardianInvite marks the invitation used by guardianID
+	// at at: ErrNotFound for an unknown code, ErrConflict if it was used
+	// already or has expired (ExpiresAt <= at). Of concurrent claims of
+	// one code exactly one succeeds. CreateGuardianInvite fails with
+	// ErrConflict on a duplicate id or code hash.
+	CreateGuardianInvite(ctx context.Context, inv *GuardianInvite) error
+	ClaimGuardianInvite(ctx context.Context, codeHash []byte, guardianID string, at time.Time) (*GuardianInvite, error)
+	ListGuardianInvites(ctx context.Context) ([]*GuardianInvite, error) // newest first
+
+	// Key ceremonies (FROST DKG), one or more per wallet.
+	// CreateCeremony fails with ErrConflict on a duplicate id and with
+	// ErrNotFound if the wallet is missing.
+	CreateCeremony(ctx context.Context, c *Ceremony) error
+	GetCeremony(ctx context.Context, id string) (*Ceremony, error)
+	// ListCeremonies returns the ceremonies of a wallet, or all of them
+	// when walletID is empty, newest first.
+	ListCeremonies(ctx context.Context, walletID string) ([]*Ceremony, error)
+	// UpdateCeremony writes State, Round, Transcript, Blamed, Error,
+	// Progress and UpdatedAt; ErrConflict unless the stored state is from,
+	// ErrNotFound if the ceremony is missing.
+	UpdateCeremony(ctx context.Context, c *Ceremony, from CeremonyState) error
 }
 
 // Roles.
@@ -222,6 +262,87 @@ type Wallet struct {
 	KeyVersion     int
 	Frozen         bool
 	CreatedAt      time.Time
+
+	// Status: active for hd wallets from creation; a frost wallet is
+	// pending until its key ceremony completes (PublicKey empty until
+	// then) and failed if the ceremony failed. Empty is stored as active.
+	Status    WalletStatus
+	Threshold int      // frost: signers needed (t)
+	Guardians []string // frost: guardian ids; guardian i+1 in the key is Guardians[i]; empty reads back nil
+	GroupKey  []byte   // frost: JSON of the group's public key data
+}
+
+// WalletStatus is the lifecycle of a wallet's key.
+type WalletStatus string
+
+// Wallet statuses.
+const (
+	WalletActive  WalletStatus = "active"
+	WalletPending WalletStatus = "pending"
+	WalletFailed  WalletStatus = "failed"
+)
+
+// Guardian is an enrolled guardian node.
+type Guardian struct {
+	ID            string
+	Name          string
+	IdentityKey   []byte // Ed25519 public key, pinned at enrolment
+	EncryptionKey []byte // X25519 public key (HPKE), pinned at enrolment
+	Endpoint      string // base URL the coordinator calls
+	Status        GuardianStatus
+	StatusReason  string // why it is quarantined or removed
+	EnrolledAt    time.Time
+	LastSeenAt    *time.Time
+	Health        []byte // JSON of the last health report
+}
+
+// GuardianStatus is the coordinator's view of a guardian.
+type GuardianStatus string
+
+// Guardian statuses.
+const (
+	GuardianActive      GuardianStatus = "active"
+	GuardianQuarantined GuardianStatus = "quarantined" // returned an invalid share; not picked for signing
+	GuardianRemoved     GuardianStatus = "removed"
+)
+
+// GuardianInvite is a single-use enrolment claim code.
+type GuardianInvite struct {
+	ID         string
+	CodeHash   []byte // SHA-256 of the claim code
+	Name       string // name the enrolled guardian gets
+	CreatedBy  string
+	CreatedAt  time.Time
+	ExpiresAt  time.Time
+	UsedAt     *time.Time
+	GuardianID string // set when claimed
+}
+
+// CeremonyState is the lifecycle of a key ceremony.
+type CeremonyState string
+
+// Ceremony states.
+const (
+	CeremonyRunning   CeremonyState = "running"
+	CeremonyCompleted CeremonyState = "completed"
+	CeremonyFailed    CeremonyState = "failed"
+)
+
+// Ceremony is one FROST distributed key generation for a wallet.
+type Ceremony struct {
+	ID         string // the session id the guardians bind every message to
+	WalletID   string
+	State      CeremonyState
+	Round      string // the step reached: round1, confirm, round2, finalize, test-sign, activate, done
+	Curve      string
+	Threshold  int
+	Guardians  []string // guardian ids in participant order; empty reads back nil
+	Transcript []byte   // round-1 transcript hash, once known
+	Blamed     string   // guardian id named as misbehaving, if any
+	Error      string   // why it failed
+	Progress   []byte   // JSON detail for the API (per-guardian steps, timings)
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
 }
 
 // Rate is the EUR price of one whole unit of an asset.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
@@ -272,6 +273,7 @@ type requestView struct {
 	EURCents      int64            `json:"eur_cents"`
 	Requirement   approvals.Quorum `json:"requirement"`
 	Tally         approvals.Tally  `json:"tally"`
+	ExpiresAt     time.Time        `json:"expires_at"`
 }
 
 func runApprove(ctx context.Context, args []string, out io.Writer) error {
@@ -342,7 +344,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	} else {
 		fmt.Fprintf(out, "  intent %s\n", r.Intent)
 	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fpb, PolicyHash: ph}, decision)
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fpb, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, decision)
 	sig := ed25519.Sign(key, msg)
 	var after requestView
 	if err := c.call(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),

@@ -29,6 +29,9 @@ func Concurrent(t *testing.T, open func(t *testing.T) []store.Store) {
 		{"approval_quorum", raceQuorum},
 		{"policy_version", racePolicy},
 		{"idempotency_key", raceIdempotency},
+		{"guardian_invite_claimed_once", raceInviteClaim},
+		{"wallet_key_set_once", raceWalletKey},
+		{"ceremony_finished_once", raceCeremonyFinish},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -284,4 +287,143 @@ func raceIdempotency(t *testing.T, ss []store.Store) {
 	if n := countOK(t, errs, store.ErrConflict); n != 1 {
 		t.Fatalf("%d transactions created with one idempotency key, want exactly 1", n)
 	}
+}
+
+// raceInviteClaim: racers claim the same enrolment code, each for its own
+// guardian. Exactly one claim wins and the invitation names its guardian.
+func raceInviteClaim(t *testing.T, ss []store.Store) {
+	for round := range 3 { // the same race on three invitations
+		id := fmt.Sprintf("i%d", round)
+		code := filled(byte(0xc0+round), 32)
+		rw(t, ss[0], func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateGuardianInvite(ctx, newInvite(id, byte(0xc0+round), t0, at(time.Hour)))
+		})
+		claims := make([]*store.GuardianInvite, racers)
+		errs := race(racers, func(i int) error {
+			return pick(ss, i).ReadWriteTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+				inv, err := tx.ClaimGuardianInvite(ctx, code, fmt.Sprintf("g%d", i), at(time.Duration(i)*time.Second))
+				claims[i] = inv
+				return err
+			})
+		})
+		if n := countOK(t, errs, store.ErrConflict); n != 1 {
+			t.Fatalf("round %d: %d claims succeeded, want exactly 1 (errors: %v)", round, n, errs)
+		}
+		winner := -1
+		for i, err := range errs {
+			if err == nil {
+				winner = i
+			}
+		}
+		want := newInvite(id, byte(0xc0+round), t0, at(time.Hour))
+		want.GuardianID, want.UsedAt = fmt.Sprintf("g%d", winner), ptr(at(time.Duration(winner)*time.Second))
+		same(t, "claim returned to the winner", claims[winner], want)
+		ro(t, ss[0], func(ctx context.Context, tx store.Tx) error {
+			all, err := tx.ListGuardianInvites(ctx)
+			noErr(t, "ListGuardianInvites", err)
+			for _, inv := range all {
+				if inv.ID == id {
+					same(t, "stored invitation", inv, want)
+					return nil
+				}
+			}
+			t.Fatalf("invitation %s not listed", id)
+			return nil
+		})
+	}
+}
+
+// raceWalletKey: racers each try to activate one pending FROST wallet with
+// their own key. Exactly one wins and the wallet holds the winner's key.
+func raceWalletKey(t *testing.T, ss []store.Store) {
+	rw(t, ss[0], func(ctx context.Context, tx store.Tx) error {
+		return tx.CreateWallet(ctx, newFROSTWallet("w1", "frost"))
+	})
+	errs := race(racers, func(i int) error {
+		return pick(ss, i).ReadWriteTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			w := newFROSTWallet("w1", "frost")
+			w.Status, w.PublicKey, w.GroupKey = store.WalletActive, filled(byte(i+1), 32), []byte(fmt.Sprint(i))
+			return tx.UpdateWalletKey(ctx, w, store.WalletPending)
+		})
+	})
+	if n := countOK(t, errs, store.ErrConflict); n != 1 {
+		t.Fatalf("%d racers activated the wallet, want exactly 1 (errors: %v)", n, errs)
+	}
+	for i, err := range errs {
+		if err == nil {
+			checkWalletKey(t, ss[0], "w1", i)
+		}
+	}
+}
+
+func checkWalletKey(t *testing.T, s store.Store, id string, winner int) {
+	t.Helper()
+	ro(t, s, func(ctx context.Context, tx store.Tx) error {
+		w, err := tx.GetWallet(ctx, id)
+		noErr(t, "GetWallet", err)
+		same(t, "winner's key", [3]any{w.Status, w.PublicKey, w.GroupKey},
+			[3]any{store.WalletActive, filled(byte(winner+1), 32), []byte(fmt.Sprint(winner))})
+		return nil
+	})
+}
+
+// raceCeremonyFinish: racers finish one key ceremony the way a coordinator
+// does: lock the ceremony, check it is still running, read the wallet,
+// then complete the ceremony and activate the wallet. GetCeremony orders
+// them, so exactly one does the work and no racer meets a conflict or a
+// deadlock (GetWallet's share lock is taken by one racer at a time).
+func raceCeremonyFinish(t *testing.T, ss []store.Store) {
+	rw(t, ss[0], func(ctx context.Context, tx store.Tx) error {
+		noErr(t, "CreateWallet", tx.CreateWallet(ctx, newFROSTWallet("w1", "frost")))
+		return tx.CreateCeremony(ctx, newCeremony("c1", "w1", t0))
+	})
+	did := make([]bool, racers)
+	errs := race(racers, func(i int) error {
+		return pick(ss, i).ReadWriteTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			did[i] = false
+			c, err := tx.GetCeremony(ctx, "c1")
+			if err != nil {
+				return err
+			}
+			if c.State != store.CeremonyRunning {
+				return nil // finished by another racer
+			}
+			w, err := tx.GetWallet(ctx, c.WalletID)
+			if err != nil {
+				return err
+			}
+			c.State, c.Round, c.UpdatedAt = store.CeremonyCompleted, "done", at(time.Duration(i)*time.Second)
+			if err := tx.UpdateCeremony(ctx, c, store.CeremonyRunning); err != nil {
+				return err
+			}
+			w.Status, w.PublicKey, w.GroupKey = store.WalletActive, filled(byte(i+1), 32), []byte(fmt.Sprint(i))
+			if err := tx.UpdateWalletKey(ctx, w, store.WalletPending); err != nil {
+				return err
+			}
+			did[i] = true
+			return nil
+		})
+	})
+	if n := countOK(t, errs, nil); n != racers {
+		t.Fatalf("%d of %d racers' transactions succeeded", n, racers)
+	}
+	winner := -1
+	for i, d := range did {
+		if d {
+			if winner >= 0 {
+				t.Fatalf("racers %d and %d both finished the ceremony", winner, i)
+			}
+			winner = i
+		}
+	}
+	if winner < 0 {
+		t.Fatal("no racer finished the ceremony")
+	}
+	checkWalletKey(t, ss[0], "w1", winner)
+	ro(t, ss[0], func(ctx context.Context, tx store.Tx) error {
+		c, err := tx.GetCeremony(ctx, "c1")
+		noErr(t, "GetCeremony", err)
+		same(t, "ceremony", [2]any{c.State, c.UpdatedAt}, [2]any{store.CeremonyCompleted, at(time.Duration(winner) * time.Second)})
+		return nil
+	})
 }

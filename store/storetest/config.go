@@ -11,17 +11,24 @@ import (
 func testWallets(t *testing.T, s store.Store) {
 	w1 := newWallet("w1", "treasury")
 	w2 := &store.Wallet{ID: "w2", Name: "ops", Mode: store.ModeFROST, Curve: "ed25519", PublicKey: filled(0xe0, 32),
-		KeyVersion: 3, Frozen: true, CreatedAt: at(-time.Hour)} // no seed, no path, frozen
-	w3 := &store.Wallet{ID: "w3", Name: "cold", Mode: store.ModeHardware, Curve: "secp256k1", CreatedAt: at(time.Hour)}
+		KeyVersion: 3, Frozen: true, CreatedAt: at(-time.Hour), Status: store.WalletActive, Threshold: 3,
+		Guardians: []string{"g5", "g1", "g4", "g2", "g3"}, GroupKey: b(`{"group":"e0e0","shares":{"1":"aa"}}`)} // no seed, no path, frozen
+	w3 := &store.Wallet{ID: "w3", Name: "cold", Mode: store.ModeHardware, Curve: "secp256k1", CreatedAt: at(time.Hour),
+		Guardians: []string{}} // empty status and guardians
+	w4 := newFROSTWallet("w4", "pending")
+	w4.CreatedAt = at(2 * time.Hour)
 	rw(t, s, func(ctx context.Context, tx store.Tx) error {
-		for _, w := range []*store.Wallet{w1, w2, w3} {
+		for _, w := range []*store.Wallet{w1, w2, w3, w4} {
 			noErr(t, "CreateWallet", tx.CreateWallet(ctx, w))
 		}
 		return nil
 	})
+	// An empty status is stored as active, an empty guardian list reads
+	// back nil.
+	w3.Status, w3.Guardians = store.WalletActive, nil
 	t.Run("ok/get", func(t *testing.T) {
 		ro(t, s, func(ctx context.Context, tx store.Tx) error {
-			for _, want := range []*store.Wallet{w1, w2, w3} {
+			for _, want := range []*store.Wallet{w1, w2, w3, w4} {
 				got, err := tx.GetWallet(ctx, want.ID)
 				noErr(t, "GetWallet", err)
 				same(t, "GetWallet", got, want)
@@ -41,7 +48,7 @@ func testWallets(t *testing.T, s store.Store) {
 		ro(t, s, func(ctx context.Context, tx store.Tx) error {
 			got, err := tx.ListWallets(ctx)
 			noErr(t, "ListWallets", err)
-			same(t, "ListWallets", got, []*store.Wallet{w2, w1, w3})
+			same(t, "ListWallets", got, []*store.Wallet{w2, w1, w3, w4})
 			return nil
 		})
 	})
@@ -69,6 +76,69 @@ func testWallets(t *testing.T, s store.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			wantErr(t, tc.name, write(s, tc.f), tc.want)
+		})
+	}
+}
+
+// testWalletKeys: a FROST wallet leaving its key ceremony. The updates run
+// in order; UpdateWalletKey writes Status, PublicKey and GroupKey only.
+func testWalletKeys(t *testing.T, s store.Store) {
+	w1 := newFROSTWallet("w1", "frost")
+	w2 := newFROSTWallet("w2", "doomed")
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		noErr(t, "CreateWallet", tx.CreateWallet(ctx, w1))
+		noErr(t, "CreateWallet", tx.CreateWallet(ctx, w2))
+		return nil
+	})
+	get := func(t *testing.T, id string) *store.Wallet {
+		var w *store.Wallet
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			var err error
+			w, err = tx.GetWallet(ctx, id)
+			noErr(t, "GetWallet", err)
+			return nil
+		})
+		return w
+	}
+	// key returns an update of base to status with keys; the fields it
+	// scribbles over must not be written.
+	key := func(base *store.Wallet, status store.WalletStatus, pub, group []byte) *store.Wallet {
+		return &store.Wallet{ID: base.ID, Name: "renamed", Mode: store.ModeHD, Curve: "secp256k1", DerivationPath: "m/0",
+			SealedSeed: filled(1, 8), KeyVersion: 7, Frozen: true, CreatedAt: at(time.Hour), Threshold: 9,
+			Guardians: []string{"x"}, Status: status, PublicKey: pub, GroupKey: group}
+	}
+	stored := func(base *store.Wallet, status store.WalletStatus, pub, group []byte) *store.Wallet {
+		w := *base
+		w.Status, w.PublicKey, w.GroupKey = status, pub, group
+		return &w
+	}
+	pub, group := filled(0xed, 32), b(`{"group":"eded","shares":{"1":"01","2":"02","3":"03"}}`)
+	for _, tc := range []struct {
+		name string
+		w    *store.Wallet
+		from store.WalletStatus
+		want error
+		got  *store.Wallet // stored afterwards
+	}{
+		{"fail/cas_mismatch", key(w1, store.WalletActive, pub, group), store.WalletActive, store.ErrConflict, w1},
+		{"ok/activate", key(w1, store.WalletActive, pub, group), store.WalletPending, nil, stored(w1, store.WalletActive, pub, group)},
+		{"fail/activate_twice", key(w1, store.WalletActive, filled(0xee, 32), group), store.WalletPending, store.ErrConflict,
+			stored(w1, store.WalletActive, pub, group)},
+		{"ok/fail_ceremony", key(w2, store.WalletFailed, nil, nil), store.WalletPending, nil, stored(w2, store.WalletFailed, nil, nil)},
+		{"fail/failed_stays_failed", key(w2, store.WalletActive, pub, group), store.WalletPending, store.ErrConflict,
+			stored(w2, store.WalletFailed, nil, nil)},
+		{"fail/missing", key(&store.Wallet{ID: "nope"}, store.WalletActive, pub, group), store.WalletPending, store.ErrNotFound, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := write(s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateWalletKey(ctx, tc.w, tc.from) })
+			if tc.want != nil {
+				wantErr(t, "UpdateWalletKey", err, tc.want)
+			} else {
+				noErr(t, "UpdateWalletKey", err)
+			}
+			if tc.got != nil {
+				same(t, "GetWallet after UpdateWalletKey", get(t, tc.w.ID), tc.got)
+			}
 		})
 	}
 }

@@ -31,6 +31,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"sessions", testSessions},
 		{"api_keys", testAPIKeys},
 		{"wallets", testWallets},
+		{"wallet_keys", testWalletKeys},
+		{"guardians", testGuardians},
+		{"guardian_invites", testGuardianInvites},
+		{"ceremonies", testCeremonies},
 		{"rates", testRates},
 		{"policies", testPolicies},
 		{"settings", testSettings},
@@ -136,7 +140,7 @@ func newUser(id, name string) *store.User {
 
 func newWallet(id, name string) *store.Wallet {
 	return &store.Wallet{ID: id, Name: name, Mode: store.ModeHD, Curve: "secp256k1", DerivationPath: "m/44'/60'/0'/0/0",
-		PublicKey: filled(2, 33), SealedSeed: filled(0xaa, 80), KeyVersion: 1, CreatedAt: t0}
+		PublicKey: filled(2, 33), SealedSeed: filled(0xaa, 80), KeyVersion: 1, CreatedAt: t0, Status: store.WalletActive}
 }
 
 func newRequest(id string) *store.Request {

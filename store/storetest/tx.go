@@ -121,6 +121,24 @@ func testConflictKeepsTxUsable(t *testing.T, s store.Store) {
 		noErr(t, "CreateRequest", tx.CreateRequest(ctx, newRequest("r1")))
 		noErr(t, "PutPolicy", tx.PutPolicy(ctx, &store.Policy{Version: 1, CreatedBy: "u1", CreatedAt: t0}))
 		noErr(t, "CreateWallet", tx.CreateWallet(ctx, newWallet("w1", "one")))
+		noErr(t, "CreateGuardian", tx.CreateGuardian(ctx, newGuardian("g1", "alpha", 0x11)))
+		noErr(t, "CreateGuardianInvite", tx.CreateGuardianInvite(ctx, newInvite("i1", 0xc1, t0, at(time.Hour))))
+		_, err := tx.ClaimGuardianInvite(ctx, filled(0xc1, 32), "g1", t0)
+		noErr(t, "ClaimGuardianInvite", err)
+		noErr(t, "CreateCeremony", tx.CreateCeremony(ctx, newCeremony("c1", "w1", t0)))
+		return nil
+	})
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		wantErr(t, "CreateGuardian", tx.CreateGuardian(ctx, newGuardian("g2", "bravo", 0x11)), store.ErrConflict)
+		_, err := tx.ClaimGuardianInvite(ctx, filled(0xc1, 32), "g2", t0)
+		wantErr(t, "ClaimGuardianInvite (used)", err, store.ErrConflict)
+		_, err = tx.ClaimGuardianInvite(ctx, filled(0xcf, 32), "g2", t0)
+		wantErr(t, "ClaimGuardianInvite (unknown)", err, store.ErrNotFound)
+		wantErr(t, "CreateGuardianInvite", tx.CreateGuardianInvite(ctx, newInvite("i2", 0xc1, t0, at(time.Hour))), store.ErrConflict)
+		wantErr(t, "CreateCeremony", tx.CreateCeremony(ctx, newCeremony("c2", "ghost", t0)), store.ErrNotFound)
+		wantErr(t, "UpdateCeremony", tx.UpdateCeremony(ctx, newCeremony("c1", "w1", t0), store.CeremonyFailed), store.ErrConflict)
+		wantErr(t, "UpdateWalletKey", tx.UpdateWalletKey(ctx, newWallet("w1", "one"), store.WalletPending), store.ErrConflict)
+		noErr(t, "CreateGuardian after conflicts", tx.CreateGuardian(ctx, newGuardian("g2", "bravo", 0x12)))
 		return nil
 	})
 	rw(t, s, func(ctx context.Context, tx store.Tx) error {
@@ -147,6 +165,8 @@ func testConflictKeepsTxUsable(t *testing.T, s store.Store) {
 	ro(t, s, func(ctx context.Context, tx store.Tx) error {
 		_, err := tx.GetUser(ctx, "u2")
 		noErr(t, "GetUser(u2) committed after conflicts", err)
+		_, err = tx.GetGuardian(ctx, "g2")
+		noErr(t, "GetGuardian(g2) committed after conflicts", err)
 		last, err := tx.LastSpend(ctx, "w1")
 		noErr(t, "LastSpend", err)
 		same(t, "spend committed after conflicts", last.Seq, int64(1))
@@ -161,9 +181,41 @@ func testReadOnly(t *testing.T, s store.Store) {
 		noErr(t, "CreateAPIKey", tx.CreateAPIKey(ctx, &store.APIKey{ID: "k0", Prefix: "p0", OwnerUserID: "u0", CreatedAt: t0}))
 		noErr(t, "CreateSession", tx.CreateSession(ctx, &store.Session{TokenHash: filled(1, 32), UserID: "u0", CreatedAt: t0, ExpiresAt: t0}))
 		noErr(t, "CreateTransaction", tx.CreateTransaction(ctx, newTransaction("t0")))
+		noErr(t, "CreateWallet", tx.CreateWallet(ctx, newFROSTWallet("w0", "frost")))
+		noErr(t, "CreateGuardian", tx.CreateGuardian(ctx, newGuardian("g0", "alpha", 0x10)))
+		noErr(t, "CreateGuardianInvite", tx.CreateGuardianInvite(ctx, newInvite("i0", 0xc0, t0, at(time.Hour))))
+		noErr(t, "CreateCeremony", tx.CreateCeremony(ctx, newCeremony("c0", "w0", t0)))
 		return nil
 	})
 	writes := map[string]func(ctx context.Context, tx store.Tx) error{
+		"UpdateWalletKey": func(ctx context.Context, tx store.Tx) error {
+			w := newFROSTWallet("w0", "frost")
+			w.Status, w.PublicKey = store.WalletActive, filled(1, 32)
+			return tx.UpdateWalletKey(ctx, w, store.WalletPending)
+		},
+		"CreateGuardian": func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateGuardian(ctx, newGuardian("g1", "bravo", 0x11))
+		},
+		"UpdateGuardian": func(ctx context.Context, tx store.Tx) error {
+			g := newGuardian("g0", "alpha", 0x10)
+			g.Status = store.GuardianRemoved
+			return tx.UpdateGuardian(ctx, g)
+		},
+		"CreateGuardianInvite": func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateGuardianInvite(ctx, newInvite("i1", 0xc1, t0, at(time.Hour)))
+		},
+		"ClaimGuardianInvite": func(ctx context.Context, tx store.Tx) error {
+			_, err := tx.ClaimGuardianInvite(ctx, filled(0xc0, 32), "g0", t0)
+			return err
+		},
+		"CreateCeremony": func(ctx context.Context, tx store.Tx) error {
+			return tx.CreateCeremony(ctx, newCeremony("c1", "w0", t0))
+		},
+		"UpdateCeremony": func(ctx context.Context, tx store.Tx) error {
+			c := newCeremony("c0", "w0", t0)
+			c.State = store.CeremonyCompleted
+			return tx.UpdateCeremony(ctx, c, store.CeremonyRunning)
+		},
 		"CreateUser":      func(ctx context.Context, tx store.Tx) error { return tx.CreateUser(ctx, newUser("u1", "alice")) },
 		"SetUserRole":     func(ctx context.Context, tx store.Tx) error { return tx.SetUserRole(ctx, "u0", store.RoleAdmin) },
 		"SetApprovalKey":  func(ctx context.Context, tx store.Tx) error { return tx.SetApprovalKey(ctx, "u0", filled(2, 32)) },
@@ -253,6 +305,24 @@ func testReadOnly(t *testing.T, s store.Store) {
 			x, err := tx.GetTransaction(ctx, "t0")
 			noErr(t, "GetTransaction", err)
 			same(t, "transaction status", x.Status, store.TxPendingApproval)
+			w, err = tx.GetWallet(ctx, "w0")
+			noErr(t, "GetWallet", err)
+			same(t, "wallet", w, newFROSTWallet("w0", "frost"))
+			g, err := tx.GetGuardian(ctx, "g0")
+			noErr(t, "GetGuardian", err)
+			same(t, "guardian", g, newGuardian("g0", "alpha", 0x10))
+			gs, err := tx.ListGuardians(ctx)
+			noErr(t, "ListGuardians", err)
+			same(t, "guardians", len(gs), 1)
+			invs, err := tx.ListGuardianInvites(ctx)
+			noErr(t, "ListGuardianInvites", err)
+			same(t, "invitations", invs, []*store.GuardianInvite{newInvite("i0", 0xc0, t0, at(time.Hour))})
+			c, err := tx.GetCeremony(ctx, "c0")
+			noErr(t, "GetCeremony", err)
+			same(t, "ceremony", c, newCeremony("c0", "w0", t0))
+			cs, err := tx.ListCeremonies(ctx, "")
+			noErr(t, "ListCeremonies", err)
+			same(t, "ceremonies", len(cs), 1)
 			return nil
 		})
 		checkSeedOnly(t, s)

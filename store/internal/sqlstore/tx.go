@@ -254,3 +254,21 @@ func decodeStrings(s string) ([]string, error) {
 	}
 	return v, nil
 }
+
+// encodeIDs stores a list of ids (a wallet's or a ceremony's guardians) as
+// a JSON array; nil and empty lists are both [].
+func encodeIDs(ids []string) (string, error) {
+	if len(ids) == 0 {
+		return "[]", nil
+	}
+	return encodeStrings(ids)
+}
+
+// decodeIDs reads what encodeIDs wrote; an empty list reads back nil.
+func decodeIDs(s string) ([]string, error) {
+	ids, err := decodeStrings(s)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	return ids, nil
+}

@@ -1,0 +1,338 @@
+package frost
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"math/big"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// session is one signing round of a t-of-n group, stopped after round two.
+type session struct {
+	g      *GroupKey
+	msg    []byte
+	list   []Commitment
+	shares map[uint16][]byte
+}
+
+func newSession(t *testing.T, g *GroupKey, signers []*Signer, ids []uint16, msg []byte) *session {
+	t.Helper()
+	s := &session{g: g, msg: msg, shares: map[uint16][]byte{}}
+	for _, id := range ids {
+		c, err := signers[id-1].Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.list = append(s.list, c)
+	}
+	for _, id := range ids {
+		sh, err := signers[id-1].Sign(msg, s.list)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.shares[id] = sh
+	}
+	return s
+}
+
+// plusOne is share + 1: a canonical scalar, but the wrong one.
+func plusOne(t *testing.T, suite Suite, share []byte) []byte {
+	t.Helper()
+	sc, err := suite.DecodeScalar(share)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc.Add(suite.Group().NewScalar().One()).Encode()
+}
+
+func TestAggregateNamesBadShares(t *testing.T) {
+	for _, suite := range []Suite{Ed25519, Secp256k1} {
+		ks, signers := dealer(t, suite, 3, 5)
+		g := &ks[0].Group
+		ids := []uint16{1, 3, 4, 5}
+		nonCanonical := bytes.Repeat([]byte{0xff}, suite.ScalarLength())
+		stale := newSession(t, g, signers, ids, []byte("an earlier session"))
+		cases := []struct {
+			name    string
+			corrupt func(s *session)
+			bad     []uint16
+		}{
+			{"fail/one-wrong", func(s *session) { s.shares[3] = plusOne(t, suite, s.shares[3]) }, []uint16{3}},
+			{"fail/first-wrong", func(s *session) { s.shares[1] = plusOne(t, suite, s.shares[1]) }, []uint16{1}},
+			{"fail/two-wrong", func(s *session) {
+				s.shares[1] = plusOne(t, suite, s.shares[1])
+				s.shares[5] = plusOne(t, suite, s.shares[5])
+			}, []uint16{1, 5}},
+			{"fail/stale", func(s *session) { s.shares[4] = stale.shares[4] }, []uint16{4}},
+			{"fail/non-canonical", func(s *session) { s.shares[4] = nonCanonical }, []uint16{4}},
+			{"fail/zero", func(s *session) { s.shares[4] = make([]byte, suite.ScalarLength()) }, []uint16{4}},
+			{"fail/short-and-wrong", func(s *session) {
+				s.shares[1] = s.shares[1][1:]
+				s.shares[5] = plusOne(t, suite, s.shares[5])
+			}, []uint16{1, 5}},
+			{"fail/all-wrong", func(s *session) {
+				for _, id := range ids {
+					s.shares[id] = plusOne(t, suite, s.shares[id])
+				}
+			}, ids},
+		}
+		for _, c := range cases {
+			t.Run(suite.Curve()+"/"+c.name, func(t *testing.T) {
+				s := newSession(t, g, signers, ids, []byte(c.name))
+				c.corrupt(s)
+				sig, err := Aggregate(g, s.msg, s.list, s.shares)
+				if sig != nil {
+					t.Fatal("signature returned")
+				}
+				var ise *InvalidSharesError
+				if !errors.As(err, &ise) || !errors.Is(err, ErrInvalidShare) {
+					t.Fatalf("Aggregate = %v, want *InvalidSharesError", err)
+				}
+				if !slices.Equal(ise.Signers, c.bad) {
+					t.Fatalf("bad signers %v, want %v", ise.Signers, c.bad)
+				}
+				for _, id := range ids {
+					err := VerifyShare(g, s.msg, s.list, id, s.shares[id])
+					if slices.Contains(c.bad, id) != errors.Is(err, ErrInvalidShare) {
+						t.Fatalf("VerifyShare(%d) = %v", id, err)
+					}
+				}
+			})
+		}
+		t.Run(suite.Curve()+"/ok", func(t *testing.T) {
+			s := newSession(t, g, signers, ids, []byte("ok"))
+			sig, err := Aggregate(g, s.msg, s.list, s.shares)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSignature(t, g, s.msg, sig)
+		})
+		// Shares are only checked one by one when the aggregate fails: two
+		// swapped shares still sum to a valid signature, which is returned.
+		t.Run(suite.Curve()+"/ok/swapped", func(t *testing.T) {
+			s := newSession(t, g, signers, ids, []byte("swapped"))
+			s.shares[3], s.shares[4] = s.shares[4], s.shares[3]
+			sig, err := Aggregate(g, s.msg, s.list, s.shares)
+			if err != nil {
+				t.Fatal(err)
+			}
+			checkSignature(t, g, s.msg, sig)
+		})
+	}
+}
+
+func TestAggregateShareSet(t *testing.T) {
+	ks, signers := dealer(t, Ed25519, 2, 3)
+	g := &ks[0].Group
+	s := newSession(t, g, signers, []uint16{1, 2}, []byte("m"))
+	missing := map[uint16][]byte{1: s.shares[1]}
+	extra := map[uint16][]byte{1: s.shares[1], 2: s.shares[2], 3: s.shares[2]}
+	for name, shares := range map[string]map[uint16][]byte{"fail/missing": missing, "fail/extra": extra, "fail/nil": nil} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Aggregate(g, s.msg, s.list, shares); !errors.Is(err, ErrShares) {
+				t.Fatalf("Aggregate = %v, want ErrShares", err)
+			}
+		})
+	}
+	t.Run("fail/bad-list", func(t *testing.T) {
+		if _, err := Aggregate(g, s.msg, []Commitment{s.list[1], s.list[0]}, s.shares); !errors.Is(err, ErrCommitmentList) {
+			t.Fatalf("Aggregate = %v, want ErrCommitmentList", err)
+		}
+	})
+	t.Run("fail/other-message", func(t *testing.T) {
+		_, err := Aggregate(g, []byte("other"), s.list, s.shares)
+		var ise *InvalidSharesError
+		if !errors.As(err, &ise) || !slices.Equal(ise.Signers, []uint16{1, 2}) {
+			t.Fatalf("Aggregate = %v, want both signers named", err)
+		}
+	})
+}
+
+func TestVerifyShare(t *testing.T) {
+	ks, signers := dealer(t, Secp256k1, 2, 3)
+	g := &ks[0].Group
+	s := newSession(t, g, signers, []uint16{2, 3}, []byte("m"))
+	cases := []struct {
+		name   string
+		list   []Commitment
+		signer uint16
+		share  []byte
+		want   error
+	}{
+		{"ok", s.list, 2, s.shares[2], nil},
+		{"fail/wrong", s.list, 2, plusOne(t, Secp256k1, s.shares[2]), ErrInvalidShare},
+		{"fail/other-signers-share", s.list, 2, s.shares[3], ErrInvalidShare},
+		{"fail/zero", s.list, 2, make([]byte, 32), ErrInvalidShare},
+		{"fail/non-canonical", s.list, 2, bytes.Repeat([]byte{0xff}, 32), ErrInvalidShare},
+		{"fail/empty", s.list, 2, nil, ErrInvalidShare},
+		{"fail/not-in-list", s.list, 1, s.shares[2], ErrShares},
+		{"fail/bad-list", s.list[:1], 2, s.shares[2], ErrCommitmentList},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := VerifyShare(g, s.msg, c.list, c.signer, c.share)
+			if c.want == nil && err != nil || !errors.Is(err, c.want) {
+				t.Fatalf("VerifyShare = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
+
+func TestValidateCommitmentList(t *testing.T) {
+	ks, signers := dealer(t, Ed25519, 3, 5)
+	g := &ks[0].Group
+	var cs []Commitment
+	for _, s := range signers {
+		c, err := s.Commit()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, c)
+	}
+	at := func(i int, f func(*Commitment)) []Commitment {
+		l := []Commitment{cs[0].clone(), cs[2].clone(), cs[4].clone()}
+		f(&l[i])
+		return l
+	}
+	badShape := *g
+	badShape.Shares = g.Shares[:4]
+	cases := []struct {
+		name string
+		g    *GroupKey
+		list []Commitment
+		want []error
+	}{
+		{"ok/threshold", g, []Commitment{cs[0], cs[2], cs[4]}, nil},
+		{"ok/all", g, cs, nil},
+		{"fail/too-few", g, cs[:2], []error{ErrCommitmentList}},
+		{"fail/too-many", g, append(slices.Clone(cs), at(0, func(c *Commitment) { c.Signer = 6 })[0]), []error{ErrCommitmentList}},
+		{"fail/unsorted", g, []Commitment{cs[2], cs[0], cs[4]}, []error{ErrCommitmentList}},
+		{"fail/duplicate", g, []Commitment{cs[0], cs[2], cs[2]}, []error{ErrCommitmentList}},
+		{"fail/signer-0", g, at(0, func(c *Commitment) { c.Signer = 0 }), []error{ErrCommitmentList}},
+		{"fail/signer-above-n", g, at(2, func(c *Commitment) { c.Signer = 6 }), []error{ErrCommitmentList}},
+		{"fail/identity", g, at(1, func(c *Commitment) { c.Hiding = badElements(t, Ed25519)["identity"] }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/small-order", g, at(1, func(c *Commitment) { c.Binding = badElements(t, Ed25519)["small-order"] }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/torsion", g, at(2, func(c *Commitment) { c.Binding = torsionPoint(t) }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/non-canonical", g, at(0, func(c *Commitment) { c.Hiding = badElements(t, Ed25519)["non-canonical"] }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/generator", g, at(0, func(c *Commitment) { c.Hiding = badElements(t, Ed25519)["generator"] }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/nil-element", g, at(0, func(c *Commitment) { c.Hiding = nil }), []error{ErrCommitmentList, ErrElement}},
+		{"fail/nil-group", nil, cs, []error{ErrKey}},
+		{"fail/group-shape", &badShape, cs[:3], []error{ErrKey}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := ValidateCommitmentList(c.g, c.list)
+			if c.want == nil && err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range c.want {
+				if !errors.Is(err, w) {
+					t.Fatalf("ValidateCommitmentList = %v, want %v", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestVerify(t *testing.T) {
+	for _, suite := range []Suite{Ed25519, Secp256k1} {
+		ks, signers := dealer(t, suite, 2, 3)
+		g := &ks[0].Group
+		msg := []byte("verify me")
+		sig := round(t, g, signers, []uint16{1, 3}, nil, msg)
+		flip := func(i int) []byte { s := slices.Clone(sig); s[i] ^= 1; return s }
+		el := suite.ElementLength()
+		otherKS, _ := TrustedDealerKeys(suite, 2, 3)
+		var zHigh []byte
+		if suite == Secp256k1 {
+			zHigh = slices.Concat(sig[:el], secp256k1N.FillBytes(make([]byte, 32)))
+		} else {
+			b := slices.Clone(sig[el:])
+			slices.Reverse(b)
+			z := new(big.Int).SetBytes(b)
+			zHigh = slices.Concat(sig[:el], le32(z.Add(z, ed25519L)))
+		}
+		cases := []struct {
+			name string
+			pk   []byte
+			msg  []byte
+			sig  []byte
+			want error
+		}{
+			{"ok", g.VerificationKey, msg, sig, nil},
+			{"fail/message", g.VerificationKey, []byte("verify mE"), sig, ErrInvalidSignature},
+			{"fail/r-bit", g.VerificationKey, msg, flip(3), ErrInvalidSignature},
+			{"fail/z-bit", g.VerificationKey, msg, flip(el + 3), ErrInvalidSignature},
+			{"fail/z-plus-order", g.VerificationKey, msg, zHigh, ErrInvalidSignature},
+			{"fail/short", g.VerificationKey, msg, sig[:len(sig)-1], ErrInvalidSignature},
+			{"fail/long", g.VerificationKey, msg, append(slices.Clone(sig), 0), ErrInvalidSignature},
+			{"fail/other-key", otherKS[0].Group.VerificationKey, msg, sig, ErrInvalidSignature},
+			{"fail/identity-key", badElements(t, suite)["identity"], msg, sig, ErrElement},
+			{"fail/non-canonical-key", badElements(t, suite)["non-canonical"], msg, sig, ErrElement},
+		}
+		for _, c := range cases {
+			t.Run(suite.Curve()+"/"+c.name, func(t *testing.T) {
+				err := Verify(suite, c.pk, c.msg, c.sig)
+				if c.want == nil && err != nil || !errors.Is(err, c.want) {
+					t.Fatalf("Verify = %v, want %v", err, c.want)
+				}
+			})
+		}
+	}
+	if err := Verify(Suite(2), nil, nil, nil); !errors.Is(err, ErrUnknownSuite) {
+		t.Fatalf("Verify(unknown suite) = %v", err)
+	}
+}
+
+// TestConcurrentSigning runs full rounds from 8 goroutines at once, on
+// shared Signers of both suites, so -race sees every path into bytemare.
+func TestConcurrentSigning(t *testing.T) {
+	const goroutines, rounds = 8, 50
+	type group struct {
+		g       *GroupKey
+		signers []*Signer
+	}
+	var groups []group
+	for _, suite := range []Suite{Ed25519, Secp256k1} {
+		ks, signers := dealer(t, suite, 2, 3)
+		groups = append(groups, group{&ks[0].Group, signers})
+	}
+	subsets := subsets(3, 2)
+	errs := make(chan error, goroutines)
+	var wg sync.WaitGroup
+	for w := range goroutines {
+		wg.Go(func() {
+			gr := groups[w%len(groups)]
+			for r := range rounds {
+				msg := fmt.Appendf(nil, "goroutine %d round %d", w, r)
+				sig, err := signRound(gr.g, gr.signers, subsets[(w+r)%len(subsets)], nil, msg)
+				if err == nil {
+					err = Verify(gr.g.Suite, gr.g.VerificationKey, msg, sig)
+				}
+				if err == nil && gr.g.Suite == Ed25519 && !ed25519.Verify(gr.g.VerificationKey, msg, sig) {
+					err = errors.New("crypto/ed25519 refused")
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d round %d: %w", w, r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, gr := range groups {
+		for _, s := range gr.signers {
+			if s.Pending() != 0 {
+				t.Errorf("signer %d holds %d nonces", s.ID(), s.Pending())
+			}
+		}
+	}
+}

@@ -1,0 +1,452 @@
+package guardian
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/dkg"
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/guardian/wire"
+)
+
+// ceremony is this guardian's side of a key ceremony. It lives in memory
+// only: a restart aborts it (the coordinator starts a new session).
+type ceremony struct {
+	session      string
+	ref          wire.KeyRef
+	index        uint16
+	suite        frost.Suite
+	threshold    uint16
+	participants []wire.Participant
+	p            *dkg.Participant
+	own          []byte // our round-1 package as sent
+	transcript   [32]byte
+	shares       []dkg.Round2 // our encrypted round-2 output, released after the echo check
+	step         string       // round1, confirmed, shared, finalized
+}
+
+func (c *ceremony) zero() {
+	if c.p != nil {
+		c.p.Zero()
+	}
+}
+
+func misbehaviour(err error, parts []wire.Participant) error {
+	culprits := dkg.Culprits(err)
+	if len(culprits) == 0 {
+		return refuse(wire.CodeCeremony, "%v", err)
+	}
+	var names []string
+	for _, i := range culprits {
+		id := "?"
+		if int(i) >= 1 && int(i) <= len(parts) {
+			id = parts[i-1].GuardianID
+		}
+		names = append(names, fmt.Sprintf("participant %d (%s)", i, id))
+	}
+	return refuse(wire.CodeMisbehaviour, "%s: %v", strings.Join(names, ", "), err)
+}
+
+func (n *Node) ceremonyFor(session, step string) (*ceremony, error) {
+	c := n.ceremonies[session]
+	if c == nil {
+		return nil, refuse(wire.CodeCeremony, "no ceremony %s here (a restart aborts ceremonies)", session)
+	}
+	if c.step != step {
+		return nil, refuse(wire.CodeCeremony, "ceremony %s is at step %s, not %s", session, c.step, step)
+	}
+	return c, nil
+}
+
+// dkgStart is round 1: check the ceremony's parameters and the wallet.create
+// approval, then commit to a random polynomial.
+func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
+	var r wire.DKGStart
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	sid, err := hex.DecodeString(env.Session)
+	if err != nil || len(sid) != 32 {
+		return nil, refuse(wire.CodeMalformed, "a ceremony session id is 32 bytes of hex")
+	}
+	suite, err := frost.ParseSuite(r.Curve)
+	if err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	nn := len(r.Participants)
+	if nn < 2 || nn > frost.MaxSigners || r.Threshold < 2 || int(r.Threshold) > nn {
+		return nil, refuse(wire.CodeMalformed, "threshold %d of %d participants", r.Threshold, nn)
+	}
+	n.mu.Lock()
+	me := n.id
+	n.mu.Unlock()
+	var index uint16
+	ids, keys := map[string]bool{}, map[string]bool{}
+	for i, p := range r.Participants {
+		if p.Index != uint16(i+1) || ids[p.GuardianID] || keys[string(p.IdentityKey)] || len(p.IdentityKey) != 32 || len(p.EncryptionKey) != 32 {
+			return nil, refuse(wire.CodeMalformed, "participant %d is malformed or repeated", i+1)
+		}
+		ids[p.GuardianID], keys[string(p.IdentityKey)] = true, true
+		if p.GuardianID == me {
+			if !bytes.Equal(p.IdentityKey, n.IdentityKey()) || !bytes.Equal(p.EncryptionKey, n.EncryptionKey()) {
+				return nil, refuse(wire.CodeMalformed, "the ceremony lists this guardian with other keys")
+			}
+			index = p.Index
+		}
+	}
+	if index == 0 {
+		return nil, refuse(wire.CodeMalformed, "this guardian is not a participant")
+	}
+	st, _, err := n.governance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := st.Document()
+	if err != nil {
+		return nil, err
+	}
+	req, err := policy.RequirementFor(doc, "wallet.create", 0)
+	if err != nil {
+		return nil, refuse("wrong_action", "this guardian's policy has no rule for wallet.create")
+	}
+	switch c := r.Certificate; {
+	case c == nil && req.Approvals > 0:
+		return nil, refuse("certificate_malformed", "creating a wallet needs an approved wallet.create request")
+	case c != nil:
+		if c.Action != "wallet.create" {
+			return nil, refuse("wrong_action", "the certificate approves %q", c.Action)
+		}
+		if err := checkWalletIntent(c.Intent, &r); err != nil {
+			return nil, err
+		}
+		if err := st.Check(c, 0, n.now()); err != nil {
+			return nil, err
+		}
+	}
+	ref := r.KeyRef
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if _, ok := n.keys[ref]; ok {
+		return nil, refuse(wire.CodeCeremony, "this guardian holds a share of wallet %s key version %d already", ref.WalletID, ref.KeyVersion)
+	}
+	if old := n.ceremonies[env.Session]; old != nil {
+		return nil, refuse(wire.CodeCeremony, "ceremony %s was started already", env.Session)
+	}
+	for _, c := range n.ceremonies {
+		if c.ref == ref {
+			c.zero()
+			delete(n.ceremonies, c.session) // a restarted ceremony for the same key replaces the old one
+		}
+	}
+	var s dkg.Session
+	copy(s.ID[:], sid)
+	s.Suite, s.Threshold, s.N = suite, r.Threshold, uint16(nn)
+	p, err := dkg.NewParticipant(s, index, n.enc)
+	if err != nil {
+		return nil, refuse(wire.CodeCeremony, "%v", err)
+	}
+	r1, err := p.Round1()
+	if err != nil {
+		p.Zero()
+		return nil, err
+	}
+	own, err := r1.Marshal()
+	if err != nil {
+		p.Zero()
+		return nil, err
+	}
+	n.ceremonies[env.Session] = &ceremony{session: env.Session, ref: ref, index: index, suite: suite, threshold: r.Threshold,
+		participants: r.Participants, p: p, own: own, step: "round1"}
+	return wire.DKGRound1{Package: own}, nil
+}
+
+// dkgConfirm checks the round-1 set and answers the transcript hash. The
+// encrypted shares are computed now and held back until every participant
+// confirmed the same transcript.
+func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
+	var r wire.DKGConfirm
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, err := n.ceremonyFor(env.Session, "round1")
+	if err != nil {
+		return nil, err
+	}
+	if len(r.Packages) != len(c.participants) {
+		return nil, n.failCeremony(c, refuse(wire.CodeCeremony, "%d round-1 packages for %d participants", len(r.Packages), len(c.participants)))
+	}
+	all := make([]dkg.Round1, 0, len(r.Packages))
+	for i, b := range r.Packages {
+		p, err := dkg.UnmarshalRound1(b)
+		if err != nil {
+			return nil, n.failCeremony(c, refuse(wire.CodeMisbehaviour, "round-1 package %d does not decode: %v", i+1, err))
+		}
+		if p.From == c.index && !bytes.Equal(b, c.own) {
+			return nil, n.failCeremony(c, refuse(wire.CodeCeremony, "the relayed set alters this guardian's round-1 package"))
+		}
+		all = append(all, *p)
+	}
+	recipients := map[uint16][]byte{}
+	for _, p := range c.participants {
+		if p.Index != c.index {
+			recipients[p.Index] = p.EncryptionKey
+		}
+	}
+	tr, out, err := c.p.Round2(all, recipients)
+	if err != nil {
+		return nil, n.failCeremony(c, misbehaviour(err, c.participants))
+	}
+	c.transcript, c.shares, c.step = tr, out, "confirmed"
+	return wire.DKGTranscript{Index: c.index, Transcript: tr}, nil
+}
+
+// dkgShares releases the encrypted shares once every participant's signed
+// transcript matches this guardian's.
+func (n *Node) dkgShares(env *wire.Envelope) (any, error) {
+	var r wire.DKGShares
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	c, err := n.ceremonyFor(env.Session, "confirmed")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkStatements(c, r.Confirmations, wire.KindDKGConfirm, func(p wire.Participant, e *wire.Envelope) error {
+		var t wire.DKGTranscript
+		if err := e.Decode(&t); err != nil || t.Index != p.Index {
+			return fmt.Errorf("malformed confirmation")
+		}
+		if t.Transcript != c.transcript {
+			return fmt.Errorf("saw another round-1 set")
+		}
+		return nil
+	}); err != nil {
+		return nil, n.failCeremony(c, err)
+	}
+	out := wire.DKGSharesResponse{}
+	for i := range c.shares {
+		b, err := c.shares[i].Marshal()
+		if err != nil {
+			return nil, err
+		}
+		out.Shares = append(out.Shares, b)
+	}
+	c.shares, c.step = nil, "shared"
+	return out, nil
+}
+
+// checkStatements verifies one signed answer of kind per participant.
+func checkStatements(c *ceremony, envs []wire.Envelope, kind string, check func(wire.Participant, *wire.Envelope) error) error {
+	if len(envs) != len(c.participants) {
+		return refuse(wire.CodeInconsistent, "%d statements for %d participants", len(envs), len(c.participants))
+	}
+	seen := map[string]bool{}
+	for i := range envs {
+		e := &envs[i]
+		pi := slices.IndexFunc(c.participants, func(p wire.Participant) bool { return p.GuardianID == e.From })
+		if pi < 0 || seen[e.From] {
+			return refuse(wire.CodeInconsistent, "a statement from %q, not a participant or repeated", e.From)
+		}
+		seen[e.From] = true
+		p := c.participants[pi]
+		if err := e.Verify(p.IdentityKey, wire.Expect{Kind: kind, Session: c.session, From: p.GuardianID, To: wire.CoordinatorID}); err != nil {
+			return refuse(wire.CodeMisbehaviour, "participant %d (%s): %v", p.Index, p.GuardianID, err)
+		}
+		if err := check(p, e); err != nil {
+			return refuse(wire.CodeInconsistent, "participant %d (%s) %v", p.Index, p.GuardianID, err)
+		}
+	}
+	return nil
+}
+
+// dkgFinalize checks the shares addressed to this guardian, derives its key
+// share, seals it to disk and answers the signed completion statement.
+func (n *Node) dkgFinalize(ctx context.Context, env *wire.Envelope) (any, error) {
+	var r wire.DKGFinalize
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	n.mu.Lock()
+	c, err := n.ceremonyFor(env.Session, "shared")
+	if err != nil {
+		n.mu.Unlock()
+		return nil, err
+	}
+	var in []dkg.Round2
+	for i, b := range r.Shares {
+		m, err := dkg.UnmarshalRound2(b)
+		if err != nil {
+			n.mu.Unlock()
+			return nil, n.failCeremony(c, refuse(wire.CodeMisbehaviour, "round-2 message %d does not decode: %v", i+1, err))
+		}
+		in = append(in, *m)
+	}
+	ks, err := c.p.Finalize(c.transcript, in)
+	if err != nil {
+		n.mu.Unlock()
+		return nil, n.failCeremony(c, misbehaviour(err, c.participants))
+	}
+	defer ks.Zero()
+	c.step = "finalized"
+	n.mu.Unlock()
+
+	if err := n.storeShare(c.ref, ks); err != nil {
+		return nil, err
+	}
+	signer, err := frost.NewSigner(ks)
+	if err != nil {
+		return nil, err
+	}
+	g, _ := json.Marshal(ks.Group)
+	parts, _ := json.Marshal(c.participants)
+	err = n.db.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO keys (wallet_id, key_version, idx, status, ceremony, group_key, participants, created_us)
+			VALUES (?, ?, ?, 'pending', ?, ?, ?, ?)`, c.ref.WalletID, c.ref.KeyVersion, c.index, c.session, g, parts, n.now().UnixMicro()); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, n.eventOf("dkg.finalize", "wallet:"+c.ref.WalletID, "success",
+			map[string]string{"session": c.session, "group_key": hex.EncodeToString(ks.Group.VerificationKey), "index": strconv.Itoa(int(c.index))}))
+	})
+	if err != nil {
+		signer.Close()
+		return nil, err
+	}
+	n.mu.Lock()
+	n.keys[c.ref] = &key{ref: c.ref, index: c.index, status: "pending", ceremony: c.session, group: ks.Group,
+		participants: c.participants, signer: signer, issued: map[uint64]*issued{}, spent: map[uint64]*issued{}}
+	n.mu.Unlock()
+	return wire.DKGCompletion{Index: c.index, Transcript: c.transcript, GroupKey: ks.Group}, nil
+}
+
+// dkgActivate activates a pending key once every participant signed the
+// same key and transcript and t of them produced a valid test signature.
+func (n *Node) dkgActivate(ctx context.Context, env *wire.Envelope) (any, error) {
+	var r wire.DKGActivate
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	n.mu.Lock()
+	c, err := n.ceremonyFor(env.Session, "finalized")
+	if err != nil {
+		n.mu.Unlock()
+		return nil, err
+	}
+	k := n.keys[c.ref]
+	n.mu.Unlock()
+	if k == nil || k.ceremony != c.session {
+		return nil, refuse(wire.CodeCeremony, "no pending key for ceremony %s", c.session)
+	}
+	mine, _ := json.Marshal(k.group)
+	if err := checkStatements(c, r.Completions, wire.KindDKGFinalize, func(p wire.Participant, e *wire.Envelope) error {
+		var d wire.DKGCompletion
+		if err := e.Decode(&d); err != nil || d.Index != p.Index {
+			return fmt.Errorf("malformed completion statement")
+		}
+		theirs, _ := json.Marshal(d.GroupKey)
+		if d.Transcript != c.transcript || !bytes.Equal(theirs, mine) {
+			return fmt.Errorf("computed another key")
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := frost.Verify(k.group.Suite, k.group.VerificationKey, wire.TestMessage(c.session, &k.group), r.TestSignature); err != nil {
+		return nil, refuse(wire.CodeCeremony, "the test signature does not verify: %v", err)
+	}
+	err = n.db.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE keys SET status = 'active', activated_us = ? WHERE wallet_id = ? AND key_version = ? AND status = 'pending'`,
+			n.now().UnixMicro(), c.ref.WalletID, c.ref.KeyVersion)
+		if err != nil {
+			return err
+		}
+		if m, _ := res.RowsAffected(); m != 1 {
+			return errors.New("the key is not pending")
+		}
+		return appendEvent(ctx, tx, n.eventOf("dkg.activate", "wallet:"+c.ref.WalletID, "success",
+			map[string]string{"session": c.session, "group_key": hex.EncodeToString(k.group.VerificationKey)}))
+	})
+	if err != nil {
+		return nil, err
+	}
+	n.mu.Lock()
+	k.status = "active"
+	c.zero()
+	delete(n.ceremonies, c.session)
+	n.mu.Unlock()
+	return wire.DKGActivated{Status: "active"}, nil
+}
+
+// dkgAbort forgets a ceremony and any pending key it produced.
+func (n *Node) dkgAbort(ctx context.Context, env *wire.Envelope) (any, error) {
+	var r wire.DKGAbort
+	if err := env.Decode(&r); err != nil {
+		return nil, refuse(wire.CodeMalformed, "%v", err)
+	}
+	n.mu.Lock()
+	c := n.ceremonies[env.Session]
+	var ref *wire.KeyRef
+	if c != nil {
+		c.zero()
+		delete(n.ceremonies, env.Session)
+	}
+	for r, k := range n.keys {
+		if k.ceremony == env.Session && k.status == "pending" {
+			k.signer.Close()
+			delete(n.keys, r)
+			ref = &r
+		}
+	}
+	n.mu.Unlock()
+	if ref != nil {
+		if _, err := n.db.sql.ExecContext(ctx, `DELETE FROM keys WHERE wallet_id = ? AND key_version = ? AND status = 'pending'`, ref.WalletID, ref.KeyVersion); err != nil {
+			return nil, err
+		}
+		os.Remove(n.sharePath(*ref))
+	}
+	n.event(ctx, "dkg.abort", "session:"+env.Session, "success", map[string]string{"reason": r.Reason})
+	return r, nil
+}
+
+// failCeremony ends c after an error; the caller holds n.mu.
+func (n *Node) failCeremony(c *ceremony, err error) error {
+	c.zero()
+	delete(n.ceremonies, c.session)
+	return err
+}
+
+// checkWalletIntent checks that an approved wallet.create intent asks for
+// the key this ceremony makes: a frost wallet with this threshold and
+// these guardians (by id or by name is the coordinator's choice; ids are
+// checked when the intent lists them).
+func checkWalletIntent(raw []byte, r *wire.DKGStart) error {
+	var a struct {
+		Params struct {
+			Mode      string   `json:"mode"`
+			Threshold int      `json:"threshold"`
+			Curve     string   `json:"curve"`
+			Guardians []string `json:"guardians"`
+		} `json:"params"`
+	}
+	if err := json.Unmarshal(raw, &a); err != nil {
+		return refuse("intent_mismatch", "the wallet.create intent does not decode")
+	}
+	p := a.Params
+	if p.Mode != "frost" || p.Threshold != int(r.Threshold) || (p.Curve != "" && p.Curve != r.Curve) || len(p.Guardians) != len(r.Participants) {
+		return refuse("intent_mismatch", "the approved wallet.create is not for a %d-of-%d %s frost key", r.Threshold, len(r.Participants), r.Curve)
+	}
+	return nil
+}
