@@ -139,6 +139,11 @@ func (s *State) Canonical() []byte {
 	if c.Anchors == nil {
 		c.Anchors = map[string]string{}
 	}
+	if !json.Valid(c.Policy) {
+		// Not a state Parse accepts; encode the bytes as a JSON string
+		// (never a valid policy's encoding) rather than fail.
+		c.Policy, _ = json.Marshal([]byte(c.Policy))
+	}
 	b, err := json.Marshal(&c)
 	if err != nil {
 		panic(err) // only plain types

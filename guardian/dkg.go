@@ -79,6 +79,9 @@ func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 	if err != nil || len(sid) != 32 {
 		return nil, refuse(wire.CodeMalformed, "a ceremony session id is 32 bytes of hex")
 	}
+	if !validKeyRef(r.KeyRef) {
+		return nil, refuse(wire.CodeMalformed, "a wallet id is 1 to 64 letters, digits, '.', '_' or '-' (not first), and a key version at least 1")
+	}
 	suite, err := frost.ParseSuite(r.Curve)
 	if err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
@@ -426,6 +429,22 @@ func (n *Node) failCeremony(c *ceremony, err error) error {
 	c.zero()
 	delete(n.ceremonies, c.session)
 	return err
+}
+
+// validKeyRef reports whether ref can name a key: its wallet id becomes
+// part of the share's file name, so it must not be able to leave the
+// shares directory.
+func validKeyRef(ref wire.KeyRef) bool {
+	id := ref.WalletID
+	if ref.KeyVersion < 1 || id == "" || len(id) > 64 || id[0] == '.' || id[0] == '-' {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // checkWalletIntent checks that an approved wallet.create intent asks for

@@ -25,6 +25,11 @@ func (n *Node) applyGovernance(ctx context.Context, env *wire.Envelope) (any, er
 	if err := env.Decode(&r); err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
 	}
+	// Read, check and write as one step: two updates applied at once
+	// must not both build on the same state (one would be lost, yet
+	// recorded as applied).
+	n.govMu.Lock()
+	defer n.govMu.Unlock()
 	for _, c := range r.Certificates {
 		if c == nil {
 			return nil, refuse(wire.CodeMalformed, "empty certificate")

@@ -162,6 +162,8 @@ type Node struct {
 	fault    string
 	started  time.Time
 
+	govMu sync.Mutex // serialises governance updates: each applies on top of the last
+
 	mu         sync.Mutex
 	id         string            // guardian id given at enrolment
 	coordKey   ed25519.PublicKey // pinned at enrolment

@@ -198,6 +198,13 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	if err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
 	}
+	// Round 1 may be long past: the certificate must still hold, on this
+	// guardian's clock and under the governance state it holds now.
+	if r.Request.Ceremony == "" {
+		if err := n.checkTransfer(ctx, &r.Request); err != nil {
+			return nil, err
+		}
+	}
 	n.mu.Lock()
 	k, err := n.keyFor(r.Request.KeyRef)
 	if err != nil {
