@@ -102,3 +102,29 @@ func (s *Service) BootstrapRate(ctx context.Context, in RateInput) error {
 	_, err := s.setRate(ctx, "bootstrap", in, true)
 	return err
 }
+
+// FeedRate records a rate from a price feed (the system actor): only within
+// RateBandPercent of the approved anchor, and never moving the anchor, which
+// changes only through an approved rate.set (guardians hold the anchors
+// too). A rate beyond the band, or for an asset without an anchor, is
+// refused with code rate_out_of_band.
+func (s *Service) FeedRate(ctx context.Context, in RateInput) error {
+	if err := in.normalise(s.now()); err != nil {
+		return err
+	}
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		a, err := tx.GetSetting(ctx, rateAnchorKey(in.Asset))
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return err
+		}
+		if a == "" || !inBand(a, in) {
+			return newErr(KindUnprocessable, "rate_out_of_band", "the %s rate %s is not within %d%% of the approved anchor %q; a rate.set request must move it",
+				in.Asset, in.EURPerUnit, RateBandPercent, a)
+		}
+		return s.putRateTx(ctx, tx, "system:price-feed", &store.Rate{Asset: in.Asset, EURPerUnit: in.EURPerUnit, Decimals: in.Decimals, UpdatedAt: s.now()}, false)
+	})
+	if err != nil {
+		return s.storeErr("feed rate", err)
+	}
+	return nil
+}

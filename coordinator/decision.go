@@ -13,6 +13,7 @@ import (
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -131,6 +132,15 @@ type evaluation struct {
 	policy   *store.Policy
 	doc      *policy.Document
 	rate     *store.Rate
+	price    string // the EUR price per unit the transfer was valued at (rate or anchor)
+}
+
+// valuation is the EUR rate a transfer was valued at, as guardians take it.
+func (ev *evaluation) valuation() *governance.Valuation {
+	if ev.rate == nil {
+		return nil
+	}
+	return &governance.Valuation{EURPerUnit: ev.price, Decimals: ev.rate.Decimals}
 }
 
 // evaluateTransfer runs gate 1 for t inside tx.
@@ -148,11 +158,11 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 	}
 	var rate *store.Rate
 	var prate *policy.Rate
+	var price string
 	switch r, err := tx.GetRate(ctx, t.Asset); {
 	case err == nil:
 		rate = r
-		price, err := s.valuationPrice(ctx, tx, r)
-		if err != nil {
+		if price, err = s.valuationPrice(ctx, tx, r); err != nil {
 			return nil, err
 		}
 		prate = &policy.Rate{EURPerUnit: price, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
@@ -176,7 +186,7 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 	if err != nil {
 		return nil, wrapErr(KindUnavailable, "policy_unavailable", "the policy could not be evaluated; nothing was done", err)
 	}
-	return &evaluation{decision: d, policy: pol, doc: doc, rate: rate}, nil
+	return &evaluation{decision: d, policy: pol, doc: doc, rate: rate, price: price}, nil
 }
 
 // valuationPrice is the EUR price a transfer is valued at: the higher of

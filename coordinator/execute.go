@@ -14,6 +14,8 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -48,6 +50,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 	var (
 		t       *store.Transaction
 		w       *store.Wallet
+		job     *SignJob
 		reserve bool
 	)
 	// Phase 1: re-check the policy and reserve the spend, atomically.
@@ -78,12 +81,16 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.certificate(v); err != nil {
+		cert, err := s.certificate(v)
+		if err != nil {
 			// Votes that no longer count (a role changed after the quorum
 			// was met): the transfer fails instead of waiting to be
 			// signed by a later sweep on stale approvals.
 			s.log.WarnContext(ctx, "approval certificate no longer verifies", "request", r.ID, "err", err)
 			return s.failTransfer(ctx, tx, v.Request, t, ev, "the approvals no longer form a valid certificate: "+err.Error())
+		}
+		if w.Status != "" && w.Status != store.WalletActive {
+			return s.failTransfer(ctx, tx, v.Request, t, ev, fmt.Sprintf("wallet %s is %s: its key is not active", w.ID, w.Status))
 		}
 		if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
 			return s.failTransfer(ctx, tx, v.Request, t, ev, "the policy changed after approval; the transfer must be resubmitted")
@@ -98,6 +105,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		if !covers(v.Quorum, need) {
 			return s.retier(ctx, tx, v, t, ev, need)
 		}
+		job = &SignJob{Wallet: w, Message: t.Intent, Certificate: cert, Valuation: ev.valuation()}
 		t.Status, t.UpdatedAt, t.EURCents = store.TxSigning, s.now(), d.EURCents
 		if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
 			return err
@@ -121,7 +129,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		return nil
 	}
 
-	return s.finishSigning(ctx, r.ID, t, w)
+	return s.finishSigning(ctx, r.ID, t, job)
 }
 
 // finishSigning signs a reserved transfer (status signing) outside any
@@ -129,8 +137,15 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 // is also how the sweep resumes a transfer left in signing by a crash: the
 // Signer contract makes a repeated Sign safe, and the compare-and-swap on
 // the status lets one caller record the result.
-func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, w *store.Wallet) error {
-	sig, signErr := s.sign(ctx, w, t.Intent)
+//
+// A signer that cannot reach enough guardians (an *Error of KindUnavailable,
+// or a cancelled context) leaves the transfer in signing, with the reason,
+// for the sweep to try again after SigningGrace: nothing is half-signed.
+// Any other failure fails the transfer.
+func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob) error {
+	w := job.Wallet
+	sig, signErr := s.sign(ctx, job)
+	retry := signErr != nil && retryable(signErr)
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		// Lock the request before the transaction, the order Vote, Sweep
 		// and phase 1 use: the opposite order deadlocks on PostgreSQL with
@@ -144,8 +159,23 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 		}
 		now := s.now()
 		cur.UpdatedAt = now
-		if signErr != nil {
-			cur.Status, cur.FailureReason = store.TxFailed, "signing failed"
+		switch {
+		case retry:
+			cur.FailureReason = "waiting to sign: " + publicMessage(signErr)
+			if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
+				return err
+			}
+			s.log.WarnContext(ctx, "signing postponed", "transaction", t.ID, "wallet", w.ID, "err", signErr)
+			return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
+				target: "transaction:" + t.ID, result: audit.ResultFailure,
+				meta: map[string]string{"error": publicMessage(signErr), "retry_after": SigningGrace.String()}})
+		case signErr != nil:
+			reason := "signing failed"
+			var de *Error
+			if errors.As(signErr, &de) && de.Kind == KindUnprocessable {
+				reason = "signing refused: " + de.Message
+			}
+			cur.Status, cur.FailureReason = store.TxFailed, reason
 			if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
 				return err
 			}
@@ -154,9 +184,9 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 			}
 			s.log.ErrorContext(ctx, "signing failed", "transaction", t.ID, "wallet", w.ID, "err", signErr)
 			return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
-				target: "transaction:" + t.ID, result: audit.ResultFailure, meta: map[string]string{"error": "signing failed"}})
+				target: "transaction:" + t.ID, result: audit.ResultFailure, meta: map[string]string{"error": reason}})
 		}
-		cur.Status, cur.Signature, cur.SignedAt = store.TxSigned, sig, &now
+		cur.Status, cur.Signature, cur.SignedAt, cur.FailureReason = store.TxSigned, sig, &now, ""
 		if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
 			return err
 		}
@@ -173,14 +203,33 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 	return err
 }
 
+// retryable reports whether a signing error means "not now" rather than
+// "no": too few guardians reachable, or the call was cancelled.
+func retryable(err error) bool {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Kind == KindUnavailable
+	}
+	return errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
+}
+
+// publicMessage is the caller-safe text of an error.
+func publicMessage(err error) string {
+	var de *Error
+	if errors.As(err, &de) {
+		return de.Message
+	}
+	return "signing was interrupted"
+}
+
 // resumeCheck checks again, before a transfer left in signing is signed,
 // what may have changed since it was reserved: the approval certificate
 // still verifies, the wallet is not frozen, the emergency stop is off. A
-// refusal marks the transfer failed and returns a nil wallet.
-func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store.Wallet, error) {
-	var w *store.Wallet
+// refusal marks the transfer failed and returns a nil job.
+func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJob, error) {
+	var job *SignJob
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		w = nil
+		job = nil
 		v, err := s.loadRequest(ctx, tx, t.RequestID)
 		if err != nil {
 			return err
@@ -206,7 +255,8 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store
 			return err
 		}
 		var reason string
-		switch _, certErr := s.certificate(v); {
+		cert, certErr := s.certificate(v)
+		switch {
 		case certErr != nil:
 			reason = "the approval certificate no longer verifies"
 		case !bytes.Equal(pol.Hash, v.Request.PolicyHash):
@@ -219,7 +269,11 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store
 			reason = "the emergency stop was on when signing resumed"
 		}
 		if reason == "" {
-			w = wallet
+			val, err := s.valuationOf(ctx, tx, cur.Asset)
+			if err != nil {
+				return err
+			}
+			job = &SignJob{Wallet: wallet, Message: cur.Intent, Certificate: cert, Valuation: val}
 			return nil
 		}
 		cur.Status, cur.FailureReason, cur.UpdatedAt = store.TxFailed, reason, s.now()
@@ -232,7 +286,23 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*store
 		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
 			target: "transaction:" + t.ID, result: audit.ResultDenied, meta: map[string]string{"reason": reason}})
 	})
-	return w, err
+	return job, err
+}
+
+// valuationOf is the EUR rate an asset is valued at now (nil without a rate).
+func (s *Service) valuationOf(ctx context.Context, tx store.Tx, asset string) (*governance.Valuation, error) {
+	r, err := tx.GetRate(ctx, asset)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	price, err := s.valuationPrice(ctx, tx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &governance.Valuation{EURPerUnit: price, Decimals: r.Decimals}, nil
 }
 
 // resumeSigning finishes transfers left in signing for longer than grace
@@ -261,16 +331,16 @@ func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
 		if s.now().Sub(t.UpdatedAt) < grace {
 			continue
 		}
-		w, err := s.resumeCheck(ctx, t)
+		job, err := s.resumeCheck(ctx, t)
 		if err != nil {
 			s.log.WarnContext(ctx, "resuming signing refused", "transaction", t.ID, "err", err)
 			continue
 		}
-		if w == nil {
+		if job == nil {
 			continue // refused and marked failed
 		}
 		s.log.WarnContext(ctx, "resuming a transfer left in signing", "transaction", t.ID)
-		if err := s.finishSigning(ctx, t.RequestID, t, w); err != nil {
+		if err := s.finishSigning(ctx, t.RequestID, t, job); err != nil {
 			s.log.WarnContext(ctx, "resuming signing failed", "transaction", t.ID, "err", err)
 		}
 	}
@@ -337,19 +407,34 @@ func (s *Service) rebind(ctx context.Context, tx store.Tx, r *store.Request) err
 }
 
 // sign produces and verifies a signature with the wallet's signer.
-func (s *Service) sign(ctx context.Context, w *store.Wallet, msg []byte) ([]byte, error) {
+func (s *Service) sign(ctx context.Context, job *SignJob) ([]byte, error) {
+	w := job.Wallet
 	sg, ok := s.signers[w.Mode]
 	if !ok {
 		return nil, fmt.Errorf("no signer for wallet mode %q", w.Mode)
 	}
-	sig, err := sg.Sign(ctx, w, msg)
+	sig, err := sg.Sign(ctx, job)
 	if err != nil {
 		return nil, err
 	}
-	if err := VerifySignature(w.Curve, w.PublicKey, msg, sig); err != nil {
+	if err := VerifyWalletSignature(w, job.Message, sig); err != nil {
 		return nil, fmt.Errorf("signature from %s signer does not verify: %w", w.Mode, err)
 	}
 	return sig, nil
+}
+
+// VerifyWalletSignature checks sig over msg with a wallet's public key:
+// a FROST wallet's signatures are Schnorr signatures (RFC 9591; for
+// Ed25519 standard RFC 8032 ones), an HD wallet's Ed25519 or ECDSA.
+func VerifyWalletSignature(w *store.Wallet, msg, sig []byte) error {
+	if w.Mode == store.ModeFROST {
+		suite, err := frost.ParseSuite(w.Curve)
+		if err != nil {
+			return err
+		}
+		return frost.Verify(suite, w.PublicKey, msg, sig)
+	}
+	return VerifySignature(w.Curve, w.PublicKey, msg, sig)
 }
 
 var errNoAction = errors.New("no executor for action")

@@ -75,7 +75,8 @@ func TestWalletCreationIsApproved(t *testing.T) {
 		code string
 	}{
 		{"fail/mode", coordinator.WalletInput{Name: "x", Mode: "cold"}, "invalid_wallet"},
-		{"fail/frost-not-yet", coordinator.WalletInput{Name: "x", Mode: "frost"}, "unsupported_mode"},
+		{"fail/frost-without-guardians", coordinator.WalletInput{Name: "x", Mode: "frost"}, "invalid_wallet"},
+		{"fail/shamir-not-yet", coordinator.WalletInput{Name: "x", Mode: "shamir"}, "unsupported_mode"},
 		{"fail/curve", coordinator.WalletInput{Name: "x", Mode: "hd", Curve: "p256"}, "invalid_wallet"},
 		{"fail/path", coordinator.WalletInput{Name: "x", Mode: "hd", Path: "m/44'/x"}, "invalid_wallet"},
 		{"fail/ed25519-unhardened", coordinator.WalletInput{Name: "x", Mode: "hd", Curve: "ed25519", Path: "m/44'/501'/0"}, "invalid_wallet"},

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"os"
 	"sync"
 	"testing"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/hd"
 	"github.com/custos-dev/custos/store"
 	"github.com/custos-dev/custos/store/postgres"
@@ -95,5 +97,75 @@ func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
 		if count != int64(round+1) || spent != int64(round+1)*1_500_000 {
 			t.Fatalf("round %d: spend ledger holds %d transfers, EUR cents %d", round, count, spent)
 		}
+	}
+}
+
+// TestConcurrentGovernanceChangesOnePostgres: two coordinators execute two
+// approved governance changes at the same time on one PostgreSQL
+// database. Both land in the governance log, in an order a guardian can
+// apply: a guardian that missed both catches up to the coordinators' state.
+func TestConcurrentGovernanceChangesOnePostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
+	ctx := context.Background()
+	open := func() store.Store {
+		st, err := postgres.Open(ctx, dsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	}
+	stA := open()
+	sd, err := seed(ctx, testService(t, stA, func() time.Time { return testStart }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := newFixtureOn(t, stA, "", sd)
+	b := newFixtureOn(t, open(), "", sd)
+	b.clock = a.clock
+	net := &fakeNet{coord: coordinatorGuardianKey.Public().(ed25519.PublicKey), now: a.clock.Now, guardians: map[string]*fakeGuardian{}}
+	ga := &guardianFixture{fixture: a, net: net}
+	for _, f := range []*fixture{a, b} {
+		f.svc = guardianService(t, f.st, f.clock, net)
+	}
+	g := ga.enrol("g1")
+	g.set(func(g *fakeGuardian) { g.down = true })
+	a.clock.Advance(time.Minute)
+
+	var reqs []string
+	for _, r := range []coordinator.RateInput{{Asset: "sol", EURPerUnit: "300", Decimals: 9}, {Asset: "eth", EURPerUnit: "5000", Decimals: 18}} {
+		_, v, err := a.svc.PutRate(ctx, a.users["ada"], r)
+		if err != nil || v == nil {
+			t.Fatalf("rate.set request: %v", err)
+		}
+		if _, err := a.vote("alice", v.Request.ID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		reqs = append(reqs, v.Request.ID)
+	}
+	var wg sync.WaitGroup
+	for i, id := range reqs {
+		f := []*fixture{a, b}[i]
+		sig := a.sign("tess", id, approvals.Approve)
+		wg.Go(func() {
+			if _, err := f.svc.Vote(ctx, f.users["tess"], id, approvals.Approve, sig); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	want, err := a.svc.GovernanceHash(ctx, a.users["victor"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.set(func(g *fakeGuardian) { g.down = false })
+	if err := b.svc.GuardianHealth(ctx); err != nil {
+		t.Fatal(err)
+	}
+	g.mu.Lock()
+	got, applied := g.govHash, len(g.applied)
+	g.mu.Unlock()
+	if got != want || applied != 2 {
+		t.Fatalf("guardian reached %s after %d changes, coordinators hold %s", got, applied, want)
 	}
 }

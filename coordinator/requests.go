@@ -331,6 +331,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 		return err
 	}
 	s.resumeSigning(ctx, SigningGrace)
+	s.sweepCeremonies(ctx)
 	return nil
 }
 

@@ -5,6 +5,14 @@
 // Every step is appended to the audit chain in the same store transaction as
 // the change it records.
 //
+// FROST wallets are signed by guardians (separate processes that hold the
+// key shares, made by a distributed key generation the coordinator only
+// relays): they are enrolled with single-use claim codes, pin the
+// coordinator's guardian identity key, receive every approved governance
+// change, and check each transfer's approval certificate themselves before
+// releasing a signature share. Messages to them are signed envelopes
+// (package guardian/wire) carried by a GuardianTransport.
+//
 // The package has no HTTP in it; coordinator/httpapi serves it. It fails
 // closed: a store, rate, policy, audit or signer failure refuses the
 // operation, and there is no path that signs without a met quorum.
@@ -12,6 +20,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -43,8 +52,22 @@ type Config struct {
 	Rand        io.Reader        // nil: crypto/rand
 	// SessionTTL is how long a staff login lasts (default 12h).
 	SessionTTL time.Duration
-	// Signers by wallet mode; the HD signer is added by New.
+	// Signers by wallet mode; the HD and FROST signers are added by New.
 	Signers map[string]Signer
+
+	// GuardianKey is the coordinator's Ed25519 identity towards guardians:
+	// every request to a guardian is signed with it, and each guardian
+	// pins its public key at enrolment. Without it no guardian can enrol
+	// and FROST wallets can be neither created nor used.
+	GuardianKey ed25519.PrivateKey
+	// GuardianTransport carries messages to guardians (nil: HTTP with warm
+	// connections).
+	GuardianTransport GuardianTransport
+	// GuardianTimeout bounds each call to a guardian (default 5s).
+	GuardianTimeout time.Duration
+	// GuardianStale is how long after its last health answer a guardian
+	// still counts as responsive when signers are picked (default 1m).
+	GuardianStale time.Duration
 }
 
 // Service is the coordinator.
@@ -62,6 +85,22 @@ type Service struct {
 
 	mu       sync.Mutex
 	policies map[string]*policy.Document // parsed documents by hex hash
+
+	guardianKey ed25519.PrivateKey
+	rpc         *guardianClient
+	frost       *frostSigner
+	guardians   guardianCache
+	govLog      governanceLog
+	stale       time.Duration
+
+	// Background work (key ceremonies, commitment refills, governance
+	// pushes) runs under bgCtx and is waited for by Close.
+	bgMu       sync.Mutex
+	bgCtx      context.Context
+	bgStop     context.CancelFunc
+	bgWG       sync.WaitGroup
+	closed     bool
+	ceremonies map[string]bool // ceremonies this process is running
 }
 
 // New validates cfg and returns a Service.
@@ -93,11 +132,60 @@ func New(cfg Config) (*Service, error) {
 	if s.ttl == 0 {
 		s.ttl = 12 * time.Hour
 	}
+	if cfg.GuardianKey != nil && len(cfg.GuardianKey) != ed25519.PrivateKeySize {
+		return nil, errors.New("coordinator: GuardianKey is not an Ed25519 private key")
+	}
+	s.guardianKey = cfg.GuardianKey
+	tr := cfg.GuardianTransport
+	if tr == nil {
+		tr = NewHTTPTransport()
+	}
+	timeout := cfg.GuardianTimeout
+	if timeout <= 0 {
+		timeout = 5 * time.Second
+	}
+	s.stale = cfg.GuardianStale
+	if s.stale <= 0 {
+		s.stale = time.Minute
+	}
+	s.rpc = &guardianClient{key: cfg.GuardianKey, tr: tr, timeout: timeout, now: s.now}
+	s.frost = newFROSTSigner(s)
+	s.bgCtx, s.bgStop = context.WithCancel(context.Background())
+	s.ceremonies = map[string]bool{}
 	s.signers[store.ModeHD] = &hdSigner{kek: cfg.KEK}
+	s.signers[store.ModeFROST] = s.frost
 	for mode, sg := range cfg.Signers {
 		s.signers[mode] = sg
 	}
 	return s, nil
+}
+
+// Close stops the service's background work (key ceremonies in progress
+// are abandoned; the sweep of a later run marks them failed) and waits for
+// it to end. The store is the caller's to close.
+func (s *Service) Close() error {
+	s.bgMu.Lock()
+	s.closed = true
+	s.bgMu.Unlock()
+	s.bgStop()
+	s.bgWG.Wait()
+	return nil
+}
+
+// goBackground runs f in a goroutine owned by the service, with a context
+// that Close cancels. It reports false (and runs nothing) after Close.
+func (s *Service) goBackground(f func(ctx context.Context)) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.closed {
+		return false
+	}
+	s.bgWG.Add(1)
+	go func() {
+		defer s.bgWG.Done()
+		f(s.bgCtx)
+	}()
+	return true
 }
 
 // Store returns the service's store (for read-only tooling).

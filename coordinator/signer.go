@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/hd"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
@@ -21,15 +23,28 @@ import (
 // (the sweep resumes transfers left in signing); a second call must be as
 // safe as the first: a deterministic scheme, or a ceremony whose
 // participants answer an identical retry with the same result.
+//
+// A signer that cannot reach enough of its parties returns an *Error of
+// KindUnavailable: the transfer stays in signing and the sweep tries again
+// later. Any other error fails the transfer.
 type Signer interface {
-	Sign(ctx context.Context, w *store.Wallet, msg []byte) ([]byte, error)
+	Sign(ctx context.Context, job *SignJob) ([]byte, error)
 }
 
-// Guardian is a guardian node as the coordinator sees it, in-process or
-// remote; FROST and Shamir signers are built on it.
-type Guardian interface {
-	ID() string
-	Health(ctx context.Context) error
+// SignJob is what a Signer signs, with what a guardian needs to check it
+// on its own.
+type SignJob struct {
+	Wallet  *store.Wallet
+	Message []byte
+	// Certificate is the approval certificate of the transfer request;
+	// guardians verify it against the governance state they hold.
+	Certificate *approvals.Certificate
+	// Valuation is the EUR rate the coordinator valued the transfer at
+	// (guardians value it at the higher of it and their approved anchor).
+	Valuation *governance.Valuation
+	// Ceremony is set, instead of a certificate, for the test signature
+	// of a key ceremony: the session id whose test message is signed.
+	Ceremony string
 }
 
 // Curves.
@@ -67,7 +82,8 @@ var _ Signer = (*hdSigner)(nil)
 
 // Sign opens the wallet's seed, derives the child key and signs msg. The
 // seed and the keys are wiped before it returns.
-func (h *hdSigner) Sign(_ context.Context, w *store.Wallet, msg []byte) ([]byte, error) {
+func (h *hdSigner) Sign(_ context.Context, job *SignJob) ([]byte, error) {
+	w, msg := job.Wallet, job.Message
 	curve, err := hdCurve(w.Curve)
 	if err != nil {
 		return nil, err

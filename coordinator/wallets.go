@@ -7,11 +7,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/hd"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
@@ -23,6 +28,11 @@ type WalletInput struct {
 	Mode  string `json:"mode"`
 	Curve string `json:"curve"`
 	Path  string `json:"derivation_path,omitempty"`
+	// Threshold and Guardians describe a FROST wallet: any Threshold of
+	// the Guardians (ids or names; ids once the request is filed) sign.
+	// Guardian i+1 in the key is Guardians[i].
+	Threshold int      `json:"threshold,omitempty"`
+	Guardians []string `json:"guardians,omitempty"`
 }
 
 func (in *WalletInput) normalise() error {
@@ -30,12 +40,23 @@ func (in *WalletInput) normalise() error {
 	if in.Name == "" || len(in.Name) > 64 {
 		return newErr(KindInvalid, "invalid_wallet", "name is required (at most 64 characters)")
 	}
+	if in.Mode == "" {
+		in.Mode = store.ModeHD
+	}
 	switch in.Mode {
 	case store.ModeHD:
-	case store.ModeFROST, store.ModeShamir, store.ModeHardware:
+		return in.normaliseHD()
+	case store.ModeFROST:
+		return in.normaliseFROST()
+	case store.ModeShamir, store.ModeHardware:
 		return newErr(KindUnprocessable, "unsupported_mode", "wallet mode %q is not available in this version", in.Mode)
-	default:
-		return newErr(KindInvalid, "invalid_wallet", "mode must be one of hd, frost, shamir, hardware")
+	}
+	return newErr(KindInvalid, "invalid_wallet", "mode must be one of hd, frost, shamir, hardware")
+}
+
+func (in *WalletInput) normaliseHD() error {
+	if in.Threshold != 0 || len(in.Guardians) != 0 {
+		return newErr(KindInvalid, "invalid_wallet", "threshold and guardians apply to frost wallets only")
 	}
 	if in.Curve == "" {
 		in.Curve = CurveSecp256k1
@@ -55,6 +76,69 @@ func (in *WalletInput) normalise() error {
 	return nil
 }
 
+func (in *WalletInput) normaliseFROST() error {
+	if in.Curve == "" {
+		in.Curve = CurveEd25519
+	}
+	if _, err := frost.ParseSuite(in.Curve); err != nil {
+		return newErr(KindInvalid, "invalid_wallet", "curve must be ed25519 or secp256k1")
+	}
+	if in.Path != "" {
+		return newErr(KindInvalid, "invalid_wallet", "a frost wallet has no derivation path")
+	}
+	n := len(in.Guardians)
+	if n < 2 || n > frost.MaxSigners {
+		return newErr(KindInvalid, "invalid_wallet", "a frost wallet needs 2 to %d guardians", frost.MaxSigners)
+	}
+	if in.Threshold < 2 || in.Threshold > n {
+		return newErr(KindInvalid, "invalid_wallet", "threshold must be between 2 and the number of guardians (%d)", n)
+	}
+	seen := map[string]bool{}
+	for i, g := range in.Guardians {
+		g = strings.TrimSpace(g)
+		if g == "" || len(g) > 64 {
+			return newErr(KindInvalid, "invalid_wallet", "guardian %d is empty or too long", i+1)
+		}
+		if seen[g] {
+			return newErr(KindInvalid, "invalid_wallet", "guardian %q is listed twice", g)
+		}
+		seen[g] = true
+		in.Guardians[i] = g
+	}
+	return nil
+}
+
+// resolveGuardians replaces guardian names by ids and checks that every
+// guardian is distinct and active (a quarantined or removed guardian takes
+// part in no new key).
+func resolveGuardians(names []string, all []*store.Guardian) ([]string, []*store.Guardian, error) {
+	byID, byName := map[string]*store.Guardian{}, map[string]*store.Guardian{}
+	for _, g := range all {
+		byID[g.ID], byName[g.Name] = g, g
+	}
+	ids := make([]string, len(names))
+	gs := make([]*store.Guardian, len(names))
+	seen := map[string]bool{}
+	for i, n := range names {
+		g := byID[n]
+		if g == nil {
+			g = byName[n]
+		}
+		if g == nil {
+			return nil, nil, newErr(KindUnprocessable, "unknown_guardian", "guardian %q is not enrolled", n)
+		}
+		if g.Status != store.GuardianActive {
+			return nil, nil, newErr(KindUnprocessable, "guardian_not_active", "guardian %s is %s and takes part in no new key", g.Name, g.Status)
+		}
+		if seen[g.ID] {
+			return nil, nil, newErr(KindInvalid, "invalid_wallet", "guardian %s is listed twice", g.Name)
+		}
+		seen[g.ID] = true
+		ids[i], gs[i] = g.ID, g
+	}
+	return ids, gs, nil
+}
+
 func allHardened(path string) bool {
 	for _, seg := range strings.Split(path, "/")[1:] {
 		if !strings.HasSuffix(seg, "'") && !strings.HasSuffix(seg, "h") {
@@ -72,6 +156,20 @@ func (s *Service) CreateWallet(ctx context.Context, p *Principal, in WalletInput
 	}
 	if err := in.normalise(); err != nil {
 		return nil, err
+	}
+	if in.Mode == store.ModeFROST {
+		if s.guardianKey == nil {
+			return nil, errGuardiansDisabled
+		}
+		all, err := read(ctx, s, "list guardians", nil, func(ctx context.Context, tx store.Tx) ([]*store.Guardian, error) {
+			return tx.ListGuardians(ctx)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if in.Guardians, _, err = resolveGuardians(in.Guardians, all); err != nil {
+			return nil, err
+		}
 	}
 	ws, err := s.ListWallets(ctx, p)
 	if err != nil {
@@ -129,11 +227,16 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		return internal("decode action", err)
 	}
 	var prepared func(ctx context.Context, tx store.Tx) (string, error)
+	var after func(cert *approvals.Certificate) // runs once the action committed
 	switch r.Action {
 	case "wallet.create":
 		var in WalletInput
 		if err := json.Unmarshal(a.Params, &in); err != nil {
 			return internal("decode wallet.create", err)
+		}
+		if in.Mode == store.ModeFROST {
+			prepared, after = s.prepareFROSTWallet(r, in)
+			break
 		}
 		w, err := s.newHDWallet(in)
 		if err != nil {
@@ -178,8 +281,9 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		return s.markFailed(ctx, r, fmt.Errorf("%w %q", errNoAction, r.Action))
 	}
 	var actionErr error
+	var cert *approvals.Certificate
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		actionErr = nil
+		actionErr, cert = nil, nil
 		// Run only what a valid certificate under the policy in force
 		// covers: the status column alone is not proof of approval.
 		v, err := s.loadRequest(ctx, tx, r.ID)
@@ -189,7 +293,7 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		if v.Request.Status != store.RequestApproved {
 			return store.ErrConflict
 		}
-		if _, err := s.certificate(v); err != nil {
+		if cert, err = s.certificate(v); err != nil {
 			actionErr = wrapErr(KindInternal, "certificate_invalid", "the approval certificate does not verify; refusing to act", err)
 			return actionErr
 		}
@@ -209,8 +313,15 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 			actionErr = err // a conflict here is the action's own failure
 			return err
 		}
-		return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",
-			target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"action": r.Action, "result": target}})
+		if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",
+			target: "request:" + r.ID, result: audit.ResultSuccess, meta: map[string]string{"action": r.Action, "result": target}}); err != nil {
+			return err
+		}
+		if governance.IsGovernanceAction(r.Action) {
+			// Guardians apply the same change from this certificate.
+			return s.logGovernance(ctx, tx, r, cert)
+		}
+		return nil
 	})
 	if err != nil && actionErr != nil {
 		return s.markFailed(ctx, r, actionErr)
@@ -221,7 +332,59 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 	if err != nil {
 		return s.storeErr("execute "+r.Action, err)
 	}
+	if after != nil {
+		after(cert)
+	}
+	if governance.IsGovernanceAction(r.Action) {
+		s.goBackground(s.pushGovernance)
+	}
 	return nil
+}
+
+// prepareFROSTWallet returns the action of an approved wallet.create for a
+// FROST wallet: the wallet is created pending, with its key ceremony, and
+// the ceremony starts once that is committed.
+func (s *Service) prepareFROSTWallet(r *store.Request, in WalletInput) (func(context.Context, store.Tx) (string, error), func(*approvals.Certificate)) {
+	now := s.now()
+	w := &store.Wallet{ID: s.newID(), Name: in.Name, Mode: store.ModeFROST, Curve: in.Curve, KeyVersion: 1, CreatedAt: now,
+		Status: store.WalletPending, Threshold: in.Threshold, Guardians: in.Guardians}
+	c := &store.Ceremony{ID: s.newCeremonyID(), WalletID: w.ID, State: store.CeremonyRunning, Round: RoundStart, Curve: in.Curve,
+		Threshold: in.Threshold, Guardians: in.Guardians, CreatedAt: now, UpdatedAt: now}
+	var gs []*store.Guardian
+	prepared := func(ctx context.Context, tx store.Tx) (string, error) {
+		if s.guardianKey == nil {
+			return "", errGuardiansDisabled
+		}
+		all, err := tx.ListGuardians(ctx)
+		if err != nil {
+			return "", err
+		}
+		// The guardians must still be enrolled and active, and be the
+		// ones the approvers saw (by id).
+		ids, resolved, err := resolveGuardians(in.Guardians, all)
+		if err != nil {
+			return "", err
+		}
+		if !slices.Equal(ids, in.Guardians) {
+			return "", newErr(KindConflict, "guardians_changed", "the approved guardians are not listed by id")
+		}
+		gs = resolved
+		if err := tx.CreateWallet(ctx, w); err != nil {
+			if errors.Is(err, store.ErrConflict) {
+				return "", newErr(KindConflict, "wallet_exists", "a wallet named %q exists", w.Name)
+			}
+			return "", err
+		}
+		if err := tx.CreateCeremony(ctx, c); err != nil {
+			return "", err
+		}
+		return "wallet:" + w.ID, s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.create",
+			actor: "system", target: "wallet:" + w.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"name": w.Name, "mode": w.Mode, "curve": w.Curve, "threshold": strconv.Itoa(w.Threshold),
+				"guardians": strings.Join(w.Guardians, ","), "ceremony": c.ID, "status": string(w.Status), "request": r.ID}})
+	}
+	after := func(cert *approvals.Certificate) { s.startCeremony(c, w, cert, gs) }
+	return prepared, after
 }
 
 func (s *Service) markFailed(ctx context.Context, r *store.Request, cause error) error {
@@ -270,6 +433,9 @@ func (s *Service) newHDWallet(in WalletInput) (*store.Wallet, error) {
 func (s *Service) CreateWalletNow(ctx context.Context, actor string, in WalletInput) (*store.Wallet, error) {
 	if err := in.normalise(); err != nil {
 		return nil, err
+	}
+	if in.Mode != store.ModeHD {
+		return nil, newErr(KindUnprocessable, "unsupported_mode", "only hd wallets are created without approval; a %s wallet is a wallet.create request", in.Mode)
 	}
 	w, err := s.newHDWallet(in)
 	if err != nil {

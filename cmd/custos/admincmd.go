@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,9 +26,39 @@ func writeFile(path string, data []byte) error {
 	return os.WriteFile(path, data, 0o600)
 }
 
+// walletView is a wallet as the API shows it.
+type walletView struct {
+	ID             string   `json:"id"`
+	Name           string   `json:"name"`
+	Mode           string   `json:"mode"`
+	Curve          string   `json:"curve"`
+	DerivationPath string   `json:"derivation_path"`
+	PublicKey      string   `json:"public_key"`
+	KeyVersion     int      `json:"key_version"`
+	Frozen         bool     `json:"frozen"`
+	Status         string   `json:"status"`
+	Threshold      int      `json:"threshold"`
+	Guardians      []string `json:"guardians"`
+	Ceremony       *struct {
+		ID         string   `json:"id"`
+		State      string   `json:"state"`
+		Round      string   `json:"round"`
+		Transcript string   `json:"transcript"`
+		Blamed     []string `json:"blamed"`
+		Error      string   `json:"error"`
+		Progress   *struct {
+			Steps []struct {
+				Round      string    `json:"round"`
+				StartedAt  time.Time `json:"started_at"`
+				DurationMS float64   `json:"duration_ms"`
+			} `json:"steps"`
+		} `json:"progress"`
+	} `json:"ceremony"`
+}
+
 func runWallet(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos wallet create|list|freeze|unfreeze [flags]")
+		return usagef("usage: custos wallet create|list|show|freeze|unfreeze [flags]")
 	}
 	fs := flag.NewFlagSet("wallet "+args[0], flag.ContinueOnError)
 	var c conn
@@ -38,32 +69,70 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		var list struct {
-			Wallets []struct {
-				ID, Name, Mode, Curve, PublicKey string
-				DerivationPath                   string `json:"derivation_path"`
-				PublicKeyHex                     string `json:"public_key"`
-				Frozen                           bool
-			} `json:"wallets"`
+			Wallets []walletView `json:"wallets"`
 		}
 		if err := c.call(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
 			return err
 		}
 		for _, w := range list.Wallets {
-			frozen := ""
+			extra := ""
 			if w.Frozen {
-				frozen = " FROZEN"
+				extra += " FROZEN"
 			}
-			fmt.Fprintf(out, "%s  %-14s %s %-9s %s %s%s\n", w.ID, w.Name, w.Mode, w.Curve, w.DerivationPath, w.PublicKeyHex, frozen)
+			if w.Status != "" && w.Status != "active" {
+				extra += " " + strings.ToUpper(w.Status)
+			}
+			where := w.DerivationPath
+			if w.Mode == "frost" {
+				where = fmt.Sprintf("%d-of-%d", w.Threshold, len(w.Guardians))
+			}
+			fmt.Fprintf(out, "%s  %-14s %-5s %-9s %s %s%s\n", w.ID, w.Name, w.Mode, w.Curve, where, w.PublicKey, extra)
 		}
 		return nil
-	case "create":
-		var in coordinator.WalletInput
-		fs.StringVar(&in.Name, "name", "", "wallet name")
-		fs.StringVar(&in.Mode, "mode", "hd", "wallet mode")
-		fs.StringVar(&in.Curve, "curve", "secp256k1", "secp256k1 or ed25519")
-		fs.StringVar(&in.Path, "path", "", "derivation path (default per curve)")
+	case "show":
+		asJSON := fs.Bool("json", false, "print the API answer as JSON")
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
+		}
+		if fs.NArg() != 1 {
+			return usagef("usage: custos wallet show [flags] WALLET")
+		}
+		id, err := resolveWallet(ctx, &c, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		var raw []byte
+		if err := c.call(ctx, http.MethodGet, client.Path("wallets", id), nil, &raw); err != nil {
+			return err
+		}
+		if *asJSON {
+			_, err := out.Write(append(raw, '\n'))
+			return err
+		}
+		var w walletView
+		if err := json.Unmarshal(raw, &w); err != nil {
+			return err
+		}
+		return printWallet(out, &w)
+	case "create":
+		var in coordinator.WalletInput
+		var guardians string
+		fs.StringVar(&in.Name, "name", "", "wallet name")
+		fs.StringVar(&in.Mode, "mode", "hd", "wallet mode: hd or frost")
+		fs.StringVar(&in.Curve, "curve", "", "secp256k1 or ed25519 (default: secp256k1 for hd, ed25519 for frost)")
+		fs.StringVar(&in.Path, "path", "", "hd: derivation path (default per curve)")
+		fs.IntVar(&in.Threshold, "threshold", 0, "frost: guardians needed to sign (t)")
+		fs.StringVar(&guardians, "guardians", "", "frost: comma-separated guardian names or ids (n); guardian i+1 in the key is the i-th")
+		if err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		if guardians != "" {
+			for _, g := range strings.Split(guardians, ",") {
+				in.Guardians = append(in.Guardians, strings.TrimSpace(g))
+			}
+		}
+		if in.Mode == "frost" && (in.Threshold == 0 || len(in.Guardians) == 0) {
+			return usagef("usage: custos wallet create --mode frost --name NAME --threshold T --guardians G1,G2,G3 [--curve ed25519|secp256k1]")
 		}
 		var res struct {
 			Request requestView `json:"request"`
@@ -75,6 +144,9 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		if res.Request.Status == "pending" {
 			fmt.Fprintf(out, "hint: it needs %d approval(s)%s: custos approve --as NAME %s\n",
 				res.Request.Requirement.Approvals, rolesText(res.Request.Requirement.Roles), res.Request.ID)
+		}
+		if in.Mode == "frost" {
+			fmt.Fprintf(out, "hint: once approved, the guardians run the key ceremony; follow it with: custos wallet show %s\n", in.Name)
 		}
 		return nil
 	case "freeze", "unfreeze":
@@ -100,6 +172,49 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		return printJSON(out, res)
 	}
 	return usagef("wallet: unknown subcommand %q", args[0])
+}
+
+// printWallet shows a wallet and, for a FROST wallet, its key ceremony.
+func printWallet(out io.Writer, w *walletView) error {
+	status := w.Status
+	if w.Frozen {
+		status += ", frozen"
+	}
+	fmt.Fprintf(out, "wallet      %s (%s)\nmode        %s, %s\nstatus      %s\n", w.Name, w.ID, w.Mode, w.Curve, status)
+	if w.Mode == "frost" {
+		fmt.Fprintf(out, "signers     any %d of %d guardians: %s\n", w.Threshold, len(w.Guardians), strings.Join(w.Guardians, ", "))
+	} else {
+		fmt.Fprintf(out, "path        %s\n", w.DerivationPath)
+	}
+	if w.PublicKey != "" {
+		fmt.Fprintf(out, "public key  %s\n", w.PublicKey)
+	} else {
+		fmt.Fprintf(out, "public key  (none until the key ceremony completes)\n")
+	}
+	cer := w.Ceremony
+	if cer == nil {
+		return nil
+	}
+	fmt.Fprintf(out, "ceremony    %s: %s at %s\n", cer.ID, cer.State, cer.Round)
+	if cer.Progress != nil {
+		for _, st := range cer.Progress.Steps {
+			took := "running"
+			if st.DurationMS > 0 {
+				took = fmt.Sprintf("%.1f ms", st.DurationMS)
+			}
+			fmt.Fprintf(out, "  %-10s %s\n", st.Round, took)
+		}
+	}
+	if cer.Transcript != "" {
+		fmt.Fprintf(out, "transcript  %s\n", cer.Transcript)
+	}
+	if cer.Error != "" {
+		fmt.Fprintf(out, "error       %s\n", cer.Error)
+	}
+	if len(cer.Blamed) > 0 {
+		fmt.Fprintf(out, "blamed      %s\n", strings.Join(cer.Blamed, ", "))
+	}
+	return nil
 }
 
 func runAPIKey(ctx context.Context, args []string, out io.Writer) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
 	"flag"
@@ -33,9 +34,12 @@ type serverConfig struct {
 	kekPassphraseFile string
 	kekSaltFile       string
 	decisionKeyFile   string
+	guardianKeyFile   string
 	logLevel          string
 	sweepEvery        time.Duration
 	checkpointEvery   time.Duration
+	healthEvery       time.Duration
+	guardianTimeout   time.Duration
 	ratePerSecond     float64
 	trustProxy        bool
 }
@@ -48,6 +52,9 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.kekPassphraseFile, "kek-passphrase-file", "", "passphrase file to derive the key-encryption key with argon2id (instead of --kek-file)")
 	fs.StringVar(&c.kekSaltFile, "kek-salt-file", "", "salt file for --kek-passphrase-file (created on first use)")
 	fs.StringVar(&c.decisionKeyFile, "decision-key-file", "", "Ed25519 key (PEM) that signs decision proofs")
+	fs.StringVar(&c.guardianKeyFile, "guardian-key-file", "", "Ed25519 key (PEM) the coordinator signs guardian messages with (guardians pin its public key); without it guardians and FROST wallets are unavailable")
+	fs.DurationVar(&c.healthEvery, "guardian-health-every", 10*time.Second, "how often to check guardians' health and governance state")
+	fs.DurationVar(&c.guardianTimeout, "guardian-timeout", 5*time.Second, "deadline of each call to a guardian")
 	fs.StringVar(&c.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.DurationVar(&c.sweepEvery, "sweep-every", 30*time.Second, "how often to expire overdue requests and resume approved ones")
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-every", 10*time.Minute, "how often to sign the audit chain head into the log (0: never)")
@@ -138,11 +145,18 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 	if err != nil {
 		return nil, nil, err
 	}
+	var gk ed25519.PrivateKey
+	if cfg.guardianKeyFile != "" {
+		if gk, err = readKeyFile(cfg.guardianKeyFile); err != nil {
+			return nil, nil, fmt.Errorf("guardian key: %w", err)
+		}
+	}
 	st, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
 	}
-	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Logger: logger})
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Logger: logger,
+		GuardianKey: gk, GuardianTimeout: cfg.guardianTimeout, GuardianStale: 3 * cfg.healthEvery})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -152,6 +166,9 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 
 // serve runs the HTTP server and the sweeper until ctx ends.
 func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, logger *slog.Logger, ready func(addr string)) error {
+	// Key ceremonies and other background work stop with the server (a
+	// later sweep fails an interrupted ceremony), before the store closes.
+	defer svc.Close()
 	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond, TrustProxyHeaders: cfg.trustProxy})
 	if err != nil {
 		return err
@@ -170,6 +187,13 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 		}
 	})
 
+	if cfg.healthEvery > 0 {
+		go every(ctx, cfg.healthEvery, func() {
+			if err := svc.GuardianHealth(ctx); err != nil {
+				logger.Warn("guardian health check failed", "err", err)
+			}
+		})
+	}
 	if cfg.checkpointEvery > 0 {
 		go every(ctx, cfg.checkpointEvery, func() {
 			if err := svc.PeriodicCheckpoint(ctx); err != nil {

@@ -59,8 +59,11 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	cfg.sqlitePath = filepath.Join(*dataDir, "custos.db")
 	cfg.kekFile = filepath.Join(*dataDir, "kek.hex")
 	cfg.decisionKeyFile = filepath.Join(*dataDir, "decision-key.pem")
+	cfg.guardianKeyFile = filepath.Join(*dataDir, "guardian-key.pem")
 	cfg.sweepEvery = 10 * time.Second
 	cfg.checkpointEvery = 10 * time.Minute
+	cfg.healthEvery = 5 * time.Second
+	cfg.guardianTimeout = 5 * time.Second
 
 	if _, err := os.Stat(cfg.kekFile); errors.Is(err, os.ErrNotExist) {
 		if err := seal.GenerateKEKFile(cfg.kekFile, rand.Reader); err != nil {
@@ -72,6 +75,11 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	} else if created {
 		fmt.Fprintf(out, "custos: created the decision-proof signing key at %s\n", cfg.decisionKeyFile)
+	}
+	if _, created, err := loadOrCreateKey(cfg.guardianKeyFile); err != nil {
+		return err
+	} else if created {
+		fmt.Fprintf(out, "custos: created the coordinator's guardian identity key at %s\n", cfg.guardianKeyFile)
 	}
 	logger := newLogger(cfg.logLevel)
 	svc, st, err := buildService(ctx, &cfg, logger)
@@ -87,19 +95,19 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "custos: seeded demo users, approval keys, an API key, EUR rates, the default policy and two HD wallets\n")
 	}
-	for _, r := range demoRates {
-		if err := svc.BootstrapRate(ctx, r); err != nil {
-			return err
+	// The demo price feed keeps the rates fresh within the band of their
+	// approved anchors; it never moves an anchor (guardians hold them too,
+	// and only an approved rate.set changes them).
+	feed := func() {
+		for _, r := range demoRates {
+			if err := svc.FeedRate(ctx, r); err != nil {
+				logger.Warn("refreshing demo rate failed", "asset", r.Asset, "err", err)
+			}
 		}
 	}
+	feed()
 	if *refresh > 0 {
-		go every(ctx, *refresh, func() {
-			for _, r := range demoRates {
-				if err := svc.BootstrapRate(ctx, r); err != nil {
-					logger.Warn("refreshing demo rate failed", "asset", r.Asset, "err", err)
-				}
-			}
-		})
+		go every(ctx, *refresh, feed)
 	}
 	return serve(ctx, &cfg, svc, logger, func(addr string) {
 		fmt.Fprintf(out, "custos: credentials written to %s\n", credsPath)

@@ -41,6 +41,7 @@ func init() {
 		"emergency-stop": {"turn the global emergency stop on or off", runEmergencyStop},
 		"user":           {"list or create staff, request role changes, register your approval key", runUser},
 		"bootstrap":      {"create the first staff of a new installation (once, on an empty store)", runBootstrap},
+		"guardian":       {"run a guardian node (guardian init|enroll|run|status|audit) or administer guardians (guardian invite|list|show)", runGuardian},
 	}
 }
 
@@ -98,12 +99,15 @@ func (e usageError) Error() string { return e.msg }
 func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
 
 var hints = map[string]string{
-	"self_approval":   "the person who requested a transfer cannot approve it; ask another approver",
-	"duplicate_vote":  "each person counts once; ask another approver",
-	"bad_signature":   "sign with your own approval key file (--key), for this request as it is now",
-	"unauthenticated": "check --credentials/--as, or log in again",
-	"rate_limited":    "wait for the Retry-After interval and try again",
-	"policy_changed":  "the policy changed: the request was re-bound and earlier approvals are void; approve again",
+	"self_approval":      "the person who requested a transfer cannot approve it; ask another approver",
+	"duplicate_vote":     "each person counts once; ask another approver",
+	"bad_signature":      "sign with your own approval key file (--key), for this request as it is now",
+	"unauthenticated":    "check --credentials/--as, or log in again",
+	"rate_limited":       "wait for the Retry-After interval and try again",
+	"policy_changed":     "the policy changed: the request was re-bound and earlier approvals are void; approve again",
+	"invalid_claim_code": "ask the coordinator's administrators for a new code: custos guardian invite --as ADMIN --name NAME",
+	"wallet_not_active":  "a frost wallet signs only once its key ceremony completed: custos wallet show WALLET",
+	"guardians_disabled": "start the coordinator with --guardian-key-file (custos dev creates one)",
 }
 
 // parseArgs parses flags wherever they appear among the positional

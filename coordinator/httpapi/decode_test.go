@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -99,7 +100,8 @@ func newTestHandler(t *testing.T, trustProxy bool) http.Handler {
 	t.Cleanup(func() { st.Close() })
 	kek, _ := seal.NewKEK(make([]byte, 32))
 	signer, _ := proof.NewSigner(ed25519.NewKeyFromSeed(make([]byte, 32)))
-	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer})
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer,
+		GuardianKey: ed25519.NewKeyFromSeed(bytes.Repeat([]byte{7}, 32))})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,3 +162,30 @@ func TestRequestIDIsOurs(t *testing.T) {
 		t.Fatalf("status %d body %s", rec.Code, rec.Body)
 	}
 }
+
+// TestGuardianEnrolmentIsLimited: the enrolment endpoint takes no
+// credential, answers every bad code alike, and is limited per client
+// address like logins.
+func TestGuardianEnrolmentIsLimited(t *testing.T) {
+	h := newTestHandler(t, false)
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	body := fmt.Sprintf(`{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA","identity_key":%q,"encryption_key":%q,"endpoint":"http://g.test","signature":%q}`,
+		b64(key.Public().(ed25519.PublicKey)), b64(bytes.Repeat([]byte{9}, 32)), b64(make([]byte, 64)))
+	var codes []int
+	for range 7 { // the test limit allows bursts of 5
+		req := httptest.NewRequest(http.MethodPost, "/v1/guardians/enroll", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.RemoteAddr = "127.0.0.1:40000"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		codes = append(codes, rec.Code)
+		if rec.Code != http.StatusTooManyRequests && !strings.Contains(rec.Body.String(), `"bad_signature"`) {
+			t.Fatalf("status %d: %s", rec.Code, rec.Body)
+		}
+	}
+	if want := []int{422, 422, 422, 422, 422, 429, 429}; fmt.Sprint(codes) != fmt.Sprint(want) {
+		t.Fatalf("statuses %v, want %v", codes, want)
+	}
+}
+
+func b64(b []byte) string { return base64.StdEncoding.EncodeToString(b) }

@@ -316,11 +316,22 @@ func (s *server) listWallets(c echo.Context) error {
 }
 
 func (s *server) getWallet(c echo.Context) error {
-	w, err := s.svc.GetWallet(c.Request().Context(), principal(c), c.Param("id"))
+	ctx, p := c.Request().Context(), principal(c)
+	w, err := s.svc.GetWallet(ctx, p, c.Param("id"))
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, viewWallet(w))
+	v := viewWallet(w)
+	if w.Mode == store.ModeFROST {
+		cer, err := s.svc.WalletCeremony(ctx, p, w.ID)
+		if err != nil {
+			return err
+		}
+		if cer != nil {
+			v.Ceremony = viewCeremony(cer)
+		}
+	}
+	return c.JSON(http.StatusOK, v)
 }
 
 func (s *server) freezeWallet(c echo.Context) error {

@@ -22,6 +22,7 @@ import (
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/guardian/wire"
 )
 
 // The tests in this file keep openapi.json honest. They read the embedded
@@ -420,6 +421,7 @@ var oaDecodedTypes = map[string]reflect.Type{
 	"coordinator.WalletInput":   reflect.TypeFor[coordinator.WalletInput](),
 	"coordinator.APIKeyInput":   reflect.TypeFor[coordinator.APIKeyInput](),
 	"coordinator.AmendInput":    reflect.TypeFor[coordinator.AmendInput](),
+	"wire.EnrollRequest":        reflect.TypeFor[wire.EnrollRequest](),
 }
 
 // bodyFields finds decode(c, &v) in a handler and returns the JSON fields
@@ -866,6 +868,13 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"#/components/schemas/DecisionKey", reflect.TypeFor[proof.PublicKey]()},
 		{"#/components/schemas/DecisionStatement", reflect.TypeFor[coordinator.Statement]()},
 		{"#/components/schemas/StatementRate", reflect.TypeFor[coordinator.StatementRate]()},
+		{"#/components/schemas/Guardian", reflect.TypeFor[guardianView]()},
+		{"#/components/schemas/GuardianKeyStatus", reflect.TypeFor[keyStatusView]()},
+		{"#/components/schemas/Ceremony", reflect.TypeFor[ceremonyView]()},
+		{"#/components/schemas/CeremonyProgress", reflect.TypeFor[coordinator.CeremonyProgress]()},
+		{"#/components/schemas/CeremonyStep", reflect.TypeFor[coordinator.CeremonyStep]()},
+		{"#/components/schemas/EnrollRequest", reflect.TypeFor[wire.EnrollRequest]()},
+		{"#/components/schemas/EnrollResponse", reflect.TypeFor[wire.EnrollResponse]()},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			v, err := oaPointer(doc, tc.ref)
@@ -953,6 +962,10 @@ func TestOpenAPIEnums(t *testing.T) {
 		{"RequestStatus", "../../store", "RequestStatus", ""},
 		{"Role", "../../store", "", "Role"},
 		{"WalletMode", "../../store", "", "Mode"},
+		{"WalletStatus", "../../store", "WalletStatus", ""},
+		{"GuardianStatus", "../../store", "GuardianStatus", ""},
+		{"CeremonyState", "../../store", "CeremonyState", ""},
+		{"CeremonyRound", "..", "", "Round"},
 		{"Curve", "..", "", "Curve"},
 		{"DecisionStage", "..", "", "Stage"},
 		{"Scope", "../../internal/auth", "", "Scope"},

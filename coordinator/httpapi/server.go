@@ -125,6 +125,7 @@ func New(cfg Config) (http.Handler, error) {
 	v1.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 	v1.GET("/keys", s.keys)
 	v1.POST("/auth/login", s.login)
+	v1.POST("/guardians/enroll", s.enrollGuardian)
 
 	a := v1.Group("", s.authenticate)
 	a.POST("/auth/logout", s.logout)
@@ -159,6 +160,10 @@ func New(cfg Config) (http.Handler, error) {
 	a.GET("/audit/events", s.listAudit)
 	a.GET("/audit/export", s.exportAudit)
 	a.GET("/audit/checkpoint", s.auditCheckpoint)
+	a.POST("/guardians/invitations", s.createGuardianInvitation)
+	a.GET("/guardians", s.listGuardians)
+	a.GET("/guardians/:id", s.getGuardian)
+	a.GET("/ceremonies/:id", s.getCeremony)
 	return e, nil
 }
 

@@ -128,20 +128,34 @@ func quorum(b []byte) approvals.Quorum {
 }
 
 type walletView struct {
-	ID             string    `json:"id"`
-	Name           string    `json:"name"`
-	Mode           string    `json:"mode"`
-	Curve          string    `json:"curve"`
-	DerivationPath string    `json:"derivation_path"`
-	PublicKey      string    `json:"public_key"`
-	KeyVersion     int       `json:"key_version"`
-	Frozen         bool      `json:"frozen"`
-	CreatedAt      time.Time `json:"created_at"`
+	ID             string             `json:"id"`
+	Name           string             `json:"name"`
+	Mode           string             `json:"mode"`
+	Curve          string             `json:"curve"`
+	DerivationPath string             `json:"derivation_path"`
+	PublicKey      string             `json:"public_key"`
+	KeyVersion     int                `json:"key_version"`
+	Frozen         bool               `json:"frozen"`
+	CreatedAt      time.Time          `json:"created_at"`
+	Status         store.WalletStatus `json:"status"`
+	Threshold      int                `json:"threshold,omitempty"`
+	Guardians      []string           `json:"guardians,omitempty"`
+	Ceremony       *ceremonyView      `json:"ceremony,omitempty"`
 }
 
+// viewWallet shows a wallet; its public key (its address) only once the
+// key is active: a FROST key is not usable before its ceremony completed.
 func viewWallet(w *store.Wallet) walletView {
-	return walletView{ID: w.ID, Name: w.Name, Mode: w.Mode, Curve: w.Curve, DerivationPath: w.DerivationPath,
-		PublicKey: hex.EncodeToString(w.PublicKey), KeyVersion: w.KeyVersion, Frozen: w.Frozen, CreatedAt: w.CreatedAt}
+	v := walletView{ID: w.ID, Name: w.Name, Mode: w.Mode, Curve: w.Curve, DerivationPath: w.DerivationPath,
+		KeyVersion: w.KeyVersion, Frozen: w.Frozen, CreatedAt: w.CreatedAt, Status: w.Status,
+		Threshold: w.Threshold, Guardians: w.Guardians}
+	if v.Status == "" {
+		v.Status = store.WalletActive
+	}
+	if v.Status == store.WalletActive {
+		v.PublicKey = hex.EncodeToString(w.PublicKey)
+	}
+	return v
 }
 
 type rateView struct {

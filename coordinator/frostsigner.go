@@ -1,0 +1,548 @@
+package coordinator
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/guardian/wire"
+	"github.com/custos-dev/custos/store"
+)
+
+// Commitment pools: each guardian hands out batches of FROST commitments
+// ahead of time (their nonces stay in its memory), so that a signature
+// needs round 1 and round 2 only. A pool per (wallet, key version,
+// guardian) is topped up in the background when it runs low; an empty pool
+// costs one extra round on demand.
+const (
+	commitBatch = 32
+	commitLow   = 8
+	// failurePenalty is how long a guardian whose call failed is tried
+	// after the others.
+	failurePenalty = 30 * time.Second
+)
+
+type poolKey struct {
+	wallet   string
+	version  int
+	guardian string
+}
+
+// frostSigner signs for FROST wallets: it picks t responsive guardians,
+// runs the two signing rounds with them, aggregates and verifies. A
+// guardian that returns an invalid share is quarantined and the signature
+// is tried again with another subset and fresh commitments, under the same
+// approval certificate.
+type frostSigner struct {
+	s  *Service
+	rr atomic.Uint64 // rotates the choice among equally good guardians
+
+	mu        sync.Mutex
+	pools     map[poolKey][]frost.Commitment
+	refilling map[poolKey]bool
+	groups    map[[32]byte]*frost.GroupKey // parsed group keys by hash of their JSON
+}
+
+var _ Signer = (*frostSigner)(nil)
+
+func newFROSTSigner(s *Service) *frostSigner {
+	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*frost.GroupKey{}}
+}
+
+// group parses and validates a wallet's group key (cached).
+func (f *frostSigner) group(w *store.Wallet) (*frost.GroupKey, error) {
+	if len(w.GroupKey) == 0 {
+		return nil, fmt.Errorf("wallet %s has no group key", w.ID)
+	}
+	h := sha256.Sum256(w.GroupKey)
+	f.mu.Lock()
+	g := f.groups[h]
+	f.mu.Unlock()
+	if g != nil {
+		return g, nil
+	}
+	g = &frost.GroupKey{}
+	dec := json.NewDecoder(bytes.NewReader(w.GroupKey))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(g); err != nil {
+		return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
+	}
+	if err := g.Validate(); err != nil {
+		return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
+	}
+	if int(g.MaxSigners) != len(w.Guardians) || int(g.Threshold) != w.Threshold {
+		return nil, fmt.Errorf("group key of wallet %s is %d-of-%d, the wallet %d-of-%d", w.ID, g.Threshold, g.MaxSigners, w.Threshold, len(w.Guardians))
+	}
+	f.mu.Lock()
+	f.groups[h] = g
+	f.mu.Unlock()
+	return g, nil
+}
+
+// slot is a guardian taking part in a signature, with its participant index.
+type slot struct {
+	idx uint16
+	g   *store.Guardian
+}
+
+type failKind int
+
+const (
+	failUnreachable  failKind = iota // no answer, or an answer that does not verify
+	failCommitment                   // the commitment used is no longer good: retry with a fresh one
+	failRefused                      // the guardian refuses the request itself (certificate, message)
+	failOther                        // another refusal (key unknown or not active, internal error)
+	failInvalidShare                 // the signature share does not verify
+)
+
+type failure struct {
+	slot
+	kind failKind
+	err  error
+}
+
+func classify(sl slot, err error) *failure {
+	var r *GuardianRefusal
+	switch {
+	case errors.As(err, &r) && certificateRefusal(r.Code):
+		return &failure{slot: sl, kind: failRefused, err: err}
+	case errors.As(err, &r) && commitmentRefusal(r.Code):
+		return &failure{slot: sl, kind: failCommitment, err: err}
+	case errors.As(err, &r):
+		return &failure{slot: sl, kind: failOther, err: err}
+	}
+	return &failure{slot: sl, kind: failUnreachable, err: err}
+}
+
+// Sign implements Signer.
+func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
+	if f.s.guardianKey == nil {
+		return nil, errGuardiansDisabled
+	}
+	w := job.Wallet
+	g, err := f.group(w)
+	if err != nil {
+		return nil, internal("frost signing", err)
+	}
+	if len(job.Message) == 0 || (job.Certificate == nil) == (job.Ceremony == "") {
+		return nil, internal("frost signing", errors.New("a signature needs a message and either a certificate or a ceremony"))
+	}
+	all, err := f.s.guardiansByID(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref := wire.KeyRef{WalletID: w.ID, KeyVersion: w.KeyVersion}
+	t := int(g.Threshold)
+	excluded := map[uint16]bool{}
+	retried := map[uint16]int{}
+	var refusals []*GuardianRefusal
+	for attempt := 0; attempt < 2*len(w.Guardians)+2 && ctx.Err() == nil; attempt++ {
+		slots := f.pick(ref, w, all, excluded, t)
+		if len(slots) < t {
+			break
+		}
+		sig, fails := f.attempt(ctx, job, g, ref, slots)
+		if len(fails) == 0 {
+			return sig, nil
+		}
+		for _, fl := range fails {
+			f.s.log.WarnContext(ctx, "guardian failed in a signing attempt", "guardian", fl.g.ID, "wallet", w.ID, "attempt", attempt+1, "err", fl.err)
+			switch fl.kind {
+			case failCommitment:
+				f.forget(poolKey{w.ID, w.KeyVersion, fl.g.ID})
+				if retried[fl.idx]++; retried[fl.idx] > 2 {
+					excluded[fl.idx] = true
+				}
+			case failUnreachable:
+				f.s.guardians.failed(fl.g.ID, f.s.now())
+				excluded[fl.idx] = true
+			case failRefused:
+				var r *GuardianRefusal
+				errors.As(fl.err, &r)
+				refusals = append(refusals, r)
+				excluded[fl.idx] = true
+				f.s.recordAlone(ctx, event{category: audit.CategoryTransaction, action: "guardian.refused", actor: "guardian:" + fl.g.ID,
+					target: signTarget(job), result: audit.ResultDenied,
+					meta: map[string]string{"guardian": fl.g.ID, "name": fl.g.Name, "code": r.Code, "message": r.Message, "wallet_id": w.ID}})
+			case failInvalidShare:
+				if job.Ceremony != "" {
+					// A new key whose holder cannot sign with it: the
+					// ceremony fails and names it.
+					return nil, &badShareError{guardians: []string{fl.g.ID}}
+				}
+				excluded[fl.idx] = true
+				f.forget(poolKey{w.ID, w.KeyVersion, fl.g.ID})
+				f.s.quarantine(ctx, fl.g.ID, "returned an invalid signature share", map[string]string{"wallet_id": w.ID, "target": signTarget(job)})
+				if q := all[fl.g.ID]; q != nil {
+					cp := *q
+					cp.Status = store.GuardianQuarantined
+					all = withGuardian(all, &cp)
+				}
+			default:
+				excluded[fl.idx] = true
+			}
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, wrapErr(KindUnavailable, "cancelled", "signing was interrupted; it is tried again later", err)
+	}
+	if len(refusals) > 0 {
+		r := refusals[0]
+		return nil, wrapErr(KindUnprocessable, "guardian_refused",
+			fmt.Sprintf("guardian %s refused to sign (%s): %s", guardianName(all, r.Guardian), r.Code, r.Message), r)
+	}
+	usable := 0
+	for i, id := range w.Guardians {
+		if g := all[id]; g != nil && g.Status == store.GuardianActive && !excluded[uint16(i+1)] {
+			usable++
+		}
+	}
+	return nil, newErr(KindUnavailable, "guardians_unavailable", "only %d of the %d guardians needed are reachable; signing is tried again later", usable, t)
+}
+
+// withGuardian returns a copy of m with g replaced.
+func withGuardian(m map[string]*store.Guardian, g *store.Guardian) map[string]*store.Guardian {
+	out := make(map[string]*store.Guardian, len(m))
+	for k, v := range m {
+		out[k] = v
+	}
+	out[g.ID] = g
+	return out
+}
+
+func guardianName(all map[string]*store.Guardian, id string) string {
+	if g := all[id]; g != nil {
+		return g.Name
+	}
+	return id
+}
+
+func signTarget(job *SignJob) string {
+	switch {
+	case job.Certificate != nil:
+		return "request:" + job.Certificate.RequestID
+	case job.Ceremony != "":
+		return "ceremony:" + job.Ceremony
+	}
+	return "wallet:" + job.Wallet.ID
+}
+
+// badShareError names guardians whose signature share did not verify
+// during a key ceremony's test signature.
+type badShareError struct{ guardians []string }
+
+func (e *badShareError) Error() string {
+	return "invalid signature share from guardian " + strings.Join(e.guardians, ", ")
+}
+
+// pick chooses t guardians among the wallet's active ones not excluded:
+// first those with commitments on hand that answered recently, and among
+// equals in turn, so that the load is spread. The result is sorted by
+// participant index.
+func (f *frostSigner) pick(ref wire.KeyRef, w *store.Wallet, all map[string]*store.Guardian, excluded map[uint16]bool, t int) []slot {
+	type cand struct {
+		slot
+		score int
+	}
+	now := f.s.now()
+	var cs []cand
+	f.s.guardians.mu.Lock()
+	f.mu.Lock()
+	for i, id := range w.Guardians {
+		idx := uint16(i + 1)
+		g := all[id]
+		if excluded[idx] || g == nil || g.Status != store.GuardianActive {
+			continue
+		}
+		score := 0
+		if len(f.pools[poolKey{ref.WalletID, ref.KeyVersion, id}]) > 0 {
+			score += 4
+		}
+		l := f.s.guardians.live[id]
+		switch {
+		case l != nil && now.Sub(l.ok) < f.s.stale:
+			score += 2
+		case g.LastSeenAt != nil && now.Sub(*g.LastSeenAt) < f.s.stale:
+			score += 2
+		}
+		if l != nil && l.fail.After(l.ok) && now.Sub(l.fail) < failurePenalty {
+			score -= 8
+		}
+		cs = append(cs, cand{slot{idx, g}, score})
+	}
+	f.mu.Unlock()
+	f.s.guardians.mu.Unlock()
+	if len(cs) < t {
+		return nil
+	}
+	off := int(f.rr.Add(1) % uint64(len(cs)))
+	cs = slices.Concat(cs[off:], cs[:off])
+	slices.SortStableFunc(cs, func(a, b cand) int { return b.score - a.score })
+	out := make([]slot, t)
+	for i := range t {
+		out[i] = cs[i].slot
+	}
+	slices.SortFunc(out, func(a, b slot) int { return int(a.idx) - int(b.idx) })
+	return out
+}
+
+// parallel runs f(0..n-1) concurrently and waits.
+func parallel(n int, f func(i int)) {
+	if n == 1 {
+		f(0)
+		return
+	}
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { f(i) })
+	}
+	wg.Wait()
+}
+
+func collect(fails []*failure) []*failure {
+	var out []*failure
+	for _, fl := range fails {
+		if fl != nil {
+			out = append(out, fl)
+		}
+	}
+	return out
+}
+
+// attempt runs one signing session with slots: commitments (from the pools
+// or fetched), round 1 (prepare), round 2 (shares), aggregation. It returns
+// the signature or what went wrong with which guardians.
+func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *frost.GroupKey, ref wire.KeyRef, slots []slot) ([]byte, []*failure) {
+	n := len(slots)
+	fails := make([]*failure, n)
+	list := make([]frost.Commitment, n)
+	var need []int
+	for i, sl := range slots {
+		if c, ok := f.take(poolKey{ref.WalletID, ref.KeyVersion, sl.g.ID}); ok {
+			list[i] = c
+		} else {
+			need = append(need, i)
+		}
+	}
+	parallel(len(need), func(j int) {
+		i := need[j]
+		cs, err := f.fetch(ctx, g.Suite, ref, slots[i], 1)
+		if err != nil {
+			fails[i] = classify(slots[i], err)
+			return
+		}
+		list[i] = cs[0]
+	})
+	for _, sl := range slots {
+		f.refillIfLow(g.Suite, ref, sl)
+	}
+	if out := collect(fails); len(out) > 0 {
+		// The commitments obtained were shown to nobody: they stay good.
+		for i, sl := range slots {
+			if fails[i] == nil {
+				f.giveBack(poolKey{ref.WalletID, ref.KeyVersion, sl.g.ID}, list[i])
+			}
+		}
+		return nil, out
+	}
+
+	req := &wire.SignRequest{KeyRef: ref, Message: job.Message, Commitments: list, Certificate: job.Certificate,
+		Valuation: job.Valuation, Ceremony: job.Ceremony}
+	digest, err := wire.RequestDigest(req)
+	if err != nil {
+		return nil, []*failure{{slot: slots[0], kind: failOther, err: err}}
+	}
+	session := f.s.newID()
+	prepared := make([]wire.Envelope, n)
+	parallel(n, func(i int) {
+		var p wire.Prepared
+		env, err := f.s.rpc.call(ctx, slots[i].g, wire.KindPrepare, session, 1, req, &p)
+		switch {
+		case err != nil:
+			fails[i] = classify(slots[i], err)
+		case p.Guardian != slots[i].idx || p.Request != digest:
+			fails[i] = &failure{slot: slots[i], kind: failUnreachable,
+				err: fmt.Errorf("%w: round-1 statement for another participant or request", ErrGuardianAnswer)}
+		default:
+			prepared[i] = *env
+		}
+	})
+	if out := collect(fails); len(out) > 0 {
+		return nil, out
+	}
+
+	sr := &wire.ShareRequest{Request: *req, Prepared: prepared}
+	shares := make([][]byte, n)
+	parallel(n, func(i int) {
+		var ans wire.ShareResponse
+		_, err := f.s.rpc.call(ctx, slots[i].g, wire.KindSign, session, 2, sr, &ans)
+		switch {
+		case err != nil:
+			fails[i] = classify(slots[i], err)
+		case ans.Guardian != slots[i].idx:
+			fails[i] = &failure{slot: slots[i], kind: failUnreachable,
+				err: fmt.Errorf("%w: a share for participant %d", ErrGuardianAnswer, ans.Guardian)}
+		default:
+			shares[i] = ans.Share
+		}
+	})
+	if out := collect(fails); len(out) > 0 {
+		return nil, out
+	}
+	now := f.s.now()
+	for _, sl := range slots {
+		f.s.guardians.succeeded(sl.g.ID, now)
+	}
+	byIdx := make(map[uint16][]byte, n)
+	for i, sl := range slots {
+		byIdx[sl.idx] = shares[i]
+	}
+	sig, err := frost.Aggregate(g, job.Message, list, byIdx)
+	var bad *frost.InvalidSharesError
+	switch {
+	case errors.As(err, &bad):
+		var out []*failure
+		for _, sl := range slots {
+			if slices.Contains(bad.Signers, sl.idx) {
+				out = append(out, &failure{slot: sl, kind: failInvalidShare, err: fmt.Errorf("participant %d: %w", sl.idx, frost.ErrInvalidShare)})
+			}
+		}
+		return nil, out
+	case err != nil:
+		return nil, []*failure{{slot: slots[0], kind: failOther, err: fmt.Errorf("aggregating: %w", err)}}
+	}
+	return sig, nil
+}
+
+// take pops a commitment from a pool.
+func (f *frostSigner) take(k poolKey) (frost.Commitment, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	p := f.pools[k]
+	if len(p) == 0 {
+		return frost.Commitment{}, false
+	}
+	c := p[0]
+	f.pools[k] = p[1:]
+	return c, true
+}
+
+// giveBack returns an unused commitment to the front of its pool.
+func (f *frostSigner) giveBack(k poolKey, c frost.Commitment) {
+	f.mu.Lock()
+	f.pools[k] = append([]frost.Commitment{c}, f.pools[k]...)
+	f.mu.Unlock()
+}
+
+// forget empties a pool (its commitments were refused).
+func (f *frostSigner) forget(k poolKey) {
+	f.mu.Lock()
+	delete(f.pools, k)
+	f.mu.Unlock()
+}
+
+// forgetGuardian empties every pool of a guardian (it restarted and forgot
+// its nonces).
+func (f *frostSigner) forgetGuardian(id string) {
+	f.mu.Lock()
+	for k := range f.pools {
+		if k.guardian == id {
+			delete(f.pools, k)
+		}
+	}
+	f.mu.Unlock()
+}
+
+// fetch asks a guardian for count fresh commitments and checks them: its
+// own participant index, distinct handles, valid group elements.
+func (f *frostSigner) fetch(ctx context.Context, suite frost.Suite, ref wire.KeyRef, sl slot, count int) ([]frost.Commitment, error) {
+	var ans wire.CommitResponse
+	if _, err := f.s.rpc.call(ctx, sl.g, wire.KindCommit, f.s.newID(), 1, wire.CommitRequest{KeyRef: ref, Count: count}, &ans); err != nil {
+		return nil, err
+	}
+	if len(ans.Commitments) != count {
+		return nil, fmt.Errorf("%w: %d commitments for %d asked", ErrGuardianAnswer, len(ans.Commitments), count)
+	}
+	seen := map[uint64]bool{}
+	for _, c := range ans.Commitments {
+		if c.Signer != sl.idx || seen[c.ID] {
+			return nil, fmt.Errorf("%w: a commitment of participant %d, or a repeated handle", ErrGuardianAnswer, c.Signer)
+		}
+		seen[c.ID] = true
+		if _, err := suite.DecodeElement(c.Hiding); err != nil {
+			return nil, fmt.Errorf("%w: commitment %d: %v", ErrGuardianAnswer, c.ID, err)
+		}
+		if _, err := suite.DecodeElement(c.Binding); err != nil {
+			return nil, fmt.Errorf("%w: commitment %d: %v", ErrGuardianAnswer, c.ID, err)
+		}
+	}
+	return ans.Commitments, nil
+}
+
+// refillIfLow tops a pool up in the background when it runs low.
+func (f *frostSigner) refillIfLow(suite frost.Suite, ref wire.KeyRef, sl slot) {
+	k := poolKey{ref.WalletID, ref.KeyVersion, sl.g.ID}
+	f.mu.Lock()
+	if len(f.pools[k]) >= commitLow || f.refilling[k] {
+		f.mu.Unlock()
+		return
+	}
+	f.refilling[k] = true
+	f.mu.Unlock()
+	started := f.s.goBackground(func(ctx context.Context) {
+		cs, err := f.fetch(ctx, suite, ref, sl, commitBatch)
+		f.mu.Lock()
+		delete(f.refilling, k)
+		if err == nil {
+			f.pools[k] = append(f.pools[k], cs...)
+		}
+		f.mu.Unlock()
+		if err != nil {
+			f.s.log.DebugContext(ctx, "refilling commitments failed", "guardian", sl.g.ID, "wallet", ref.WalletID, "err", err)
+		}
+	})
+	if !started {
+		f.mu.Lock()
+		delete(f.refilling, k)
+		f.mu.Unlock()
+	}
+}
+
+// warm tops up the pools of every active FROST wallet with its active
+// guardians.
+func (f *frostSigner) warm(ctx context.Context) {
+	ws, err := read(ctx, f.s, "list wallets", nil, func(ctx context.Context, tx store.Tx) ([]*store.Wallet, error) {
+		return tx.ListWallets(ctx)
+	})
+	if err != nil {
+		return
+	}
+	all, err := f.s.guardiansByID(ctx)
+	if err != nil {
+		return
+	}
+	for _, w := range ws {
+		if w.Mode != store.ModeFROST || w.Status != store.WalletActive || w.Frozen {
+			continue
+		}
+		g, err := f.group(w)
+		if err != nil {
+			continue
+		}
+		for i, id := range w.Guardians {
+			if gd := all[id]; gd != nil && gd.Status == store.GuardianActive {
+				f.refillIfLow(g.Suite, wire.KeyRef{WalletID: w.ID, KeyVersion: w.KeyVersion}, slot{uint16(i + 1), gd})
+			}
+		}
+	}
+}
