@@ -53,6 +53,17 @@ type State struct {
 	Policy  json.RawMessage   `json:"policy"`  // canonical policy document
 	Roster  []Member          `json:"roster"`  // approving members, sorted by ID
 	Anchors map[string]string `json:"anchors"` // asset -> "eur_per_unit/decimals", the approved rate anchors
+
+	// parsed is the policy document as Parse or Apply validated it, so that
+	// checking a certificate does not parse the policy again. It is set
+	// before the state is shared and only read afterwards; Document falls
+	// back to parsing if Policy was replaced since.
+	parsed *parsedPolicy
+}
+
+type parsedPolicy struct {
+	src []byte
+	doc *policy.Document
 }
 
 // Refusal codes.
@@ -94,20 +105,43 @@ func Parse(b []byte) (*State, error) {
 	if err := dec.Decode(&s); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalidState, err)
 	}
-	if _, err := s.Document(); err != nil {
+	if err := s.validate(); err != nil {
 		return nil, err
 	}
 	return &s, nil
 }
 
-// Document parses the policy and validates the roster and anchors.
-func (s *State) Document() (*policy.Document, error) {
+// validate checks s and keeps its parsed policy for later checks.
+func (s *State) validate() error {
+	doc, err := s.Document()
+	if err != nil {
+		return err
+	}
+	s.parsed = &parsedPolicy{src: bytes.Clone(s.Policy), doc: doc}
+	return nil
+}
+
+// policyDocument is the parsed policy: the one validate kept if Policy is
+// unchanged, otherwise parsed now.
+func (s *State) policyDocument() (*policy.Document, error) {
+	if p := s.parsed; p != nil && bytes.Equal(p.src, s.Policy) {
+		return p.doc, nil
+	}
 	doc, err := policy.Parse(s.Policy)
 	if err != nil {
 		return nil, fmt.Errorf("%w: policy: %w", ErrInvalidState, err)
 	}
 	if !bytes.Equal(doc.Canonical(), s.Policy) {
 		return nil, fmt.Errorf("%w: policy is not in canonical form", ErrInvalidState)
+	}
+	return doc, nil
+}
+
+// Document parses the policy and validates the roster and anchors.
+func (s *State) Document() (*policy.Document, error) {
+	doc, err := s.policyDocument()
+	if err != nil {
+		return nil, err
 	}
 	keys := map[string]bool{}
 	for i, m := range s.Roster {
@@ -294,7 +328,7 @@ func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 	if err := s.Check(c, 0, now); err != nil {
 		return nil, err
 	}
-	next := &State{Policy: s.Policy, Roster: slices.Clone(s.Roster), Anchors: map[string]string{}}
+	next := &State{Policy: s.Policy, Roster: slices.Clone(s.Roster), Anchors: map[string]string{}, parsed: s.parsed}
 	for k, v := range s.Anchors {
 		next.Anchors[k] = v
 	}
@@ -354,7 +388,7 @@ func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 		}
 		next.Anchors[rc.Asset] = rc.EURPerUnit + "/" + strconv.Itoa(rc.Decimals)
 	}
-	if _, err := next.Document(); err != nil {
+	if err := next.validate(); err != nil {
 		return nil, refuse(CodeIntentMismatch, "the change leads to an invalid state: %v", err)
 	}
 	return next, nil

@@ -110,10 +110,11 @@ func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 	if index == 0 {
 		return nil, refuse(wire.CodeMalformed, "this guardian is not a participant")
 	}
-	st, _, err := n.governance(ctx)
+	g, err := n.governance()
 	if err != nil {
 		return nil, err
 	}
+	st := g.st
 	doc, err := st.Document()
 	if err != nil {
 		return nil, err

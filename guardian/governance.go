@@ -41,11 +41,11 @@ func (n *Node) applyGovernance(ctx context.Context, env *wire.Envelope) (any, er
 		if done {
 			continue
 		}
-		st, _, err := n.governance(ctx)
+		g, err := n.governance()
 		if err != nil {
 			return nil, err
 		}
-		next, err := st.Apply(c, n.now())
+		next, err := g.st.Apply(c, n.now())
 		if err != nil {
 			return nil, err
 		}
@@ -59,12 +59,13 @@ func (n *Node) applyGovernance(ctx context.Context, env *wire.Envelope) (any, er
 		}); err != nil {
 			return nil, err
 		}
+		n.setGovernance(next, g.applied+1)
 	}
-	st, applied, err := n.governance(ctx)
+	g, err := n.governance()
 	if err != nil {
 		return nil, err
 	}
-	return wire.GovernanceState{Hash: st.HashHex(), Applied: applied}, nil
+	return wire.GovernanceState{Hash: g.hash, Applied: g.applied}, nil
 }
 
 // Enroll claims an invitation at the coordinator: it registers this node's
@@ -137,6 +138,7 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 	}
 	n.mu.Lock()
 	n.id, n.coordKey = er.GuardianID, ed25519.PublicKey(er.CoordinatorKey)
+	n.setGovernance(st, 0)
 	n.mu.Unlock()
 	return &er, nil
 }

@@ -20,6 +20,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/custos-dev/custos/audit"
@@ -163,14 +164,16 @@ type Node struct {
 	started  time.Time
 
 	govMu sync.Mutex // serialises governance updates: each applies on top of the last
+	gov   atomic.Pointer[govSnapshot]
 
 	mu         sync.Mutex
 	id         string            // guardian id given at enrolment
 	coordKey   ed25519.PublicKey // pinned at enrolment
 	keys       map[wire.KeyRef]*key
-	prepared   map[string]*prepared // signing session -> round-1 state
-	ceremonies map[string]*ceremony // DKG session -> state (memory only)
-	seen       map[[32]byte]seenEntry
+	prepared   map[string]*prepared   // signing session -> round-1 state
+	ceremonies map[string]*ceremony   // DKG session -> state (memory only)
+	seen       map[[32]byte]seenEntry // answers by request digest, for redelivered envelopes
+	seenSwept  time.Time
 }
 
 // key is one key share the node holds.
@@ -236,6 +239,10 @@ func Open(dir string, o Options) (*Node, error) {
 	n.id, _ = n.db.meta(ctx, "guardian_id")
 	if k, _ := n.db.meta(ctx, "coordinator_key"); k != "" {
 		n.coordKey, _ = hex.DecodeString(k)
+	}
+	if err := n.loadGovernance(ctx); err != nil {
+		n.Close()
+		return nil, err
 	}
 	if err := n.loadKeys(ctx); err != nil {
 		n.Close()
@@ -346,13 +353,34 @@ func (n *Node) loadKeys(ctx context.Context) error {
 	return rows.Err()
 }
 
-// governance returns the state the node holds.
-func (n *Node) governance(ctx context.Context) (*governance.State, int, error) {
+// govSnapshot is the governance state the node holds, kept in memory so
+// that checking a certificate reads no database and parses no policy.
+type govSnapshot struct {
+	st      *governance.State
+	applied int    // approved changes applied since enrolment
+	hash    string // st.HashHex()
+}
+
+func (n *Node) setGovernance(st *governance.State, applied int) {
+	n.gov.Store(&govSnapshot{st: st, applied: applied, hash: st.HashHex()})
+}
+
+// loadGovernance reads the newest governance state from the database.
+func (n *Node) loadGovernance(ctx context.Context) error {
 	st, applied, err := n.db.governance(ctx)
-	if err == nil && st == nil {
-		err = errors.New("guardian: not enrolled: no governance state")
+	if err == nil && st != nil {
+		n.setGovernance(st, applied)
 	}
-	return st, applied, err
+	return err
+}
+
+// governance returns the state the node holds.
+func (n *Node) governance() (*govSnapshot, error) {
+	g := n.gov.Load()
+	if g == nil {
+		return nil, errors.New("guardian: not enrolled: no governance state")
+	}
+	return g, nil
 }
 
 // Status is what `custos guardian status` shows.

@@ -88,10 +88,15 @@ func (n *Node) Serve(ctx context.Context, raw []byte) (int, *wire.Envelope, *wir
 	}
 	n.mu.Lock()
 	n.seen[digest] = seenEntry{answer: ans, at: now}
-	for d, s := range n.seen {
-		if now.Sub(s.at) > 2*wire.MaxSkew+time.Minute {
-			delete(n.seen, d)
+	// Envelopes older than the skew window are refused as stale anyway;
+	// forget their answers, sweeping at most once a minute.
+	if now.Sub(n.seenSwept) > time.Minute {
+		for d, s := range n.seen {
+			if now.Sub(s.at) > 2*wire.MaxSkew+time.Minute {
+				delete(n.seen, d)
+			}
 		}
+		n.seenSwept = now
 	}
 	n.mu.Unlock()
 	return http.StatusOK, ans, nil
@@ -154,8 +159,8 @@ func (n *Node) dispatch(ctx context.Context, env *wire.Envelope) (any, error) {
 // health reports the node's state.
 func (n *Node) health(ctx context.Context) *wire.Health {
 	h := &wire.Health{Version: Version, StartedAt: n.started.UTC()}
-	if st, applied, err := n.db.governance(ctx); err == nil && st != nil {
-		h.GovernanceHash, h.Applied = st.HashHex(), applied
+	if g, err := n.governance(); err == nil {
+		h.GovernanceHash, h.Applied = g.hash, g.applied
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()

@@ -69,15 +69,24 @@ func (n *Node) commit(env *wire.Envelope) (any, error) {
 	return out, nil
 }
 
+// ownCommitment finds this guardian's commitment in list. It does not
+// validate the list: round 1 does that (validateList) and round 2 only
+// goes on for the very request round 1 checked.
 func ownCommitment(k *key, list []frost.Commitment) (frost.Commitment, error) {
-	if err := frost.ValidateCommitmentList(&k.group, list); err != nil {
-		return frost.Commitment{}, refuse(wire.CodeCommitmentList, "%v", err)
-	}
 	i := slices.IndexFunc(list, func(c frost.Commitment) bool { return c.Signer == k.index })
 	if i < 0 {
 		return frost.Commitment{}, refuse(wire.CodeCommitmentList, "the list holds no commitment of participant %d", k.index)
 	}
 	return list[i], nil
+}
+
+// validateList checks a commitment list against the key's group: shape,
+// order and every element (identity, encoding, subgroup).
+func validateList(g *frost.GroupKey, list []frost.Commitment) error {
+	if err := frost.ValidateCommitmentList(g, list); err != nil {
+		return refuse(wire.CodeCommitmentList, "%v", err)
+	}
+	return nil
 }
 
 func sameCommitment(a, b frost.Commitment) bool {
@@ -123,6 +132,9 @@ func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 		}
 	}
 
+	if err := validateList(&group, r.Commitments); err != nil {
+		return nil, err
+	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	own, err := ownCommitment(k, r.Commitments)
@@ -165,10 +177,11 @@ func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest) error {
 	if !bytes.Equal(r.Message, c.Intent) {
 		return refuse(wire.CodeMessageMismatch, "the message to sign is not the approved intent")
 	}
-	st, _, err := n.governance(ctx)
+	g, err := n.governance()
 	if err != nil {
 		return err
 	}
+	st := g.st
 	eur, err := st.TransferValue(t, r.Valuation)
 	if err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 
 	"github.com/custos-dev/custos/approvals/policy"
+	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -77,7 +78,7 @@ func runBootstrap(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	for _, u := range sf.Users {
-		pw, err := readSecretFile(filepath.Clean(u.PasswordFile))
+		pw, err := keyfile.Read(filepath.Clean(u.PasswordFile))
 		if err != nil {
 			return fmt.Errorf("user %s: %w", u.Name, err)
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/coordinator/httpapi"
+	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
 	"github.com/custos-dev/custos/store/postgres"
@@ -96,7 +97,7 @@ func newLogger(level string) *slog.Logger {
 
 func openStore(ctx context.Context, cfg *serverConfig) (store.Store, error) {
 	if cfg.postgresDSNFile != "" {
-		dsn, err := readSecretFile(cfg.postgresDSNFile)
+		dsn, err := keyfile.Read(cfg.postgresDSNFile)
 		if err != nil {
 			return nil, err
 		}
@@ -122,7 +123,7 @@ func loadKEK(cfg *serverConfig) (*seal.KEK, error) {
 		if _, err := rand.Read(s); err != nil {
 			return nil, err
 		}
-		if err := writeSecretFile(salt, s); err != nil {
+		if err := keyfile.Create(salt, s); err != nil {
 			return nil, err
 		}
 	} else if err != nil {
@@ -136,7 +137,7 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("key-encryption key: %w", err)
 	}
-	dk, err := readKeyFile(cfg.decisionKeyFile)
+	dk, err := keyfile.ReadEd25519(cfg.decisionKeyFile)
 	if err != nil {
 		return nil, nil, fmt.Errorf("decision key: %w", err)
 	}
@@ -147,7 +148,7 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 	}
 	var gk ed25519.PrivateKey
 	if cfg.guardianKeyFile != "" {
-		if gk, err = readKeyFile(cfg.guardianKeyFile); err != nil {
+		if gk, err = keyfile.ReadEd25519(cfg.guardianKeyFile); err != nil {
 			return nil, nil, fmt.Errorf("guardian key: %w", err)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/internal/auth"
+	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
 )
@@ -183,5 +184,5 @@ func seedDev(ctx context.Context, svc *coordinator.Service, dataDir, credsPath, 
 	if err != nil {
 		return err
 	}
-	return writeSecretFile(credsPath, append(data, '\n'))
+	return keyfile.Create(credsPath, append(data, '\n'))
 }

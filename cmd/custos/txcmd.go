@@ -18,6 +18,7 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/client"
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/internal/keyfile"
 )
 
 type txView struct {
@@ -307,7 +308,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 		}
 		*keyFile = u.ApprovalKeyFile
 	}
-	key, err := readKeyFile(*keyFile)
+	key, err := keyfile.ReadEd25519(*keyFile)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/custos-dev/custos/client"
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/internal/keyfile"
 )
 
 func runUser(ctx context.Context, args []string, out io.Writer) error {
@@ -109,7 +110,7 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		if *keyFile == "" || c.as == "" {
 			return usagef("usage: custos user register-key --as NAME --key FILE")
 		}
-		key, err := readKeyFile(*keyFile)
+		key, err := keyfile.ReadEd25519(*keyFile)
 		if err != nil {
 			return err
 		}
