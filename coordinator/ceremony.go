@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,8 +29,11 @@ import (
 // package is bad), round-2 shares encrypted to their recipients. The wallet
 // becomes active only when every guardian signed the same group key and
 // transcript and t of them produced a test signature that verifies. Any
-// failure fails the ceremony and the wallet, names the guardian to blame
-// when one is known, and tells the guardians to forget the session.
+// failure fails the ceremony and the wallet, names the guardians to blame
+// when they are known (from the coordinator's own checks, and from the
+// culprits a guardian's misbehaviour report names), and tells the
+// guardians to forget the session and the key it made, also where they
+// had activated it already.
 
 // Ceremony rounds, as store.Ceremony.Round records them.
 const (
@@ -88,13 +90,7 @@ type ceremonyRun struct {
 
 // newCeremonyID is a ceremony's session id: 32 random bytes in hex, the
 // dkg session id every proof and share is bound to.
-func (s *Service) newCeremonyID() string {
-	b := make([]byte, 32)
-	if _, err := s.rand.Read(b); err != nil {
-		panic("coordinator: random source failed: " + err.Error())
-	}
-	return hex.EncodeToString(b)
-}
+func (s *Service) newCeremonyID() string { return s.randomHex(32) }
 
 // startCeremony runs a ceremony in the background.
 func (s *Service) startCeremony(c *store.Ceremony, w *store.Wallet, cert *approvals.Certificate, gs []*store.Guardian) {
@@ -185,8 +181,7 @@ func (cr *ceremonyRun) callAll(ctx context.Context, kind string, round int, body
 		var r *GuardianRefusal
 		switch {
 		case errors.As(err, &r) && r.Code == wire.CodeMisbehaviour:
-			named := cr.named(r.Message)
-			blamed = append(blamed, named...)
+			blamed = append(blamed, cr.named(ctx, g, r.Culprits)...)
 			msgs = append(msgs, fmt.Sprintf("guardian %s reports misbehaviour: %s", g.Name, r.Message))
 		case errors.As(err, &r):
 			msgs = append(msgs, fmt.Sprintf("guardian %s refused %s (%s): %s", g.Name, kind, r.Code, r.Message))
@@ -205,19 +200,24 @@ func (cr *ceremonyRun) callAll(ctx context.Context, kind string, round int, body
 	return envs, nil
 }
 
-var participantRE = regexp.MustCompile(`participant (\d+)`)
-
-// named maps the participant indexes a guardian's misbehaviour report
-// names to guardian ids.
-func (cr *ceremonyRun) named(msg string) []string {
+// named maps the participant indexes a guardian's refusal names as
+// culprits (wire.Error.Culprits) to guardian ids. An index that is no
+// participant is left out and logged: the report is the guardian's word,
+// not a reason to blame anyone else.
+func (cr *ceremonyRun) named(ctx context.Context, by *store.Guardian, culprits []uint16) []string {
 	var out []string
-	for _, m := range participantRE.FindAllStringSubmatch(msg, -1) {
-		i, err := strconv.Atoi(m[1])
-		if err == nil && i >= 1 && i <= len(cr.gs) {
-			out = append(out, cr.gs[i-1].ID)
+	bad := 0
+	for _, i := range culprits {
+		if i < 1 || int(i) > len(cr.gs) {
+			bad++
+			continue
 		}
+		out = append(out, cr.gs[i-1].ID)
 	}
-	return out
+	if bad > 0 {
+		cr.s.log.WarnContext(ctx, "guardian names culprits that are no participants", "guardian", by.ID, "ceremony", cr.c.ID, "count", bad)
+	}
+	return uniq(out)
 }
 
 func uniq(ids []string) []string {
@@ -345,6 +345,9 @@ func (cr *ceremonyRun) run(ctx context.Context) error {
 	pending := *cr.w
 	pending.GroupKey, pending.PublicKey = want, group.VerificationKey
 	msg := wire.TestMessage(c.ID, &group)
+	// The signer returns only a signature that frost.Aggregate verified
+	// against the wallet's group key (the one the guardians computed);
+	// every guardian checks it again before it activates the key.
 	sig, err := s.frost.Sign(ctx, &SignJob{Wallet: &pending, Message: msg, Ceremony: c.ID})
 	var bad *badShareError
 	switch {
@@ -352,9 +355,6 @@ func (cr *ceremonyRun) run(ctx context.Context) error {
 		return blame("the test signature failed: "+bad.Error(), bad.guardians...)
 	case err != nil:
 		return fmt.Errorf("the test signature failed: %w", err)
-	}
-	if err := frost.Verify(suite, group.VerificationKey, msg, sig); err != nil {
-		return fmt.Errorf("the test signature does not verify: %w", err)
 	}
 
 	// Round 5: the completion certificate and the test signature activate
@@ -445,7 +445,7 @@ func (cr *ceremonyRun) complete(ctx context.Context, w *store.Wallet, group *fro
 }
 
 // fail records a failed ceremony and its wallet, and tells the guardians
-// to forget the session.
+// to forget the session and the key it made.
 func (cr *ceremonyRun) fail(ctx context.Context, cause error) {
 	msg, blamed := cause.Error(), []string(nil)
 	var ce *ceremonyError
@@ -453,18 +453,28 @@ func (cr *ceremonyRun) fail(ctx context.Context, cause error) {
 		blamed = ce.blamed
 	}
 	cr.s.log.WarnContext(ctx, "key ceremony failed", "wallet", cr.w.ID, "ceremony", cr.c.ID, "blamed", blamed, "err", cause)
-	cr.s.endCeremony(ctx, cr.c.ID, clean(msg, 1024), blamed)
-	cr.s.abortCeremony(ctx, cr.c.ID, cr.gs, clean(msg, 256))
+	if cr.s.endCeremony(ctx, cr.c.ID, clean(msg, 1024), blamed) {
+		cr.s.abortCeremony(ctx, cr.c.ID, cr.gs, clean(msg, 256))
+	}
 }
 
-// endCeremony marks a running ceremony failed, and its wallet.
-func (s *Service) endCeremony(ctx context.Context, id, reason string, blamed []string) {
+// endCeremony marks a running ceremony failed, and its wallet. It reports
+// whether the ceremony is failed in the store now (marked here or
+// before). Only then are its guardians told to abort, which removes the
+// key it made even where it was activated: a ceremony that completed (the
+// commit of complete may have succeeded although it reported an error)
+// made the wallet's key, and one whose state cannot be read is left
+// running for the sweep to end later.
+func (s *Service) endCeremony(ctx context.Context, id, reason string, blamed []string) bool {
+	failed := false
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		failed = false // the transaction may run again
 		c, err := tx.GetCeremony(ctx, id)
 		if err != nil {
 			return err
 		}
 		if c.State != store.CeremonyRunning {
+			failed = c.State == store.CeremonyFailed
 			return nil
 		}
 		c.State, c.Error, c.Blamed, c.UpdatedAt = store.CeremonyFailed, reason, strings.Join(blamed, ","), s.now()
@@ -485,12 +495,15 @@ func (s *Service) endCeremony(ctx context.Context, id, reason string, blamed []s
 		if len(blamed) > 0 {
 			md["blamed"] = c.Blamed
 		}
+		failed = true
 		return s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.ceremony", actor: "system",
 			target: "wallet:" + c.WalletID, result: audit.ResultFailure, meta: md})
 	})
 	if err != nil {
 		s.log.ErrorContext(ctx, "recording a failed ceremony failed", "ceremony", id, "err", err)
+		return false
 	}
+	return failed
 }
 
 // abortCeremony tells every participant to forget a session (best effort).
@@ -501,7 +514,14 @@ func (s *Service) abortCeremony(ctx context.Context, id string, gs []*store.Guar
 			continue
 		}
 		wg.Go(func() {
-			if _, err := s.rpc.call(ctx, g, wire.KindDKGAbort, id, 6, wire.DKGAbort{Reason: reason}, nil); err != nil {
+			_, err := s.rpc.call(ctx, g, wire.KindDKGAbort, id, 6, wire.DKGAbort{Reason: reason}, nil)
+			var r *GuardianRefusal
+			switch {
+			case errors.As(err, &r):
+				// A guardian keeps an active key that has signed, or
+				// was activated too long ago.
+				s.log.WarnContext(ctx, "guardian refused a ceremony abort", "guardian", g.ID, "ceremony", id, "code", r.Code, "reason", r.Message)
+			case err != nil:
 				s.log.DebugContext(ctx, "ceremony abort not delivered", "guardian", g.ID, "ceremony", id, "err", err)
 			}
 		})
@@ -512,8 +532,8 @@ func (s *Service) abortCeremony(ctx context.Context, id string, gs []*store.Guar
 // sweepCeremonies fails ceremonies left running by a coordinator that
 // stopped (no progress for CeremonyGrace, and not run by this process).
 func (s *Service) sweepCeremonies(ctx context.Context) {
-	cs, err := read(ctx, s, "list ceremonies", nil, func(ctx context.Context, tx store.Tx) ([]*store.Ceremony, error) {
-		return tx.ListCeremonies(ctx, "")
+	cs, err := read(ctx, s, "list running ceremonies", nil, func(ctx context.Context, tx store.Tx) ([]*store.Ceremony, error) {
+		return tx.ListRunningCeremonies(ctx)
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "listing ceremonies failed", "err", err)
@@ -528,7 +548,9 @@ func (s *Service) sweepCeremonies(ctx context.Context) {
 		}
 		reason := "abandoned at " + c.Round + ": the coordinator running it stopped"
 		s.log.WarnContext(ctx, "failing an abandoned key ceremony", "ceremony", c.ID, "wallet", c.WalletID, "round", c.Round)
-		s.endCeremony(ctx, c.ID, reason, nil)
+		if !s.endCeremony(ctx, c.ID, reason, nil) {
+			continue
+		}
 		all, err := s.guardiansByID(ctx)
 		if err != nil {
 			continue

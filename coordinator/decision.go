@@ -156,18 +156,13 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 	case !errors.Is(err, store.ErrNotFound):
 		return nil, err
 	}
-	var rate *store.Rate
-	var prate *policy.Rate
-	var price string
-	switch r, err := tx.GetRate(ctx, t.Asset); {
-	case err == nil:
-		rate = r
-		if price, err = s.valuationPrice(ctx, tx, r); err != nil {
-			return nil, err
-		}
-		prate = &policy.Rate{EURPerUnit: price, Decimals: r.Decimals, UpdatedAt: r.UpdatedAt}
-	case !errors.Is(err, store.ErrNotFound):
+	rate, price, err := s.rateOf(ctx, tx, t.Asset)
+	if err != nil {
 		return nil, err
+	}
+	var prate *policy.Rate
+	if rate != nil {
+		prate = &policy.Rate{EURPerUnit: price, Decimals: rate.Decimals, UpdatedAt: rate.UpdatedAt}
 	}
 	now := s.now()
 	d, err := policy.Evaluate(doc, policy.Input{
@@ -187,6 +182,23 @@ func (s *Service) evaluateTransfer(ctx context.Context, tx store.Tx, w *store.Wa
 		return nil, wrapErr(KindUnavailable, "policy_unavailable", "the policy could not be evaluated; nothing was done", err)
 	}
 	return &evaluation{decision: d, policy: pol, doc: doc, rate: rate, price: price}, nil
+}
+
+// rateOf returns the EUR rate of asset and the price a transfer of it is
+// valued at (valuationPrice); a nil rate if the asset has none.
+func (s *Service) rateOf(ctx context.Context, tx store.Tx, asset string) (*store.Rate, string, error) {
+	r, err := tx.GetRate(ctx, asset)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	price, err := s.valuationPrice(ctx, tx, r)
+	if err != nil {
+		return nil, "", err
+	}
+	return r, price, nil
 }
 
 // valuationPrice is the EUR price a transfer is valued at: the higher of

@@ -14,7 +14,6 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/audit"
-	"github.com/custos-dev/custos/frost"
 	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/store"
 )
@@ -89,7 +88,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 			s.log.WarnContext(ctx, "approval certificate no longer verifies", "request", r.ID, "err", err)
 			return s.failTransfer(ctx, tx, v.Request, t, ev, "the approvals no longer form a valid certificate: "+err.Error())
 		}
-		if w.Status != "" && w.Status != store.WalletActive {
+		if !w.Active() {
 			return s.failTransfer(ctx, tx, v.Request, t, ev, fmt.Sprintf("wallet %s is %s: its key is not active", w.ID, w.Status))
 		}
 		if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
@@ -224,8 +223,8 @@ func publicMessage(err error) string {
 
 // resumeCheck checks again, before a transfer left in signing is signed,
 // what may have changed since it was reserved: the approval certificate
-// still verifies, the wallet is not frozen, the emergency stop is off. A
-// refusal marks the transfer failed and returns a nil job.
+// still verifies, the wallet is active and not frozen, the emergency stop
+// is off. A refusal marks the transfer failed and returns a nil job.
 func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJob, error) {
 	var job *SignJob
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
@@ -263,6 +262,8 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJ
 			reason = "the policy changed before signing resumed"
 		case !bytes.Equal(fp[:], v.Request.Fingerprint):
 			reason = "the intent does not match the approved fingerprint"
+		case !wallet.Active():
+			reason = fmt.Sprintf("wallet %s is %s: its key is not active", wallet.ID, wallet.Status)
 		case wallet.Frozen:
 			reason = "the wallet was frozen before signing resumed"
 		case stop == "on":
@@ -291,15 +292,8 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJ
 
 // valuationOf is the EUR rate an asset is valued at now (nil without a rate).
 func (s *Service) valuationOf(ctx context.Context, tx store.Tx, asset string) (*governance.Valuation, error) {
-	r, err := tx.GetRate(ctx, asset)
-	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	price, err := s.valuationPrice(ctx, tx, r)
-	if err != nil {
+	r, price, err := s.rateOf(ctx, tx, asset)
+	if err != nil || r == nil {
 		return nil, err
 	}
 	return &governance.Valuation{EURPerUnit: price, Decimals: r.Decimals}, nil
@@ -406,35 +400,14 @@ func (s *Service) rebind(ctx context.Context, tx store.Tx, r *store.Request) err
 	return tx.UpdateRequestBinding(ctx, r)
 }
 
-// sign produces and verifies a signature with the wallet's signer.
+// sign produces a signature with the wallet's signer, which verifies it
+// under the wallet's public key before it returns it.
 func (s *Service) sign(ctx context.Context, job *SignJob) ([]byte, error) {
-	w := job.Wallet
-	sg, ok := s.signers[w.Mode]
+	sg, ok := s.signers[job.Wallet.Mode]
 	if !ok {
-		return nil, fmt.Errorf("no signer for wallet mode %q", w.Mode)
+		return nil, fmt.Errorf("no signer for wallet mode %q", job.Wallet.Mode)
 	}
-	sig, err := sg.Sign(ctx, job)
-	if err != nil {
-		return nil, err
-	}
-	if err := VerifyWalletSignature(w, job.Message, sig); err != nil {
-		return nil, fmt.Errorf("signature from %s signer does not verify: %w", w.Mode, err)
-	}
-	return sig, nil
-}
-
-// VerifyWalletSignature checks sig over msg with a wallet's public key:
-// a FROST wallet's signatures are Schnorr signatures (RFC 9591; for
-// Ed25519 standard RFC 8032 ones), an HD wallet's Ed25519 or ECDSA.
-func VerifyWalletSignature(w *store.Wallet, msg, sig []byte) error {
-	if w.Mode == store.ModeFROST {
-		suite, err := frost.ParseSuite(w.Curve)
-		if err != nil {
-			return err
-		}
-		return frost.Verify(suite, w.PublicKey, msg, sig)
-	}
-	return VerifySignature(w.Curve, w.PublicKey, msg, sig)
+	return sg.Sign(ctx, job)
 }
 
 var errNoAction = errors.New("no executor for action")

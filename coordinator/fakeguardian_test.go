@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/dkg"
@@ -74,6 +75,9 @@ func (n *fakeNet) RoundTrip(ctx context.Context, g *store.Guardian, req *wire.En
 	if err != nil {
 		return nil, err
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err // as an HTTP client whose request was cancelled
+	}
 	if raw, err = json.Marshal(ans); err != nil {
 		return nil, err
 	}
@@ -93,6 +97,9 @@ type fakeGuardian struct {
 	down       bool   // does not answer
 	corrupt    bool   // returns corrupted signature shares
 	refuse     string // refuses sign.prepare with this code
+	checkCert  bool   // checks a transfer's certificate against the governance state it holds, as a guardian does
+	dropGov    bool   // governance updates reach it but get no answer
+	onPrepare  func() // called when it receives sign.prepare
 	badProof   bool   // DKG: sends a round-1 package with a broken proof of knowledge
 	govHash    string
 	state      *governance.State // the governance state it holds
@@ -147,7 +154,10 @@ func (g *fakeGuardian) count(kind string) int {
 	return g.calls[kind]
 }
 
-type fakeRefusal struct{ code, msg string }
+type fakeRefusal struct {
+	code, msg string
+	culprits  []uint16 // ceremony participants it names, as a guardian does
+}
 
 func (r *fakeRefusal) Error() string { return r.code + ": " + r.msg }
 
@@ -165,6 +175,9 @@ func (g *fakeGuardian) serve(env *wire.Envelope, coord ed25519.PublicKey, now fu
 		return nil, fmt.Errorf("HTTP 401: %v", err)
 	}
 	g.calls[env.Kind]++
+	if g.dropGov && env.Kind == wire.KindGovernance {
+		return nil, errors.New("connection reset")
+	}
 	body, err := g.dispatch(env, now())
 	kind := env.Kind
 	if err != nil {
@@ -172,7 +185,7 @@ func (g *fakeGuardian) serve(env *wire.Envelope, coord ed25519.PublicKey, now fu
 		if !errors.As(err, &r) {
 			r = &fakeRefusal{code: wire.CodeInternal, msg: err.Error()}
 		}
-		kind, body = wire.KindError, wire.Error{Code: r.code, Message: r.msg}
+		kind, body = wire.KindError, wire.Error{Code: r.code, Message: r.msg, Culprits: r.culprits}
 	}
 	d := env.Digest()
 	return wire.New(g.identity, kind, env.Session, env.Round, g.id, wire.CoordinatorID, d[:], body, now())
@@ -209,7 +222,7 @@ func (g *fakeGuardian) dispatch(env *wire.Envelope, now time.Time) (any, error) 
 	case wire.KindCommit:
 		return g.commit(env)
 	case wire.KindPrepare:
-		return g.prepare(env)
+		return g.prepare(env, now)
 	case wire.KindSign:
 		return g.sign(env)
 	case wire.KindDKGStart:
@@ -269,7 +282,10 @@ func ownCommitment(k *fakeKey, list []frost.Commitment) (frost.Commitment, error
 	return list[i], nil
 }
 
-func (g *fakeGuardian) prepare(env *wire.Envelope) (any, error) {
+func (g *fakeGuardian) prepare(env *wire.Envelope, now time.Time) (any, error) {
+	if g.onPrepare != nil {
+		g.onPrepare()
+	}
 	var r wire.SignRequest
 	if err := env.Decode(&r); err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
@@ -290,6 +306,10 @@ func (g *fakeGuardian) prepare(env *wire.Envelope) (any, error) {
 		return nil, refuse(wire.CodeKeyNotActive, "key %s", k.status)
 	case r.Certificate == nil || !bytes.Equal(r.Certificate.Intent, r.Message) || r.Certificate.Action != "transfer":
 		return nil, refuse("certificate_malformed", "no transfer certificate for this message")
+	case g.checkCert:
+		if err := g.checkCertificate(&r, now); err != nil {
+			return nil, err
+		}
 	}
 	own, err := ownCommitment(k, r.Commitments)
 	if err != nil {
@@ -307,6 +327,24 @@ func (g *fakeGuardian) prepare(env *wire.Envelope) (any, error) {
 		return nil, err
 	}
 	return wire.Prepared{Guardian: k.index, Request: d}, nil
+}
+
+// checkCertificate checks a transfer's certificate against the governance
+// state g holds, as guardian.checkTransfer does.
+func (g *fakeGuardian) checkCertificate(r *wire.SignRequest, now time.Time) error {
+	t, err := intent.ParseTransfer(r.Certificate.Intent)
+	if err != nil {
+		return refuse(governance.CodeIntentMismatch, "%v", err)
+	}
+	eur, err := g.state.TransferValue(t, r.Valuation)
+	if err == nil {
+		err = g.state.Check(r.Certificate, eur, now)
+	}
+	var ref *governance.Refusal
+	if errors.As(err, &ref) {
+		return refuse(ref.Code, "%s", ref.Reason)
+	}
+	return err
 }
 
 func (g *fakeGuardian) sign(env *wire.Envelope) (any, error) {
@@ -430,7 +468,7 @@ func (g *fakeGuardian) dkgConfirm(env *wire.Envelope) (any, error) {
 		for _, i := range dkg.Culprits(err) {
 			names = append(names, fmt.Sprintf("participant %d", i))
 		}
-		return nil, refuse(wire.CodeMisbehaviour, "%v: %v", names, err)
+		return nil, &fakeRefusal{code: wire.CodeMisbehaviour, msg: fmt.Sprintf("%v: %v", names, err), culprits: dkg.Culprits(err)}
 	}
 	c.transcript, c.shares = tr, out
 	return wire.DKGTranscript{Index: c.index, Transcript: tr}, nil
@@ -481,7 +519,7 @@ func (g *fakeGuardian) dkgFinalize(env *wire.Envelope) (any, error) {
 	}
 	ks, err := c.p.Finalize(c.transcript, in)
 	if err != nil {
-		return nil, refuse(wire.CodeMisbehaviour, "%v", err)
+		return nil, &fakeRefusal{code: wire.CodeMisbehaviour, msg: err.Error(), culprits: dkg.Culprits(err)}
 	}
 	defer ks.Zero()
 	signer, err := frost.NewSigner(ks)

@@ -50,17 +50,27 @@ type frostSigner struct {
 	mu        sync.Mutex
 	pools     map[poolKey][]frost.Commitment
 	refilling map[poolKey]bool
-	groups    map[[32]byte]*frost.GroupKey // parsed group keys by hash of their JSON
+	groups    map[[32]byte]*groupKey // parsed group keys by hash of their JSON
+}
+
+// groupKey is a wallet's parsed group key with its prepared aggregator
+// (the verification key and public shares decoded once).
+type groupKey struct {
+	*frost.GroupKey
+	agg *frost.Aggregator
 }
 
 var _ Signer = (*frostSigner)(nil)
 
 func newFROSTSigner(s *Service) *frostSigner {
-	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*frost.GroupKey{}}
+	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*groupKey{}}
 }
 
-// group parses and validates a wallet's group key (cached).
-func (f *frostSigner) group(w *store.Wallet) (*frost.GroupKey, error) {
+// group parses and validates a wallet's group key (cached) and checks it
+// against the wallet: its threshold and signers, and its verification key
+// is the wallet's public key, so that a signature Aggregate verified is
+// one under the wallet's key.
+func (f *frostSigner) group(w *store.Wallet) (*groupKey, error) {
 	if len(w.GroupKey) == 0 {
 		return nil, fmt.Errorf("wallet %s has no group key", w.ID)
 	}
@@ -68,24 +78,28 @@ func (f *frostSigner) group(w *store.Wallet) (*frost.GroupKey, error) {
 	f.mu.Lock()
 	g := f.groups[h]
 	f.mu.Unlock()
-	if g != nil {
-		return g, nil
-	}
-	g = &frost.GroupKey{}
-	dec := json.NewDecoder(bytes.NewReader(w.GroupKey))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(g); err != nil {
-		return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
-	}
-	if err := g.Validate(); err != nil {
-		return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
+	if g == nil {
+		gk := &frost.GroupKey{}
+		dec := json.NewDecoder(bytes.NewReader(w.GroupKey))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(gk); err != nil {
+			return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
+		}
+		agg, err := frost.NewAggregator(gk) // validates gk and decodes every element
+		if err != nil {
+			return nil, fmt.Errorf("group key of wallet %s: %w", w.ID, err)
+		}
+		g = &groupKey{GroupKey: gk, agg: agg}
+		f.mu.Lock()
+		f.groups[h] = g
+		f.mu.Unlock()
 	}
 	if int(g.MaxSigners) != len(w.Guardians) || int(g.Threshold) != w.Threshold {
 		return nil, fmt.Errorf("group key of wallet %s is %d-of-%d, the wallet %d-of-%d", w.ID, g.Threshold, g.MaxSigners, w.Threshold, len(w.Guardians))
 	}
-	f.mu.Lock()
-	f.groups[h] = g
-	f.mu.Unlock()
+	if !bytes.Equal(g.VerificationKey, w.PublicKey) {
+		return nil, fmt.Errorf("the group key of wallet %s is not for the wallet's public key", w.ID)
+	}
 	return g, nil
 }
 
@@ -124,7 +138,25 @@ func classify(sl slot, err error) *failure {
 	return &failure{slot: sl, kind: failUnreachable, err: err}
 }
 
-// Sign implements Signer.
+// Verify implements Signer: sig is a Schnorr signature (RFC 9591; for
+// Ed25519 a standard RFC 8032 one) under the wallet's public key.
+func (f *frostSigner) Verify(w *store.Wallet, msg, sig []byte) error {
+	suite, err := frost.ParseSuite(w.Curve)
+	if err != nil {
+		return err
+	}
+	return frost.Verify(suite, w.PublicKey, msg, sig)
+}
+
+// Sign implements Signer. The signature it returns is verified, by the
+// aggregation, under the group's verification key, which group checked is
+// the wallet's public key.
+//
+// A guardian that refuses the certificate for a reason its governance
+// state decides, while it reported a state other than the coordinator's,
+// is brought up to date and asked again; if it cannot be, signing is tried
+// again later. Only a refusal by a guardian in step with the coordinator
+// fails the transfer.
 func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 	if f.s.guardianKey == nil {
 		return nil, errGuardiansDisabled
@@ -145,7 +177,12 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 	t := int(g.Threshold)
 	excluded := map[uint16]bool{}
 	retried := map[uint16]int{}
-	var refusals []*GuardianRefusal
+	gov := f.s.newGovernancePass(ctx)
+	caughtUp := map[uint16]bool{} // guardians brought up to date in this call
+	var (
+		refusals []*GuardianRefusal // by guardians in step with the coordinator: final
+		behind   error              // a guardian behind on governance could not be brought up to date
+	)
 	for attempt := 0; attempt < 2*len(w.Guardians)+2 && ctx.Err() == nil; attempt++ {
 		slots := f.pick(ref, w, all, excluded, t)
 		if len(slots) < t {
@@ -154,6 +191,11 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 		sig, fails := f.attempt(ctx, job, g, ref, slots)
 		if len(fails) == 0 {
 			return sig, nil
+		}
+		if ctx.Err() != nil {
+			// The calls failed because this call was cancelled: that says
+			// nothing about the guardians.
+			break
 		}
 		for _, fl := range fails {
 			f.s.log.WarnContext(ctx, "guardian failed in a signing attempt", "guardian", fl.g.ID, "wallet", w.ID, "attempt", attempt+1, "err", fl.err)
@@ -169,6 +211,19 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 			case failRefused:
 				var r *GuardianRefusal
 				errors.As(fl.err, &r)
+				if governanceRefusal(r.Code) && !caughtUp[fl.idx] {
+					caughtUp[fl.idx] = true
+					retry, err := f.catchUp(ctx, fl.g, gov)
+					if retry {
+						continue // asked again in the next attempt
+					}
+					if err != nil {
+						f.s.log.WarnContext(ctx, "guardian behind on governance could not be brought up to date", "guardian", fl.g.ID, "wallet", w.ID, "err", err)
+						excluded[fl.idx] = true
+						behind = fmt.Errorf("guardian %s: %w", fl.g.Name, err)
+						continue
+					}
+				}
 				refusals = append(refusals, r)
 				excluded[fl.idx] = true
 				f.s.recordAlone(ctx, event{category: audit.CategoryTransaction, action: "guardian.refused", actor: "guardian:" + fl.g.ID,
@@ -180,14 +235,10 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 					// ceremony fails and names it.
 					return nil, &badShareError{guardians: []string{fl.g.ID}}
 				}
+				// Quarantined: excluded keeps it out of the later attempts.
 				excluded[fl.idx] = true
 				f.forget(poolKey{w.ID, w.KeyVersion, fl.g.ID})
 				f.s.quarantine(ctx, fl.g.ID, "returned an invalid signature share", map[string]string{"wallet_id": w.ID, "target": signTarget(job)})
-				if q := all[fl.g.ID]; q != nil {
-					cp := *q
-					cp.Status = store.GuardianQuarantined
-					all = withGuardian(all, &cp)
-				}
 			default:
 				excluded[fl.idx] = true
 			}
@@ -201,6 +252,10 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 		return nil, wrapErr(KindUnprocessable, "guardian_refused",
 			fmt.Sprintf("guardian %s refused to sign (%s): %s", guardianName(all, r.Guardian), r.Code, r.Message), r)
 	}
+	if behind != nil {
+		return nil, wrapErr(KindUnavailable, "guardian_governance_behind",
+			"a guardian holds an outdated governance state and could not be brought up to date; signing is tried again later", behind)
+	}
 	usable := 0
 	for i, id := range w.Guardians {
 		if g := all[id]; g != nil && g.Status == store.GuardianActive && !excluded[uint16(i+1)] {
@@ -210,14 +265,32 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 	return nil, newErr(KindUnavailable, "guardians_unavailable", "only %d of the %d guardians needed are reachable; signing is tried again later", usable, t)
 }
 
-// withGuardian returns a copy of m with g replaced.
-func withGuardian(m map[string]*store.Guardian, g *store.Guardian) map[string]*store.Guardian {
-	out := make(map[string]*store.Guardian, len(m))
-	for k, v := range m {
-		out[k] = v
+// catchUp handles a guardian's refusal that its governance state decides.
+// If the guardian last reported a state other than the coordinator's, it
+// is brought up to date: retry reports that it now holds the coordinator's
+// state and may be asked again; err that it was behind and could not be
+// brought up to date (or that the coordinator's state could not be read).
+// Both false and nil: the guardian was in step, its refusal stands.
+func (f *frostSigner) catchUp(ctx context.Context, g *store.Guardian, gov *governancePass) (retry bool, err error) {
+	current, err := gov.current()
+	if err != nil {
+		return false, err
 	}
-	out[g.ID] = g
-	return out
+	reported := healthOf(g).GovernanceHash
+	if reported == current {
+		return false, nil
+	}
+	hash, err := f.s.syncGovernance(ctx, g, gov.log, reported, current)
+	if hash != reported {
+		f.s.noteGovernance(ctx, g.ID, hash)
+	}
+	switch {
+	case err != nil:
+		return false, err
+	case hash != current:
+		return false, fmt.Errorf("it holds governance state %s after the update, the coordinator %s", shortHash(hash), shortHash(current))
+	}
+	return true, nil
 }
 
 func guardianName(all map[string]*store.Guardian, id string) string {
@@ -322,7 +395,7 @@ func collect(fails []*failure) []*failure {
 // attempt runs one signing session with slots: commitments (from the pools
 // or fetched), round 1 (prepare), round 2 (shares), aggregation. It returns
 // the signature or what went wrong with which guardians.
-func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *frost.GroupKey, ref wire.KeyRef, slots []slot) ([]byte, []*failure) {
+func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *groupKey, ref wire.KeyRef, slots []slot) ([]byte, []*failure) {
 	n := len(slots)
 	fails := make([]*failure, n)
 	list := make([]frost.Commitment, n)
@@ -407,7 +480,7 @@ func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *frost.GroupK
 	for i, sl := range slots {
 		byIdx[sl.idx] = shares[i]
 	}
-	sig, err := frost.Aggregate(g, job.Message, list, byIdx)
+	sig, err := g.agg.Aggregate(job.Message, list, byIdx)
 	var bad *frost.InvalidSharesError
 	switch {
 	case errors.As(err, &bad):
@@ -532,7 +605,7 @@ func (f *frostSigner) warm(ctx context.Context) {
 		return
 	}
 	for _, w := range ws {
-		if w.Mode != store.ModeFROST || w.Status != store.WalletActive || w.Frozen {
+		if w.Mode != store.ModeFROST || !w.Active() || w.Frozen {
 			continue
 		}
 		g, err := f.group(w)

@@ -186,17 +186,42 @@ func governanceCatchUp(log []*governanceEntry, hash string, enrolled time.Time) 
 // maxGovernanceBatch bounds the certificates sent in one message.
 const maxGovernanceBatch = 64
 
+// governanceLoader loads the governance log for one pass over guardians: at
+// most once, on first use, shared by every guardian the pass updates.
+type governanceLoader func() ([]*governanceEntry, error)
+
+// governanceLogOnce returns a loader of the governance log that reads it
+// at most once.
+func (s *Service) governanceLogOnce(ctx context.Context) governanceLoader {
+	return sync.OnceValues(func() ([]*governanceEntry, error) { return s.governanceEntries(ctx) })
+}
+
+// governancePass is the coordinator's governance state for one signing
+// call: its hash and its log, each read at most once, on first use.
+type governancePass struct {
+	current func() (string, error)
+	log     governanceLoader
+}
+
+func (s *Service) newGovernancePass(ctx context.Context) *governancePass {
+	return &governancePass{
+		current: sync.OnceValues(func() (string, error) { return s.currentGovernanceHash(ctx) }),
+		log:     s.governanceLogOnce(ctx),
+	}
+}
+
 // syncGovernance brings guardian g, which reports state hash reported, up
-// to the coordinator's state current. It returns the hash g holds after.
-func (s *Service) syncGovernance(ctx context.Context, g *store.Guardian, reported, current string) (string, error) {
+// to the coordinator's state current, with the certificates of log (read
+// only if g is behind). It returns the hash g holds after.
+func (s *Service) syncGovernance(ctx context.Context, g *store.Guardian, log governanceLoader, reported, current string) (string, error) {
 	if reported == current {
 		return reported, nil
 	}
-	log, err := s.governanceEntries(ctx)
+	entries, err := log()
 	if err != nil {
 		return reported, err
 	}
-	certs := governanceCatchUp(log, reported, g.EnrolledAt)
+	certs := governanceCatchUp(entries, reported, g.EnrolledAt)
 	if len(certs) == 0 {
 		return reported, fmt.Errorf("guardian %s holds governance state %s, the coordinator %s, and no approved governance request leads from one to the other",
 			g.Name, shortHash(reported), shortHash(current))
@@ -245,10 +270,11 @@ func (s *Service) pushGovernance(ctx context.Context) {
 		s.log.WarnContext(ctx, "governance push: listing guardians failed", "err", err)
 		return
 	}
+	log := s.governanceLogOnce(ctx)
 	var wg sync.WaitGroup
 	for _, g := range gs {
 		wg.Go(func() {
-			h, err := s.syncGovernance(ctx, g, healthOf(g).GovernanceHash, current)
+			h, err := s.syncGovernance(ctx, g, log, healthOf(g).GovernanceHash, current)
 			if err != nil {
 				s.log.WarnContext(ctx, "governance push failed", "guardian", g.ID, "err", err)
 				return

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 	"github.com/custos-dev/custos/store"
 )
@@ -44,6 +46,9 @@ type GuardianRefusal struct {
 	Guardian string // guardian id
 	Code     string // wire or governance refusal code
 	Message  string // the guardian's explanation
+	// Culprits are the participant indexes a key-ceremony refusal names as
+	// misbehaving (at most frost.MaxSigners).
+	Culprits []uint16
 }
 
 func (e *GuardianRefusal) Error() string {
@@ -55,10 +60,22 @@ func (e *GuardianRefusal) Error() string {
 // opposed to a problem with this guardian or this session.
 func certificateRefusal(code string) bool {
 	switch code {
-	case "certificate_malformed", "policy_mismatch", "certificate_expired", "quorum_not_met",
-		"approver_not_rostered", "approval_signature_invalid", "requester_approved", "subject_approved",
-		"wrong_action", "intent_mismatch", "state_changed", "invalid_valuation",
+	case governance.CodeMalformed, governance.CodePolicyMismatch, governance.CodeExpired, governance.CodeQuorum,
+		governance.CodeNotRostered, governance.CodeBadSignature, governance.CodeSelfApproval, governance.CodeSubjectApproved,
+		governance.CodeWrongAction, governance.CodeIntentMismatch, governance.CodeStaleState, governance.CodeInvalidValuation,
 		wire.CodeCertificateUsed, wire.CodeMessageMismatch:
+		return true
+	}
+	return false
+}
+
+// governanceRefusal reports whether a certificate refusal depends on the
+// governance state the guardian holds (the policy, the roster and its
+// roles): from a guardian behind the coordinator it says nothing about the
+// request until the guardian is brought up to date.
+func governanceRefusal(code string) bool {
+	switch code {
+	case governance.CodePolicyMismatch, governance.CodeNotRostered, governance.CodeStaleState, governance.CodeQuorum:
 		return true
 	}
 	return false
@@ -185,7 +202,8 @@ func (c *guardianClient) exchange(ctx context.Context, g *store.Guardian, req *w
 		if err := ans.Decode(&we); err != nil {
 			return nil, fmt.Errorf("%w: %s (%s): %v", ErrGuardianAnswer, g.Name, g.ID, err)
 		}
-		return nil, &GuardianRefusal{Guardian: g.ID, Code: clean(we.Code, 64), Message: clean(we.Message, 512)}
+		return nil, &GuardianRefusal{Guardian: g.ID, Code: clean(we.Code, 64), Message: clean(we.Message, 512),
+			Culprits: we.Culprits[:min(len(we.Culprits), frost.MaxSigners)]}
 	case req.Kind:
 	default:
 		return nil, fmt.Errorf("%w: %s (%s): answered %q to %q", ErrGuardianAnswer, g.Name, g.ID, clean(ans.Kind, 64), req.Kind)

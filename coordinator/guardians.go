@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"filippo.io/edwards25519"
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/guardian/wire"
 	"github.com/custos-dev/custos/store"
@@ -137,7 +136,7 @@ func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (
 		s.enrolFailure(ctx, "malformed claim code")
 		return nil, errBadClaim
 	}
-	if !ed25519PointOK(req.IdentityKey) {
+	if checkEd25519Key(req.IdentityKey) != nil {
 		return nil, newErr(KindInvalid, "invalid_key", "identity_key must be a canonical Ed25519 public key of large order")
 	}
 	if err := checkX25519Key(req.EncryptionKey, s.rand); err != nil {
@@ -202,19 +201,6 @@ func (s *Service) enrolFailure(ctx context.Context, reason string) {
 		target: "guardian", result: audit.ResultDenied, meta: map[string]string{"reason": reason}})
 }
 
-// ed25519PointOK reports whether pub is a canonical Ed25519 point of large
-// order (a small-order key is one anyone can sign for).
-func ed25519PointOK(pub []byte) bool {
-	if len(pub) != ed25519.PublicKeySize {
-		return false
-	}
-	pt, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil || string(pt.Bytes()) != string(pub) {
-		return false
-	}
-	return new(edwards25519.Point).MultByCofactor(pt).Equal(edwards25519.NewIdentityPoint()) != 1
-}
-
 // checkX25519Key checks that pub is an X25519 public key that yields a
 // usable shared secret (crypto/ecdh refuses low-order points then).
 func checkX25519Key(pub []byte, rnd io.Reader) error {
@@ -257,6 +243,11 @@ func (s *Service) ListGuardians(ctx context.Context, p *Principal) ([]*store.Gua
 	if err := p.require(PermWalletsRead); err != nil {
 		return nil, err
 	}
+	return s.allGuardians(ctx)
+}
+
+// allGuardians lists every enrolled guardian, whatever its status, by name.
+func (s *Service) allGuardians(ctx context.Context) ([]*store.Guardian, error) {
 	return read(ctx, s, "list guardians", nil, func(ctx context.Context, tx store.Tx) ([]*store.Guardian, error) {
 		return tx.ListGuardians(ctx)
 	})
@@ -284,9 +275,7 @@ func (s *Service) GovernanceHash(ctx context.Context, p *Principal) (string, err
 // and quarantined ones (a quarantined guardian is not picked for signing
 // but stays watched).
 func (s *Service) pollableGuardians(ctx context.Context) ([]*store.Guardian, error) {
-	all, err := read(ctx, s, "list guardians", nil, func(ctx context.Context, tx store.Tx) ([]*store.Guardian, error) {
-		return tx.ListGuardians(ctx)
-	})
+	all, err := s.allGuardians(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -319,9 +308,10 @@ func (s *Service) GuardianHealth(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	log := s.governanceLogOnce(ctx)
 	var wg sync.WaitGroup
 	for _, g := range gs {
-		wg.Go(func() { s.checkGuardian(ctx, g, current) })
+		wg.Go(func() { s.checkGuardian(ctx, g, log, current) })
 	}
 	wg.Wait()
 	s.guardians.invalidate()
@@ -329,7 +319,7 @@ func (s *Service) GuardianHealth(ctx context.Context) error {
 	return nil
 }
 
-func (s *Service) checkGuardian(ctx context.Context, g *store.Guardian, current string) {
+func (s *Service) checkGuardian(ctx context.Context, g *store.Guardian, log governanceLoader, current string) {
 	var h wire.Health
 	if _, err := s.rpc.call(ctx, g, wire.KindHealth, s.newID(), 0, wire.HealthRequest{}, &h); err != nil {
 		s.guardians.failed(g.ID, s.now())
@@ -341,7 +331,7 @@ func (s *Service) checkGuardian(ctx context.Context, g *store.Guardian, current 
 		s.frost.forgetGuardian(g.ID)
 	}
 	if h.GovernanceHash != current {
-		hash, err := s.syncGovernance(ctx, g, h.GovernanceHash, current)
+		hash, err := s.syncGovernance(ctx, g, log, h.GovernanceHash, current)
 		if err != nil {
 			s.log.WarnContext(ctx, "guardian governance state differs", "guardian", g.ID, "name", g.Name, "err", err)
 		}
@@ -362,9 +352,12 @@ func (s *Service) checkGuardian(ctx context.Context, g *store.Guardian, current 
 	}
 }
 
-// noteGovernance records the governance hash a guardian answered with.
+// noteGovernance records the governance hash a guardian answered with (and
+// drops the cached guardians, so that signing sees it).
 func (s *Service) noteGovernance(ctx context.Context, id, hash string) {
+	changed := false
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		changed = false
 		cur, err := tx.GetGuardian(ctx, id)
 		if err != nil {
 			return err
@@ -375,10 +368,15 @@ func (s *Service) noteGovernance(ctx context.Context, id, hash string) {
 		}
 		h.GovernanceHash = hash
 		cur.Health, _ = json.Marshal(&h)
+		changed = true
 		return tx.UpdateGuardian(ctx, cur)
 	})
 	if err != nil {
 		s.log.WarnContext(ctx, "recording guardian governance state failed", "guardian", id, "err", err)
+		return
+	}
+	if changed {
+		s.guardians.invalidate()
 	}
 }
 
@@ -474,7 +472,7 @@ func (c *guardianCache) succeeded(id string, now time.Time) {
 
 // guardiansByID returns the enrolled guardians, from the cache when fresh.
 func (s *Service) guardiansByID(ctx context.Context) (map[string]*store.Guardian, error) {
-	now := time.Now()
+	now := s.now()
 	s.guardians.mu.Lock()
 	if s.guardians.byID != nil && now.Sub(s.guardians.at) < guardianCacheTTL {
 		m := s.guardians.byID
@@ -482,9 +480,7 @@ func (s *Service) guardiansByID(ctx context.Context) (map[string]*store.Guardian
 		return m, nil
 	}
 	s.guardians.mu.Unlock()
-	all, err := read(ctx, s, "list guardians", nil, func(ctx context.Context, tx store.Tx) ([]*store.Guardian, error) {
-		return tx.ListGuardians(ctx)
-	})
+	all, err := s.allGuardians(ctx)
 	if err != nil {
 		return nil, err
 	}

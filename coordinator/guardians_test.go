@@ -369,11 +369,55 @@ func checkSigned(t *testing.T, w *store.Wallet, tx *store.Transaction) {
 	if tx.Status != store.TxSigned {
 		t.Fatalf("transfer %s (%s), want signed", tx.Status, tx.FailureReason)
 	}
-	if err := coordinator.VerifyWalletSignature(w, tx.Intent, tx.Signature); err != nil {
+	suite, err := frost.ParseSuite(w.Curve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := frost.Verify(suite, w.PublicKey, tx.Intent, tx.Signature); err != nil {
 		t.Fatal(err)
 	}
 	if w.Curve == "ed25519" && !ed25519.Verify(w.PublicKey, tx.Intent, tx.Signature) {
 		t.Fatal("crypto/ed25519 does not accept the FROST signature")
+	}
+}
+
+// TestSignerVerify checks each mode's Signer.Verify on a signature its
+// Sign produced, and on altered ones.
+func TestSignerVerify(t *testing.T) {
+	gf := newGuardianFixture(t, "", 2)
+	fw := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	ftx := gf.signTransfer(fw)
+	checkSigned(t, fw, ftx)
+	htx := gf.submit(gf.api, gf.solW, "sol", "recipient", "1000000000")
+	if _, err := gf.vote("bob", htx.RequestID, approvals.Approve); err != nil {
+		t.Fatal(err)
+	}
+	htx = gf.tx(htx.ID)
+	if htx.Status != store.TxSigned {
+		t.Fatalf("hd transfer %s (%s)", htx.Status, htx.FailureReason)
+	}
+	flip := func(b []byte) []byte { b = slices.Clone(b); b[5] ^= 1; return b }
+	for _, c := range []struct {
+		mode string
+		w    *store.Wallet
+		tx   *store.Transaction
+	}{{"frost", fw, ftx}, {"hd", gf.solW, htx}} {
+		for _, tc := range []struct {
+			name     string
+			msg, sig []byte
+			ok       bool
+		}{
+			{"ok", c.tx.Intent, c.tx.Signature, true},
+			{"fail/message", flip(c.tx.Intent), c.tx.Signature, false},
+			{"fail/signature", c.tx.Intent, flip(c.tx.Signature), false},
+			{"fail/short", c.tx.Intent, c.tx.Signature[:len(c.tx.Signature)-1], false},
+		} {
+			t.Run(c.mode+"/"+tc.name, func(t *testing.T) {
+				if err := gf.svc.VerifyWalletSignature(c.w, tc.msg, tc.sig); (err == nil) != tc.ok {
+					t.Fatalf("Verify = %v, want ok %v", err, tc.ok)
+				}
+			})
+		}
 	}
 }
 
@@ -534,6 +578,126 @@ func TestFROSTSigning(t *testing.T) {
 		gf.gs[1].set(func(g *fakeGuardian) { g.refuse = governance.CodeQuorum })
 		checkSigned(t, w, gf.signTransfer(w))
 	})
+	t.Run("stale-governance/brought-up-to-date-and-signed", func(t *testing.T) {
+		gf, w := staleGovernance(t)
+		behind := gf.gs[1]
+		behind.set(func(g *fakeGuardian) { g.dropGov = false })
+		tx := gf.signTransfer(w)
+		checkSigned(t, w, tx)
+		if behind.count(wire.KindPrepare) < 2 {
+			t.Fatalf("g2 prepared %d times; its refusal on the old state was not retried", behind.count(wire.KindPrepare))
+		}
+		current, _ := gf.svc.GovernanceHash(ctx, gf.users["victor"])
+		if h := healthHash(t, gf.guardian(behind)); h != current {
+			t.Fatalf("stored health of g2 reports %s, want %s", h, current)
+		}
+		if n := auditCount(t, gf, "guardian.refused", "request:"+tx.RequestID); n != 0 {
+			t.Fatalf("%d guardian.refused events for a refusal on an outdated state", n)
+		}
+	})
+	t.Run("stale-governance/not-updatable-waits", func(t *testing.T) {
+		gf, w := staleGovernance(t)
+		behind := gf.gs[1]
+		tx := gf.signTransfer(w)
+		if tx.Status != store.TxSigning || !strings.Contains(tx.FailureReason, "outdated governance state") {
+			t.Fatalf("with g2 behind and not updatable: %s %q", tx.Status, tx.FailureReason)
+		}
+		behind.set(func(g *fakeGuardian) { g.dropGov = false })
+		gf.clock.Advance(coordinator.SigningGrace + time.Second)
+		if err := gf.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		checkSigned(t, w, gf.tx(tx.ID))
+	})
+	t.Run("stale-governance/in-step-refusal-fails", func(t *testing.T) {
+		gf, w := staleGovernance(t)
+		// Brought up to date, g2 still refuses: now that is final.
+		gf.gs[1].set(func(g *fakeGuardian) { g.dropGov, g.refuse = false, governance.CodeNotRostered })
+		tx := gf.signTransfer(w)
+		if tx.Status != store.TxFailed || !strings.Contains(tx.FailureReason, governance.CodeNotRostered) {
+			t.Fatalf("refused by g2 in step: %s %q", tx.Status, tx.FailureReason)
+		}
+		if n := gf.gs[1].count(wire.KindPrepare); n != 2 {
+			t.Fatalf("g2 was asked %d times, want twice (before and after its update)", n)
+		}
+	})
+	t.Run("cancelled/guardians-not-blamed", func(t *testing.T) {
+		gf := newGuardianFixture(t, "", 2)
+		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		cctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		gf.gs[0].set(func(g *fakeGuardian) { g.onPrepare = cancel })
+		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
+		if _, err := gf.svc.Vote(cctx, gf.users["bob"], tx.RequestID, approvals.Approve, gf.sign("bob", tx.RequestID, approvals.Approve)); err != nil {
+			t.Fatal(err)
+		}
+		if cctx.Err() == nil {
+			t.Fatal("signing did not reach round 1")
+		}
+		for _, g := range gf.gs {
+			if at := gf.svc.GuardianFailedAt(g.id); !at.IsZero() {
+				t.Fatalf("guardian %s marked failed at %s for a cancelled call", g.name, at)
+			}
+		}
+		if got := gf.tx(tx.ID); got.Status != store.TxSigning {
+			t.Fatalf("interrupted transfer is %s (%s), want signing", got.Status, got.FailureReason)
+		}
+	})
+	t.Run("inactive-wallet/resume-refused", func(t *testing.T) {
+		gf := newGuardianFixture(t, "", 2)
+		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf.gs[1].set(func(g *fakeGuardian) { g.down = true })
+		tx := gf.signTransfer(w)
+		if tx.Status != store.TxSigning {
+			t.Fatalf("with g2 down: %s %q", tx.Status, tx.FailureReason)
+		}
+		// The wallet's key leaves the active state while the transfer waits.
+		if err := gf.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+			retired := *w
+			retired.Status = store.WalletFailed
+			return stx.UpdateWalletKey(ctx, &retired, store.WalletActive)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		gf.gs[1].set(func(g *fakeGuardian) { g.down = false })
+		gf.clock.Advance(coordinator.SigningGrace + time.Second)
+		if err := gf.svc.Sweep(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := gf.tx(tx.ID)
+		if got.Status != store.TxFailed || !strings.Contains(got.FailureReason, "not active") || len(got.Signature) != 0 {
+			t.Fatalf("resumed on an inactive wallet: %s %q", got.Status, got.FailureReason)
+		}
+		for _, g := range gf.gs {
+			if g.count(wire.KindSign) != 0 {
+				t.Fatalf("guardian %s was asked for a share on an inactive wallet", g.name)
+			}
+		}
+	})
+	t.Run("fail/group-key-not-the-wallet-key", func(t *testing.T) {
+		gf := newGuardianFixture(t, "", 2)
+		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		other, err := frost.TrustedDealerKeys(frost.Ed25519, 2, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := gf.st.ReadWriteTx(ctx, func(ctx context.Context, stx store.Tx) error {
+			edited := *w
+			edited.PublicKey = other[0].Group.VerificationKey
+			return stx.UpdateWalletKey(ctx, &edited, store.WalletActive)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		tx := gf.signTransfer(w)
+		if tx.Status != store.TxFailed || len(tx.Signature) != 0 {
+			t.Fatalf("signing for a wallet whose group key is another key: %s %q", tx.Status, tx.FailureReason)
+		}
+		for _, g := range gf.gs {
+			if g.count(wire.KindPrepare) != 0 {
+				t.Fatalf("guardian %s was asked to sign for a mismatched key", g.name)
+			}
+		}
+	})
 	t.Run("restarted-guardian/fresh-commitments", func(t *testing.T) {
 		gf := newGuardianFixture(t, "", 2)
 		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
@@ -568,6 +732,40 @@ func TestFROSTSigning(t *testing.T) {
 			checkSigned(t, w, gf.tx(tx.ID))
 		}
 	})
+}
+
+// staleGovernance is a 2-of-2 FROST wallet whose guardians check
+// certificates against their governance state, after a policy change that
+// g2 missed (it still drops governance updates): g2 holds the old policy
+// and refuses certificates approved under the new one.
+func staleGovernance(t *testing.T) (*guardianFixture, *store.Wallet) {
+	t.Helper()
+	gf := newGuardianFixture(t, "", 2)
+	w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	for _, g := range gf.gs {
+		g.set(func(g *fakeGuardian) { g.checkCert = true })
+	}
+	behind := gf.gs[1]
+	behind.set(func(g *fakeGuardian) { g.dropGov = true })
+	gf.changePolicy()
+	current, err := gf.svc.GovernanceHash(context.Background(), gf.users["victor"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait for the push that follows the change to have reached both.
+	waitFor(t, "the governance push", func() bool {
+		gf.gs[0].mu.Lock()
+		synced := gf.gs[0].govHash == current
+		gf.gs[0].mu.Unlock()
+		return synced && behind.count(wire.KindGovernance) > 0
+	})
+	behind.mu.Lock()
+	stale := behind.govHash != current
+	behind.mu.Unlock()
+	if !stale {
+		t.Fatal("g2 took the policy change")
+	}
+	return gf, w
 }
 
 // fillPools runs a health check, which tops the commitment pools of w up,

@@ -202,8 +202,14 @@ func (s *Service) newID() string {
 	return id.String()
 }
 
-func (s *Service) nonce() string {
-	b := make([]byte, 16)
+// nonce is a fresh 16-byte random value in hex (an intent's nonce).
+func (s *Service) nonce() string { return s.randomHex(16) }
+
+// randomHex returns n bytes from the service's random source, in hex. It
+// reads all n (a source that returns fewer bytes per Read is read again)
+// and panics if the source fails, as crypto/rand never does.
+func (s *Service) randomHex(n int) string {
+	b := make([]byte, n)
 	if _, err := io.ReadFull(s.rand, b); err != nil {
 		panic("coordinator: random source failed: " + err.Error())
 	}

@@ -14,10 +14,15 @@ import (
 	"github.com/custos-dev/custos/store"
 )
 
-// Signer produces a signature for a wallet. There is one per wallet mode:
-// hd (here), and frost, shamir and hardware, which involve guardians or a
-// device. The coordinator verifies every signature against the wallet's
-// public key before it keeps it, whatever the signer.
+// Signer produces and checks the signatures of a wallet. There is one per
+// wallet mode: hd (here), and frost, shamir and hardware, which involve
+// guardians or a device.
+//
+// Sign returns only a signature it has verified under the wallet's public
+// key (the coordinator keeps no signature that does not verify): how
+// depends on the mode, for instance FROST aggregation verifies the
+// signature it produces. Verify checks a signature under the wallet's
+// public key, in the mode's scheme.
 //
 // Sign may be called again for the same wallet and message after a crash
 // (the sweep resumes transfers left in signing); a second call must be as
@@ -29,6 +34,7 @@ import (
 // later. Any other error fails the transfer.
 type Signer interface {
 	Sign(ctx context.Context, job *SignJob) ([]byte, error)
+	Verify(w *store.Wallet, msg, sig []byte) error
 }
 
 // SignJob is what a Signer signs, with what a guardian needs to check it
@@ -80,8 +86,9 @@ type hdSigner struct{ kek *seal.KEK }
 
 var _ Signer = (*hdSigner)(nil)
 
-// Sign opens the wallet's seed, derives the child key and signs msg. The
-// seed and the keys are wiped before it returns.
+// Sign opens the wallet's seed, derives the child key, signs msg and
+// verifies the signature under the wallet's public key. The seed and the
+// keys are wiped before it returns.
 func (h *hdSigner) Sign(_ context.Context, job *SignJob) ([]byte, error) {
 	w, msg := job.Wallet, job.Message
 	curve, err := hdCurve(w.Curve)
@@ -103,7 +110,20 @@ func (h *hdSigner) Sign(_ context.Context, job *SignJob) ([]byte, error) {
 		return nil, err
 	}
 	defer key.Zero()
-	return key.Sign(msg)
+	sig, err := key.Sign(msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := h.Verify(w, msg, sig); err != nil {
+		return nil, fmt.Errorf("the signature does not verify: %w", err)
+	}
+	return sig, nil
+}
+
+// Verify implements Signer: an Ed25519 or a secp256k1 ECDSA signature
+// under the wallet's public key.
+func (h *hdSigner) Verify(w *store.Wallet, msg, sig []byte) error {
+	return VerifySignature(w.Curve, w.PublicKey, msg, sig)
 }
 
 // deriveHDPublicKey returns the public key of a wallet's child key.

@@ -80,7 +80,7 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 		if err != nil {
 			return err
 		}
-		if w.Status != "" && w.Status != store.WalletActive {
+		if !w.Active() {
 			return newErr(KindConflict, "wallet_not_active", "wallet %s is %s: its key ceremony has not completed, it signs nothing", w.ID, w.Status)
 		}
 		ev, err := s.evaluateTransfer(ctx, tx, w, tr)

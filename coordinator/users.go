@@ -239,15 +239,38 @@ func (s *Service) ChangePassword(ctx context.Context, p *Principal, current, nex
 // checkApprovalKey refuses anything but a canonical Ed25519 point of large
 // order.
 func checkApprovalKey(pub []byte) error {
-	if len(pub) != ed25519.PublicKeySize {
+	switch err := checkEd25519Key(pub); {
+	case err == nil:
+		return nil
+	case errors.Is(err, errKeyLength):
 		return newErr(KindInvalid, "invalid_key", "an approval key is a 32-byte Ed25519 public key")
+	case errors.Is(err, errKeyEncoding):
+		return newErr(KindInvalid, "invalid_key", "the key is not a canonical Ed25519 point")
+	}
+	return newErr(KindInvalid, "invalid_key", "the key has small order: anyone could sign for it")
+}
+
+// Why checkEd25519Key refuses a key.
+var (
+	errKeyLength     = errors.New("not 32 bytes long")
+	errKeyEncoding   = errors.New("not a canonical Ed25519 point encoding")
+	errKeySmallOrder = errors.New("a point of small order")
+)
+
+// checkEd25519Key checks that pub is a canonical Ed25519 point of large
+// order, as approval and guardian identity keys must be: crypto/ed25519
+// accepts non-canonical encodings, and a small-order key is one anyone can
+// sign for.
+func checkEd25519Key(pub []byte) error {
+	if len(pub) != ed25519.PublicKeySize {
+		return errKeyLength
 	}
 	pt, err := new(edwards25519.Point).SetBytes(pub)
 	if err != nil || string(pt.Bytes()) != string(pub) {
-		return newErr(KindInvalid, "invalid_key", "the key is not a canonical Ed25519 point")
+		return errKeyEncoding
 	}
 	if new(edwards25519.Point).MultByCofactor(pt).Equal(edwards25519.NewIdentityPoint()) == 1 {
-		return newErr(KindInvalid, "invalid_key", "the key has small order: anyone could sign for it")
+		return errKeySmallOrder
 	}
 	return nil
 }

@@ -161,9 +161,7 @@ func (s *Service) CreateWallet(ctx context.Context, p *Principal, in WalletInput
 		if s.guardianKey == nil {
 			return nil, errGuardiansDisabled
 		}
-		all, err := read(ctx, s, "list guardians", nil, func(ctx context.Context, tx store.Tx) ([]*store.Guardian, error) {
-			return tx.ListGuardians(ctx)
-		})
+		all, err := s.allGuardians(ctx)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +224,7 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 	if err := json.Unmarshal(r.Payload, &a); err != nil {
 		return internal("decode action", err)
 	}
-	var prepared func(ctx context.Context, tx store.Tx) (string, error)
+	var prepared preparedAction
 	var after func(cert *approvals.Certificate) // runs once the action committed
 	switch r.Action {
 	case "wallet.create":
@@ -234,22 +232,9 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		if err := json.Unmarshal(a.Params, &in); err != nil {
 			return internal("decode wallet.create", err)
 		}
-		if in.Mode == store.ModeFROST {
-			prepared, after = s.prepareFROSTWallet(r, in)
-			break
-		}
-		w, err := s.newHDWallet(in)
-		if err != nil {
+		var err error
+		if prepared, after, err = s.prepareWallet(r, in); err != nil {
 			return s.markFailed(ctx, r, err)
-		}
-		prepared = func(ctx context.Context, tx store.Tx) (string, error) {
-			if err := tx.CreateWallet(ctx, w); err != nil {
-				return "", err
-			}
-			return "wallet:" + w.ID, s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.create",
-				actor: "system", target: "wallet:" + w.ID, result: audit.ResultSuccess,
-				meta: map[string]string{"name": w.Name, "mode": w.Mode, "curve": w.Curve, "path": w.DerivationPath,
-					"public_key": hex.EncodeToString(w.PublicKey), "request": r.ID}})
 		}
 	case "wallet.unfreeze":
 		var in struct {
@@ -341,10 +326,46 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 	return nil
 }
 
+// preparedAction is an approved action's change, run in the transaction
+// that marks the request executed; it returns the action's target.
+type preparedAction func(ctx context.Context, tx store.Tx) (string, error)
+
+// prepareWallet returns the action of an approved wallet.create for the
+// wallet's mode, and what runs once it committed (nil if nothing).
+func (s *Service) prepareWallet(r *store.Request, in WalletInput) (preparedAction, func(*approvals.Certificate), error) {
+	switch in.Mode {
+	case store.ModeHD:
+		prepared, err := s.prepareHDWallet(r, in)
+		return prepared, nil, err
+	case store.ModeFROST:
+		prepared, after := s.prepareFROSTWallet(r, in)
+		return prepared, after, nil
+	}
+	return nil, nil, newErr(KindUnprocessable, "unsupported_mode", "wallet mode %q is not available in this version", in.Mode)
+}
+
+// prepareHDWallet generates an HD wallet's seed and returns the action
+// that stores the wallet.
+func (s *Service) prepareHDWallet(r *store.Request, in WalletInput) (preparedAction, error) {
+	w, err := s.newHDWallet(in)
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, tx store.Tx) (string, error) {
+		if err := tx.CreateWallet(ctx, w); err != nil {
+			return "", err
+		}
+		return "wallet:" + w.ID, s.record(ctx, tx, event{category: audit.CategoryWallet, action: "wallet.create",
+			actor: "system", target: "wallet:" + w.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"name": w.Name, "mode": w.Mode, "curve": w.Curve, "path": w.DerivationPath,
+				"public_key": hex.EncodeToString(w.PublicKey), "request": r.ID}})
+	}, nil
+}
+
 // prepareFROSTWallet returns the action of an approved wallet.create for a
 // FROST wallet: the wallet is created pending, with its key ceremony, and
 // the ceremony starts once that is committed.
-func (s *Service) prepareFROSTWallet(r *store.Request, in WalletInput) (func(context.Context, store.Tx) (string, error), func(*approvals.Certificate)) {
+func (s *Service) prepareFROSTWallet(r *store.Request, in WalletInput) (preparedAction, func(*approvals.Certificate)) {
 	now := s.now()
 	w := &store.Wallet{ID: s.newID(), Name: in.Name, Mode: store.ModeFROST, Curve: in.Curve, KeyVersion: 1, CreatedAt: now,
 		Status: store.WalletPending, Threshold: in.Threshold, Guardians: in.Guardians}
@@ -418,7 +439,7 @@ func (s *Service) newHDWallet(in WalletInput) (*store.Wallet, error) {
 	}
 	defer clear(seed)
 	w := &store.Wallet{ID: s.newID(), Name: in.Name, Mode: store.ModeHD, Curve: in.Curve,
-		DerivationPath: in.Path, KeyVersion: 1, CreatedAt: s.now()}
+		DerivationPath: in.Path, KeyVersion: 1, CreatedAt: s.now(), Status: store.WalletActive}
 	if w.PublicKey, err = deriveHDPublicKey(seed, w.Curve, w.DerivationPath); err != nil {
 		return nil, err
 	}

@@ -14,10 +14,44 @@ import (
 // is not a supported suite.
 func (s Suite) SignatureLength() int { return s.ElementLength() + s.ScalarLength() }
 
-// coordinatorSetup checks g's shape and list, and builds bytemare's
-// configuration holding the participants' public shares only (so only the
-// elements in use are decoded).
-func coordinatorSetup(g *GroupKey, list []Commitment) (*bm.Configuration, bm.CommitmentList, error) {
+// Aggregator is the coordinator's side of a FROST key: the group's
+// verification key and public shares, decoded (through DecodeElement) and
+// checked once, for aggregating and checking any number of signatures.
+// It is safe for concurrent use: every call into bytemare/frost holds the
+// package lock.
+type Aggregator struct {
+	suite      Suite
+	threshold  uint16
+	maxSigners uint16
+	vk         []byte            // encoded verification key
+	conf       *bm.Configuration // initialised; read only after construction
+}
+
+// NewAggregator validates g's shape, decodes its verification key and every
+// public share, and returns an Aggregator for it. It returns an error
+// matching ErrKey if g is malformed or an element does not decode.
+func NewAggregator(g *GroupKey) (*Aggregator, error) {
+	if err := checkGroupShape(g); err != nil {
+		return nil, err
+	}
+	return newAggregator(g, g.Shares)
+}
+
+// newAggregator builds an Aggregator holding the given public shares of g
+// (whose shape the caller checked).
+func newAggregator(g *GroupKey, shares []PublicShare) (*Aggregator, error) {
+	conf, err := configuration(g, shares)
+	if err != nil {
+		return nil, err
+	}
+	return &Aggregator{suite: g.Suite, threshold: g.Threshold, maxSigners: g.MaxSigners,
+		vk: append([]byte(nil), g.VerificationKey...), conf: conf}, nil
+}
+
+// coordinatorSetup checks g's shape and list, and returns an Aggregator
+// holding the participants' public shares only (so that a one-shot call
+// decodes only the elements in use) with the decoded list.
+func coordinatorSetup(g *GroupKey, list []Commitment) (*Aggregator, bm.CommitmentList, error) {
 	if err := checkGroupShape(g); err != nil {
 		return nil, nil, err
 	}
@@ -29,11 +63,17 @@ func coordinatorSetup(g *GroupKey, list []Commitment) (*bm.Configuration, bm.Com
 	for i, c := range list {
 		shares[i] = g.Shares[c.Signer-1] // checkGroupShape: Shares[i].ID == i+1
 	}
-	conf, err := configuration(g, shares)
+	a, err := newAggregator(g, shares)
 	if err != nil {
 		return nil, nil, err
 	}
-	return conf, bl, nil
+	return a, bl, nil
+}
+
+// decodeList decodes and checks list against a's group (see
+// ValidateCommitmentList).
+func (a *Aggregator) decodeList(list []Commitment) (bm.CommitmentList, error) {
+	return decodeList(a.suite, a.threshold, a.maxSigners, list, nil)
 }
 
 // decodeShare decodes a signature share: a canonical, non-zero scalar.
@@ -51,20 +91,38 @@ func decodeShare(suite Suite, signer uint16, b []byte) (*bm.SignatureShare, erro
 // VerifyShare checks signer's signature share of msg against its public
 // share in g and its commitment in list (RFC 9591 §5.4). It returns an error
 // matching ErrInvalidShare if the share is malformed or wrong, and
-// ErrCommitmentList, ErrShares or ErrKey if the inputs are.
+// ErrCommitmentList, ErrShares or ErrKey if the inputs are. It answers as
+// NewAggregator(g).VerifyShare, but decodes only the public shares in use.
 func VerifyShare(g *GroupKey, msg []byte, list []Commitment, signer uint16, share []byte) error {
-	conf, bl, err := coordinatorSetup(g, list)
+	a, bl, err := coordinatorSetup(g, list)
 	if err != nil {
 		return err
 	}
+	return a.verifyShare(msg, list, bl, signer, share)
+}
+
+// VerifyShare checks signer's signature share of msg against its public
+// share and its commitment in list (RFC 9591 §5.4). It returns an error
+// matching ErrInvalidShare if the share is malformed or wrong, and
+// ErrCommitmentList or ErrShares if the list is malformed or does not
+// name signer.
+func (a *Aggregator) VerifyShare(msg []byte, list []Commitment, signer uint16, share []byte) error {
+	bl, err := a.decodeList(list)
+	if err != nil {
+		return err
+	}
+	return a.verifyShare(msg, list, bl, signer, share)
+}
+
+func (a *Aggregator) verifyShare(msg []byte, list []Commitment, bl bm.CommitmentList, signer uint16, share []byte) error {
 	if !slices.ContainsFunc(list, func(c Commitment) bool { return c.Signer == signer }) {
 		return fmt.Errorf("%w: signer %d has no commitment in the list", ErrShares, signer)
 	}
-	ss, err := decodeShare(g.Suite, signer, share)
+	ss, err := decodeShare(a.suite, signer, share)
 	if err != nil {
 		return err
 	}
-	return verifyShare(conf, msg, bl, ss)
+	return verifyShare(a.conf, msg, bl, ss)
 }
 
 func verifyShare(conf *bm.Configuration, msg []byte, bl bm.CommitmentList, ss *bm.SignatureShare) error {
@@ -85,11 +143,32 @@ func verifyShare(conf *bm.Configuration, msg []byte, bl bm.CommitmentList, ss *b
 //
 // The Ed25519 signature is R || z (64 bytes, RFC 8032); the secp256k1 one
 // is R compressed (33 bytes) || z (32 bytes).
+//
+// It answers as NewAggregator(g).Aggregate, but decodes only the public
+// shares in use; a coordinator that signs with g repeatedly keeps an
+// Aggregator instead.
 func Aggregate(g *GroupKey, msg []byte, list []Commitment, shares map[uint16][]byte) ([]byte, error) {
-	conf, bl, err := coordinatorSetup(g, list)
+	a, bl, err := coordinatorSetup(g, list)
 	if err != nil {
 		return nil, err
 	}
+	return a.aggregate(msg, list, bl, shares)
+}
+
+// Aggregate combines the signature shares (signer identifier -> share) of
+// the signers in list into the final signature of msg and verifies it
+// against the group's verification key, as the package-level Aggregate
+// does and with the same errors: a returned signature is valid, and an
+// *InvalidSharesError names every bad signer.
+func (a *Aggregator) Aggregate(msg []byte, list []Commitment, shares map[uint16][]byte) ([]byte, error) {
+	bl, err := a.decodeList(list)
+	if err != nil {
+		return nil, err
+	}
+	return a.aggregate(msg, list, bl, shares)
+}
+
+func (a *Aggregator) aggregate(msg []byte, list []Commitment, bl bm.CommitmentList, shares map[uint16][]byte) ([]byte, error) {
 	for id := range shares {
 		if !slices.ContainsFunc(list, func(c Commitment) bool { return c.Signer == id }) {
 			return nil, fmt.Errorf("%w: share from signer %d, who is not in the list", ErrShares, id)
@@ -104,7 +183,7 @@ func Aggregate(g *GroupKey, msg []byte, list []Commitment, shares map[uint16][]b
 		if !ok {
 			return nil, fmt.Errorf("%w: no share from signer %d", ErrShares, c.Signer)
 		}
-		ss, err := decodeShare(g.Suite, c.Signer, b)
+		ss, err := decodeShare(a.suite, c.Signer, b)
 		if err != nil {
 			bad = append(bad, c.Signer)
 			continue
@@ -114,7 +193,7 @@ func Aggregate(g *GroupKey, msg []byte, list []Commitment, shares map[uint16][]b
 	if len(bad) > 0 {
 		// Some shares are unusable: name them and every other bad one.
 		for _, ss := range decoded {
-			if verifyShare(conf, msg, bl, ss) != nil {
+			if verifyShare(a.conf, msg, bl, ss) != nil {
 				bad = append(bad, ss.SignerIdentifier)
 			}
 		}
@@ -123,20 +202,20 @@ func Aggregate(g *GroupKey, msg []byte, list []Commitment, shares map[uint16][]b
 	}
 
 	var sig *bm.Signature
-	err = locked(func() error {
+	err := locked(func() error {
 		var err error
-		sig, err = conf.AggregateSignatures(msg, decoded, bl, false)
+		sig, err = a.conf.AggregateSignatures(msg, decoded, bl, false)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("%w: aggregation failed: %w", ErrInternal, err)
 	}
 	out := encodeSignature(sig.R, sig.Z)
-	if verifyAggregate(g.Suite, conf.VerificationKey, g.VerificationKey, msg, sig, out) {
+	if verifyAggregate(a.suite, a.conf.VerificationKey, a.vk, msg, sig, out) {
 		return out, nil
 	}
 	for _, ss := range decoded {
-		if verifyShare(conf, msg, bl, ss) != nil {
+		if verifyShare(a.conf, msg, bl, ss) != nil {
 			bad = append(bad, ss.SignerIdentifier)
 		}
 	}

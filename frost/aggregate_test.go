@@ -336,3 +336,152 @@ func TestConcurrentSigning(t *testing.T) {
 		}
 	}
 }
+
+// TestAggregator checks that a prepared Aggregator answers as the
+// package-level Aggregate and VerifyShare do, for every signer subset of a
+// 2-of-3 group in both suites.
+func TestAggregator(t *testing.T) {
+	for _, suite := range []Suite{Ed25519, Secp256k1} {
+		ks, signers := dealer(t, suite, 2, 3)
+		g := &ks[0].Group
+		a, err := NewAggregator(g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ids := range subsets(3, 2) {
+			t.Run(fmt.Sprintf("%s/%v", suite.Curve(), ids), func(t *testing.T) {
+				s := newSession(t, g, signers, ids, []byte("prepared"))
+				sig, err := a.Aggregate(s.msg, s.list, s.shares)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkSignature(t, g, s.msg, sig)
+				for _, id := range ids {
+					if err := a.VerifyShare(s.msg, s.list, id, s.shares[id]); err != nil {
+						t.Fatalf("VerifyShare(%d) = %v", id, err)
+					}
+				}
+				s.shares[ids[1]] = plusOne(t, suite, s.shares[ids[1]])
+				_, err = a.Aggregate(s.msg, s.list, s.shares)
+				var ise *InvalidSharesError
+				if !errors.As(err, &ise) || !slices.Equal(ise.Signers, ids[1:]) {
+					t.Fatalf("Aggregate with a bad share = %v, want signer %d named", err, ids[1])
+				}
+				if err := a.VerifyShare(s.msg, s.list, ids[1], s.shares[ids[1]]); !errors.Is(err, ErrInvalidShare) {
+					t.Fatalf("VerifyShare(bad) = %v", err)
+				}
+			})
+		}
+		t.Run(suite.Curve()+"/fail/inputs", func(t *testing.T) {
+			s := newSession(t, g, signers, []uint16{1, 2}, []byte("inputs"))
+			if _, err := a.Aggregate(s.msg, s.list[:1], s.shares); !errors.Is(err, ErrCommitmentList) {
+				t.Fatalf("Aggregate(short list) = %v, want ErrCommitmentList", err)
+			}
+			if _, err := a.Aggregate(s.msg, s.list, map[uint16][]byte{1: s.shares[1]}); !errors.Is(err, ErrShares) {
+				t.Fatalf("Aggregate(missing share) = %v, want ErrShares", err)
+			}
+			if err := a.VerifyShare(s.msg, s.list, 3, s.shares[1]); !errors.Is(err, ErrShares) {
+				t.Fatalf("VerifyShare(signer not in list) = %v, want ErrShares", err)
+			}
+		})
+	}
+}
+
+// TestNewAggregator checks that every element of the group is decoded once,
+// up front: a bad public share is refused even if it would not take part.
+func TestNewAggregator(t *testing.T) {
+	ks, _ := dealer(t, Ed25519, 2, 3)
+	g := &ks[0].Group
+	with := func(f func(g *GroupKey)) *GroupKey {
+		c := *g
+		c.Shares = slices.Clone(g.Shares)
+		c.VerificationKey = slices.Clone(g.VerificationKey)
+		f(&c)
+		return &c
+	}
+	cases := []struct {
+		name string
+		g    *GroupKey
+		want error
+	}{
+		{"ok", g, nil},
+		{"fail/nil", nil, ErrKey},
+		{"fail/shape", with(func(g *GroupKey) { g.Shares = g.Shares[:2] }), ErrKey},
+		{"fail/suite", with(func(g *GroupKey) { g.Suite = Suite(2) }), ErrKey},
+		{"fail/verification-key", with(func(g *GroupKey) { g.VerificationKey = badElements(t, Ed25519)["small-order"] }), ErrKey},
+		{"fail/third-share-torsion", with(func(g *GroupKey) { g.Shares[2].Key = torsionPoint(t) }), ErrKey},
+		{"fail/duplicate-shares", with(func(g *GroupKey) { g.Shares[2].Key = g.Shares[0].Key }), ErrKey},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			a, err := NewAggregator(c.g)
+			if c.want == nil && err != nil || !errors.Is(err, c.want) || (err == nil) != (a != nil) {
+				t.Fatalf("NewAggregator = %v, %v; want %v", a, err, c.want)
+			}
+		})
+	}
+}
+
+// TestAggregatorConcurrent shares one Aggregator per suite among 4
+// goroutines, so -race sees its state only read and bytemare only called
+// under the lock.
+func TestAggregatorConcurrent(t *testing.T) {
+	const goroutines, rounds = 4, 6
+	type group struct {
+		g       *GroupKey
+		a       *Aggregator
+		signers []*Signer
+	}
+	var groups []group
+	for _, suite := range []Suite{Ed25519, Secp256k1} {
+		ks, signers := dealer(t, suite, 2, 3)
+		a, err := NewAggregator(&ks[0].Group)
+		if err != nil {
+			t.Fatal(err)
+		}
+		groups = append(groups, group{&ks[0].Group, a, signers})
+	}
+	subsets := subsets(3, 2)
+	errs := make(chan error, goroutines)
+	var wg sync.WaitGroup
+	for w := range goroutines {
+		wg.Go(func() {
+			gr := groups[w%len(groups)]
+			for r := range rounds {
+				ids := subsets[(w+r)%len(subsets)]
+				msg := fmt.Appendf(nil, "goroutine %d round %d", w, r)
+				var list []Commitment
+				shares := map[uint16][]byte{}
+				for _, id := range ids {
+					c, err := gr.signers[id-1].Commit()
+					if err != nil {
+						errs <- err
+						return
+					}
+					list = append(list, c)
+				}
+				for _, id := range ids {
+					sh, err := gr.signers[id-1].Sign(msg, list)
+					if err != nil {
+						errs <- err
+						return
+					}
+					shares[id] = sh
+				}
+				sig, err := gr.a.Aggregate(msg, list, shares)
+				if err == nil {
+					err = Verify(gr.g.Suite, gr.g.VerificationKey, msg, sig)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("goroutine %d round %d: %w", w, r, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}

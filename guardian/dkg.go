@@ -8,10 +8,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/dkg"
@@ -41,20 +43,26 @@ func (c *ceremony) zero() {
 	}
 }
 
+// misbehaviour turns a dkg failure into a refusal that names the
+// participants dkg.Culprits finds in err, in the message and (those that
+// are participants) in Culprits; a failure that names nobody is a plain
+// ceremony error.
 func misbehaviour(err error, parts []wire.Participant) error {
-	culprits := dkg.Culprits(err)
-	if len(culprits) == 0 {
+	named := dkg.Culprits(err)
+	if len(named) == 0 {
 		return refuse(wire.CodeCeremony, "%v", err)
 	}
+	var culprits []uint16
 	var names []string
-	for _, i := range culprits {
+	for _, i := range named {
 		id := "?"
 		if int(i) >= 1 && int(i) <= len(parts) {
 			id = parts[i-1].GuardianID
+			culprits = append(culprits, i)
 		}
 		names = append(names, fmt.Sprintf("participant %d (%s)", i, id))
 	}
-	return refuse(wire.CodeMisbehaviour, "%s: %v", strings.Join(names, ", "), err)
+	return accuse(wire.CodeMisbehaviour, culprits, "%s: %v", strings.Join(names, ", "), err)
 }
 
 func (n *Node) ceremonyFor(session, step string) (*ceremony, error) {
@@ -195,7 +203,9 @@ func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
 	for i, b := range r.Packages {
 		p, err := dkg.UnmarshalRound1(b)
 		if err != nil {
-			return nil, n.failCeremony(c, refuse(wire.CodeMisbehaviour, "round-1 package %d does not decode: %v", i+1, err))
+			// Packages come in participant order: package i+1 is participant i+1's.
+			return nil, n.failCeremony(c, accuse(wire.CodeMisbehaviour, []uint16{uint16(i + 1)},
+				"round-1 package of participant %d (%s) does not decode: %v", i+1, c.participants[i].GuardianID, err))
 		}
 		if p.From == c.index && !bytes.Equal(b, c.own) {
 			return nil, n.failCeremony(c, refuse(wire.CodeCeremony, "the relayed set alters this guardian's round-1 package"))
@@ -268,10 +278,10 @@ func checkStatements(c *ceremony, envs []wire.Envelope, kind string, check func(
 		seen[e.From] = true
 		p := c.participants[pi]
 		if err := e.Verify(p.IdentityKey, wire.Expect{Kind: kind, Session: c.session, From: p.GuardianID, To: wire.CoordinatorID}); err != nil {
-			return refuse(wire.CodeMisbehaviour, "participant %d (%s): %v", p.Index, p.GuardianID, err)
+			return accuse(wire.CodeMisbehaviour, []uint16{p.Index}, "participant %d (%s): %v", p.Index, p.GuardianID, err)
 		}
 		if err := check(p, e); err != nil {
-			return refuse(wire.CodeInconsistent, "participant %d (%s) %v", p.Index, p.GuardianID, err)
+			return accuse(wire.CodeInconsistent, []uint16{p.Index}, "participant %d (%s) %v", p.Index, p.GuardianID, err)
 		}
 	}
 	return nil
@@ -394,35 +404,102 @@ func (n *Node) dkgActivate(ctx context.Context, env *wire.Envelope) (any, error)
 	return wire.DKGActivated{Status: "active"}, nil
 }
 
-// dkgAbort forgets a ceremony and any pending key it produced.
+// abortActiveWindow is how long after its activation a key can still be
+// removed by an abort of the ceremony that made it. The coordinator aborts
+// a ceremony whose key some guardians activated when the ceremony fails
+// after all (a guardian refused activation, or the coordinator could not
+// record the wallet active): at once, or, when the coordinator running it
+// stopped, at the sweep that finds it abandoned a few minutes later.
+const abortActiveWindow = 15 * time.Minute
+
+// dkgAbort forgets a ceremony and removes the key it produced, pending or
+// active: the coordinator aborts only a ceremony whose wallet it never
+// made active, so an active key left here would be a share of a wallet
+// that does not exist. The guardian does not take that on trust for an
+// active key: it refuses to remove one that has signed for an approval
+// certificate (its wallet is in use) or was activated more than
+// abortActiveWindow ago, so a coordinator that was broken into cannot
+// destroy the key of a wallet in use. Only a key whose record carries
+// this session is touched; an abort of any other session removes nothing.
 func (n *Node) dkgAbort(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.DKGAbort
 	if err := env.Decode(&r); err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
 	}
 	n.mu.Lock()
-	c := n.ceremonies[env.Session]
-	var ref *wire.KeyRef
-	if c != nil {
+	if c := n.ceremonies[env.Session]; c != nil {
 		c.zero()
 		delete(n.ceremonies, env.Session)
 	}
-	for r, k := range n.keys {
-		if k.ceremony == env.Session && k.status == "pending" {
-			k.signer.Close()
-			delete(n.keys, r)
-			ref = &r
+	var k *key
+	for _, x := range n.keys {
+		if env.Session != "" && x.ceremony == env.Session {
+			k = x
+			break
 		}
 	}
 	n.mu.Unlock()
-	if ref != nil {
-		if _, err := n.db.sql.ExecContext(ctx, `DELETE FROM keys WHERE wallet_id = ? AND key_version = ? AND status = 'pending'`, ref.WalletID, ref.KeyVersion); err != nil {
-			return nil, err
-		}
-		os.Remove(n.sharePath(*ref))
+	if k == nil {
+		n.event(ctx, "dkg.abort", "session:"+env.Session, "success", map[string]string{"reason": r.Reason})
+		return r, nil
 	}
-	n.event(ctx, "dkg.abort", "session:"+env.Session, "success", map[string]string{"reason": r.Reason})
+	if err := n.removeKey(ctx, k, env.Session, r.Reason); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// removeKey deletes k, made by ceremony session, on an abort of that
+// ceremony: its record and the audit event in one transaction, then the
+// signer and the sealed share.
+func (n *Node) removeKey(ctx context.Context, k *key, session, reason string) error {
+	ref := k.ref
+	err := n.db.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		var activated sql.NullInt64
+		err := tx.QueryRowContext(ctx, `SELECT status, activated_us FROM keys WHERE wallet_id = ? AND key_version = ? AND ceremony = ?`,
+			ref.WalletID, ref.KeyVersion, session).Scan(&status, &activated)
+		if errors.Is(err, sql.ErrNoRows) {
+			status = "none" // no record: forget it in memory too
+		} else if err != nil {
+			return err
+		}
+		if status == "active" {
+			if !activated.Valid || n.now().Sub(time.UnixMicro(activated.Int64)) > abortActiveWindow {
+				return refuse(wire.CodeCeremony, "wallet %s key version %d was activated more than %s ago; this guardian keeps it",
+					ref.WalletID, ref.KeyVersion, abortActiveWindow)
+			}
+			var uses int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM certificate_uses WHERE wallet_id = ? AND key_version = ?`,
+				ref.WalletID, ref.KeyVersion).Scan(&uses); err != nil {
+				return err
+			}
+			if uses > 0 {
+				return refuse(wire.CodeCeremony, "wallet %s key version %d has signed for approved requests; this guardian keeps it",
+					ref.WalletID, ref.KeyVersion)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM keys WHERE wallet_id = ? AND key_version = ? AND ceremony = ?`,
+			ref.WalletID, ref.KeyVersion, session); err != nil {
+			return err
+		}
+		return appendEvent(ctx, tx, n.eventOf("dkg.abort", "wallet:"+ref.WalletID, "success", map[string]string{
+			"session": session, "reason": reason, "key_version": strconv.Itoa(ref.KeyVersion), "index": strconv.Itoa(int(k.index)),
+			"removed_key": status, "group_key": hex.EncodeToString(k.group.VerificationKey)}))
+	})
+	if err != nil {
+		return err
+	}
+	n.mu.Lock()
+	if n.keys[ref] == k {
+		delete(n.keys, ref)
+	}
+	n.mu.Unlock()
+	k.signer.Close()
+	if err := os.Remove(n.sharePath(ref)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		n.log.ErrorContext(ctx, "removing the share of an aborted ceremony", "wallet", ref.WalletID, "key_version", ref.KeyVersion, "err", err)
+	}
+	return nil
 }
 
 // failCeremony ends c after an error; the caller holds n.mu.

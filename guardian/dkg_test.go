@@ -12,9 +12,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/dkg"
 	"github.com/custos-dev/custos/frost"
 	"github.com/custos-dev/custos/guardian"
@@ -259,6 +262,9 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, "alters") {
 			t.Errorf("refusal %q does not say the set was altered", e.Message)
 		}
+		if len(e.Culprits) != 0 {
+			t.Errorf("culprits %v for an altered relay, want none", e.Culprits)
+		}
 		// The ceremony is over for that guardian, even with the honest set.
 		c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: cr.round1}, wire.CodeCeremony)
 	})
@@ -272,6 +278,19 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
 			t.Errorf("refusal %q does not name participant 3 (%s)", e.Message, nodes[2].id)
 		}
+		wantCulprits(t, e, 3)
+	})
+
+	t.Run("fail/relayed set with a package that does not decode", func(t *testing.T) {
+		cr := c.newCeremony(t, nodes, 2, next())
+		cr.doStart(t)
+		set := append([][]byte(nil), cr.round1...)
+		set[1] = []byte("not a round-1 package")
+		e := c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: set}, wire.CodeMisbehaviour)
+		if !strings.Contains(e.Message, "participant 2 ("+nodes[1].id+")") {
+			t.Errorf("refusal %q does not name participant 2 (%s)", e.Message, nodes[1].id)
+		}
+		wantCulprits(t, e, 2)
 	})
 
 	t.Run("fail/confirmation with another transcript", func(t *testing.T) {
@@ -309,6 +328,7 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
 			t.Errorf("refusal %q does not name participant 3 (%s)", e.Message, nodes[2].id)
 		}
+		wantCulprits(t, e, 3)
 		c.refused(t, nodes[0], wire.KindDKGShares, cr.session, 3, wire.DKGShares{Confirmations: cr.confirms}, wire.CodeCeremony)
 	})
 
@@ -327,6 +347,7 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, nodes[1].id) {
 			t.Errorf("refusal %q does not name %s", e.Message, nodes[1].id)
 		}
+		wantCulprits(t, e, 2)
 	})
 
 	t.Run("fail/corrupted encrypted share", func(t *testing.T) {
@@ -347,6 +368,7 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, fmt.Sprintf("participant %d (%s)", m.From, culprit)) {
 			t.Errorf("refusal %q does not name participant %d (%s)", e.Message, m.From, culprit)
 		}
+		wantCulprits(t, e, m.From)
 		if s := c.keyStatus(t, nodes[0], cr.w.ref); s != "" {
 			t.Fatalf("key %s after a refused finalize", s)
 		}
@@ -363,6 +385,7 @@ func TestDKGAdversarial(t *testing.T) {
 		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
 			t.Errorf("refusal %q does not name participant 3", e.Message)
 		}
+		wantCulprits(t, e, 3)
 	})
 
 	t.Run("fail/activation with a bad test signature", func(t *testing.T) {
@@ -431,16 +454,147 @@ func TestDKGAdversarial(t *testing.T) {
 		w := c.dkg(t, nodes, 2, cr.w.ref.WalletID)
 		c.signTransfer(t, w, nodes[:2])
 	})
+}
 
-	t.Run("ok/abort leaves an active key alone", func(t *testing.T) {
-		cr := c.finalized(t, nodes, 2, next())
-		cr.doActivate(t, cr.testSignature(t))
-		c.ok(t, nodes[0], wire.KindDKGAbort, cr.session, 6, wire.DKGAbort{Reason: "late abort"}, nil)
-		if s := c.keyStatus(t, nodes[0], cr.w.ref); s != "active" {
-			t.Fatalf("key %s after a late abort, want active", s)
-		}
-		if _, err := os.Stat(nodes[0].SharePathForTest(cr.w.ref)); err != nil {
+// wantCulprits checks the participants a refusal names in Culprits.
+func wantCulprits(t *testing.T, e *wire.Error, want ...uint16) {
+	t.Helper()
+	if !slices.Equal(e.Culprits, want) {
+		t.Errorf("refusal %q names culprits %v, want %v", e.Message, e.Culprits, want)
+	}
+}
+
+// auditHas reports whether n's own event log holds an event with action,
+// result and target whose metadata includes meta.
+func auditHas(t *testing.T, n *node, action, result, target string, meta map[string]string) bool {
+	t.Helper()
+	for _, l := range bytes.Split(bytes.TrimSpace(export(t, n)), []byte("\n")) {
+		e, err := audit.ParseLine(l)
+		if err != nil {
 			t.Fatal(err)
 		}
+		if e.Action != action || e.Result != result || e.Target != target {
+			continue
+		}
+		match := true
+		for k, v := range meta {
+			match = match && e.Metadata[k] == v
+		}
+		if match {
+			return true
+		}
+	}
+	return false
+}
+
+// TestDKGAbortOfAnActivatedKey: a ceremony can fail after some guardians
+// activated its key (another refused the activation, or the coordinator
+// could not record the wallet active). Its abort removes the key it made,
+// active or pending, and nothing else; a guardian keeps an active key that
+// has signed for a certificate or was activated too long ago, whatever
+// the coordinator says.
+func TestDKGAbortOfAnActivatedKey(t *testing.T) {
+	c := newCoordinator(t)
+	nodes := c.newNodes(t, 3)
+	wallets := 0
+	next := func() string { wallets++; return fmt.Sprintf("w-abort-%d", wallets) }
+	// activated runs a ceremony and activates its key on the first active
+	// nodes only (the others keep it pending, as after a refused or lost
+	// activation).
+	activated := func(t *testing.T, active int) *ceremony {
+		cr := c.finalized(t, nodes, 2, next())
+		sig := cr.testSignature(t)
+		for _, n := range nodes[:active] {
+			c.ok(t, n, wire.KindDKGActivate, cr.session, 5, wire.DKGActivate{Completions: cr.completions, TestSignature: sig}, nil)
+		}
+		return cr
+	}
+	abort := func(t *testing.T, n *node, session string) *wire.Error {
+		_, e := c.rpc(t, n, wire.KindDKGAbort, session, 6, wire.DKGAbort{Reason: "the ceremony failed"}, nil)
+		return e
+	}
+	kept := func(t *testing.T, cr *ceremony, n *node, status string) {
+		t.Helper()
+		if s := c.keyStatus(t, n, cr.w.ref); s != status {
+			t.Fatalf("%s: key %q, want %q", n.id, s, status)
+		}
+		if _, err := os.Stat(n.SharePathForTest(cr.w.ref)); err != nil {
+			t.Fatalf("%s: %v", n.id, err)
+		}
+	}
+
+	t.Run("ok/partly activated key removed everywhere", func(t *testing.T) {
+		cr := activated(t, 2)
+		for i, n := range nodes {
+			want := map[bool]string{true: "active", false: "pending"}[i < 2]
+			kept(t, cr, n, want)
+			if e := abort(t, n, cr.session); e != nil {
+				t.Fatalf("%s refused the abort: %s: %s", n.id, e.Code, e.Message)
+			}
+			if s := c.keyStatus(t, n, cr.w.ref); s != "" {
+				t.Fatalf("%s: key %s after the abort of its ceremony", n.id, s)
+			}
+			if _, err := os.Stat(n.SharePathForTest(cr.w.ref)); !errors.Is(err, fs.ErrNotExist) {
+				t.Fatalf("%s: share file after the abort: %v", n.id, err)
+			}
+			if !auditHas(t, n, "dkg.abort", "success", "wallet:"+cr.w.ref.WalletID,
+				map[string]string{"session": cr.session, "removed_key": want, "reason": "the ceremony failed"}) {
+				t.Fatalf("%s: no dkg.abort event recording the %s key it removed", n.id, want)
+			}
+		}
+		nodes[0].restart(t)
+		if s := c.keyStatus(t, nodes[0], cr.w.ref); s != "" {
+			t.Fatalf("key %s after the abort and a restart", s)
+		}
+		for _, n := range nodes {
+			c.refused(t, n, wire.KindCommit, "pool-"+randomHex(6), 1, wire.CommitRequest{KeyRef: cr.w.ref, Count: 1}, wire.CodeUnknownKey)
+		}
+		// The wallet id is free for a new ceremony.
+		w := c.dkg(t, nodes, 2, cr.w.ref.WalletID)
+		c.signTransfer(t, w, nodes[:2])
+	})
+
+	t.Run("ok/abort of another session leaves keys alone", func(t *testing.T) {
+		cr := activated(t, 3)
+		other := c.finalized(t, nodes, 2, next()) // a pending key of another ceremony
+		for _, n := range nodes {
+			for _, session := range []string{randomHex(32), other.session} {
+				if e := abort(t, n, session); e != nil {
+					t.Fatalf("%s refused the abort: %s: %s", n.id, e.Code, e.Message)
+				}
+			}
+			kept(t, cr, n, "active")
+		}
+		c.signTransfer(t, cr.w, nodes[1:])
+	})
+
+	t.Run("fail/key that signed for a certificate", func(t *testing.T) {
+		cr := activated(t, 3)
+		c.signTransfer(t, cr.w, nodes[:2])
+		for _, n := range nodes[:2] {
+			e := abort(t, n, cr.session)
+			if e == nil || e.Code != wire.CodeCeremony || !strings.Contains(e.Message, "signed") {
+				t.Fatalf("%s: abort of an active key that signed: %+v, want a %s refusal", n.id, e, wire.CodeCeremony)
+			}
+			kept(t, cr, n, "active")
+			if !auditHas(t, n, wire.KindDKGAbort, "denied", "session:"+cr.session, map[string]string{"code": wire.CodeCeremony}) {
+				t.Fatalf("%s: the refused abort is not in its event log", n.id)
+			}
+		}
+		c.signTransfer(t, cr.w, nodes[:2])
+	})
+
+	// Last: it moves the shared clock.
+	t.Run("fail/key activated too long ago", func(t *testing.T) {
+		cr := activated(t, 3)
+		c.clock.Advance(16 * time.Minute)
+		for _, n := range nodes {
+			e := abort(t, n, cr.session)
+			if e == nil || e.Code != wire.CodeCeremony || !strings.Contains(e.Message, "activated more than") {
+				t.Fatalf("%s: late abort of an active key: %+v, want a %s refusal", n.id, e, wire.CodeCeremony)
+			}
+			kept(t, cr, n, "active")
+		}
+		c.signTransfer(t, cr.w, nodes[1:])
 	})
 }

@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -16,14 +19,20 @@ import (
 
 // refusal is a typed refusal answered as a KindError envelope.
 type refusal struct {
-	code string
-	msg  string
+	code     string
+	msg      string
+	culprits []uint16 // ceremony participants held responsible (wire.Error.Culprits)
 }
 
 func (r *refusal) Error() string { return r.code + ": " + r.msg }
 
 func refuse(code, format string, args ...any) *refusal {
 	return &refusal{code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+// accuse is refuse naming the ceremony participants responsible.
+func accuse(code string, culprits []uint16, format string, args ...any) *refusal {
+	return &refusal{code: code, msg: fmt.Sprintf(format, args...), culprits: culprits}
 }
 
 // Handler serves the guardian's HTTP interface: GET /healthz (liveness,
@@ -113,14 +122,22 @@ func (n *Node) refusalBody(ctx context.Context, env *wire.Envelope, err error) *
 	var out wire.Error
 	switch {
 	case errors.As(err, &r):
-		out = wire.Error{Code: r.code, Message: r.msg}
+		out = wire.Error{Code: r.code, Message: r.msg, Culprits: slices.Clone(r.culprits)}
 	case errors.As(err, &g):
 		out = wire.Error{Code: g.Code, Message: g.Reason}
 	default:
 		n.log.ErrorContext(ctx, "guardian request failed", "kind", env.Kind, "session", env.Session, "err", err)
 		out = wire.Error{Code: wire.CodeInternal, Message: "internal error"}
 	}
-	n.event(ctx, env.Kind, "session:"+env.Session, "denied", map[string]string{"code": out.Code, "reason": out.Message})
+	meta := map[string]string{"code": out.Code, "reason": out.Message}
+	if len(out.Culprits) > 0 {
+		ids := make([]string, len(out.Culprits))
+		for i, c := range out.Culprits {
+			ids[i] = strconv.Itoa(int(c))
+		}
+		meta["culprits"] = strings.Join(ids, ",")
+	}
+	n.event(ctx, env.Kind, "session:"+env.Session, "denied", meta)
 	return &out
 }
 

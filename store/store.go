@@ -193,6 +193,11 @@ type Tx interface {
 	// ListCeremonies returns the ceremonies of a wallet, or all of them
 	// when walletID is empty, newest first.
 	ListCeremonies(ctx context.Context, walletID string) ([]*Ceremony, error)
+	// ListRunningCeremonies returns the ceremonies in state
+	// CeremonyRunning, oldest first (created, then id). It reads only
+	// those, however many ceremonies ended before: what a periodic sweep
+	// for abandoned ceremonies needs. It locks nothing.
+	ListRunningCeremonies(ctx context.Context) ([]*Ceremony, error)
 	// UpdateCeremony writes State, Round, Transcript, Blamed, Error,
 	// Progress and UpdatedAt; ErrConflict unless the stored state is from,
 	// ErrNotFound if the ceremony is missing.
@@ -271,6 +276,11 @@ type Wallet struct {
 	Guardians []string // frost: guardian ids; guardian i+1 in the key is Guardians[i]; empty reads back nil
 	GroupKey  []byte   // frost: JSON of the group's public key data
 }
+
+// Active reports whether the wallet's key is active: it may sign. A
+// wallet read from a store always has a status (an empty one is stored as
+// active); a wallet whose status is empty in memory is not active.
+func (w *Wallet) Active() bool { return w.Status == WalletActive }
 
 // WalletStatus is the lifecycle of a wallet's key.
 type WalletStatus string

@@ -79,7 +79,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 			if w.Frozen {
 				extra += " FROZEN"
 			}
-			if w.Status != "" && w.Status != "active" {
+			if w.Status != "active" {
 				extra += " " + strings.ToUpper(w.Status)
 			}
 			where := w.DerivationPath

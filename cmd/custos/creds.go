@@ -95,25 +95,38 @@ func (c *conn) call(ctx context.Context, method, path string, body, out any, hea
 	return err
 }
 
+// baseURL is the coordinator URL: --api, or else api_url from the
+// credentials file.
+func (c *conn) baseURL() (string, error) {
+	if c.api != "" {
+		return c.api, nil
+	}
+	cr, err := c.load()
+	if err != nil {
+		return "", err
+	}
+	return cr.APIURL, nil
+}
+
 // client returns an authenticated API client.
 func (c *conn) client(ctx context.Context) (*client.Client, error) {
-	base := c.api
 	if c.token != "" {
 		tok, err := os.ReadFile(c.token)
 		if err != nil {
 			return nil, err
 		}
-		if base == "" {
+		if c.api == "" {
 			return nil, usagef("--api is required with --token-file")
 		}
-		return client.New(base, string(trimSpace(tok))), nil
+		return client.New(c.api, string(trimSpace(tok))), nil
 	}
 	cr, err := c.load()
 	if err != nil {
 		return nil, err
 	}
-	if base == "" {
-		base = cr.APIURL
+	base, err := c.baseURL()
+	if err != nil {
+		return nil, err
 	}
 	cl := client.New(base, cr.APIKey)
 	if c.as != "" {

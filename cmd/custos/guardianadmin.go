@@ -66,12 +66,7 @@ func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
 		if *asJSON {
 			return printJSON(out, res)
 		}
-		api := c.api
-		if api == "" {
-			if cr, err := c.load(); err == nil {
-				api = cr.APIURL
-			}
-		}
+		api, _ := c.baseURL() // the call above found it
 		fmt.Fprintf(out, "custos: invitation for guardian %q (expires %s)\nclaim code (shown once): %s\nhint: the guardian's operator runs: custos guardian enroll --coordinator %s --code %s\n",
 			res.Name, res.ExpiresAt.Local().Format(time.RFC3339), res.Code, api, res.Code)
 		return nil

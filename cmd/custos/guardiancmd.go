@@ -41,7 +41,7 @@ func runGuardian(ctx context.Context, args []string, out io.Writer) error {
 }
 
 func guardianDirFlag(fs *flag.FlagSet) *string {
-	return fs.String("dir", envOr("CUSTOS_GUARDIAN_DIR", "./guardian"), "guardian directory (keys, sealed shares, state)")
+	return fs.String("dir", envOr("CUSTOS_GUARDIAN_DIR", "./guardian-data"), "guardian directory (keys, sealed shares, state)")
 }
 
 func envOr(k, def string) string {

@@ -141,10 +141,7 @@ func (s *server) listGuardians(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out := make([]guardianView, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, viewGuardian(g, current))
-	}
+	out := views(gs, func(g *store.Guardian) guardianView { return viewGuardian(g, current) })
 	return c.JSON(http.StatusOK, map[string]any{"governance_hash": current, "guardians": out})
 }
 

@@ -322,14 +322,12 @@ func (s *server) getWallet(c echo.Context) error {
 		return err
 	}
 	v := viewWallet(w)
-	if w.Mode == store.ModeFROST {
-		cer, err := s.svc.WalletCeremony(ctx, p, w.ID)
-		if err != nil {
-			return err
-		}
-		if cer != nil {
-			v.Ceremony = viewCeremony(cer)
-		}
+	cer, err := s.svc.WalletCeremony(ctx, p, w.ID)
+	if err != nil {
+		return err
+	}
+	if cer != nil {
+		v.Ceremony = viewCeremony(cer)
 	}
 	return c.JSON(http.StatusOK, v)
 }

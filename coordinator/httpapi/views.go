@@ -149,10 +149,7 @@ func viewWallet(w *store.Wallet) walletView {
 	v := walletView{ID: w.ID, Name: w.Name, Mode: w.Mode, Curve: w.Curve, DerivationPath: w.DerivationPath,
 		KeyVersion: w.KeyVersion, Frozen: w.Frozen, CreatedAt: w.CreatedAt, Status: w.Status,
 		Threshold: w.Threshold, Guardians: w.Guardians}
-	if v.Status == "" {
-		v.Status = store.WalletActive
-	}
-	if v.Status == store.WalletActive {
+	if w.Active() {
 		v.PublicKey = hex.EncodeToString(w.PublicKey)
 	}
 	return v

@@ -10,9 +10,18 @@ import (
 )
 
 // Error is the body of a KindError answer: a typed refusal.
+//
+// In a key ceremony, Culprits are the participant indexes (1..n, as in
+// DKGStart.Participants) that the guardian holds responsible for the
+// refusal: a round-1 package, an encrypted round-2 share or a signed
+// statement of theirs that is invalid or disagrees with its own. It is
+// empty when the guardian names nobody (the fault may then be the relay's,
+// or its own). The Message names the same participants for people; a
+// coordinator decides whom to blame from Culprits only.
 type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
+	Code     string   `json:"code"`
+	Message  string   `json:"message"`
+	Culprits []uint16 `json:"culprits,omitempty"`
 }
 
 // Refusal codes a guardian answers with, beyond governance's certificate

@@ -28,7 +28,16 @@ package wire
 //	         certificate (allowed only for a pending key, only that message)
 //	round 5  KindDKGActivate DKGActivate (all n DKGCompletion envelopes and
 //	                         the test signature) -> DKGActivated
-//	any      KindDKGAbort    DKGAbort -> DKGAbort (the guardian forgets S)
+//	any      KindDKGAbort    DKGAbort -> DKGAbort (the guardian forgets S and
+//	                         removes the key S produced, pending or active; the
+//	                         coordinator sends it only for a wallet that never
+//	                         became active. A guardian refuses to remove an
+//	                         active key that has signed for an approval
+//	                         certificate or was activated too long ago.)
+//
+// A guardian that refuses a ceremony round because of another participant
+// names it in Error.Culprits (participant indexes), so the coordinator
+// can blame it without reading the message.
 //
 // Signing with key (W, v), session S (fresh per attempt), t participants:
 //

@@ -312,6 +312,20 @@ func testCeremonies(t *testing.T, s store.Store) {
 			})
 		})
 	}
+	running := func(t *testing.T, want []*store.Ceremony) {
+		t.Helper()
+		for name, tx := range map[string]func(testing.TB, store.Store, func(context.Context, store.Tx) error){"read": ro, "read-write": rw} {
+			tx(t, s, func(ctx context.Context, tx store.Tx) error {
+				got, err := tx.ListRunningCeremonies(ctx)
+				noErr(t, "ListRunningCeremonies in a "+name+" transaction", err)
+				same(t, "ListRunningCeremonies in a "+name+" transaction", got, want)
+				return nil
+			})
+		}
+	}
+	t.Run("ok/list_running_oldest_first", func(t *testing.T) {
+		running(t, []*store.Ceremony{c1, c4}) // not c2 (failed) nor c3 (completed)
+	})
 	// The updates run in order against c1; only State, Round, Transcript,
 	// Blamed, Error, Progress and UpdatedAt are written.
 	step := func(state store.CeremonyState, round string, d time.Duration, edit func(c *store.Ceremony)) *store.Ceremony {
@@ -357,6 +371,23 @@ func testCeremonies(t *testing.T, s store.Store) {
 			same(t, "GetCeremony after update", get(t, tc.c.ID), stored(tc.c))
 		})
 	}
+	t.Run("ok/list_running_follows_updates", func(t *testing.T) {
+		// c1 completed above; c5 ties with c4 (the id breaks the tie)
+		// and c6 is older than both.
+		c5, c6 := newCeremony("c5", "w1", at(time.Hour)), newCeremony("c6", "w2", at(-time.Hour))
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "CreateCeremony", tx.CreateCeremony(ctx, c5))
+			noErr(t, "CreateCeremony", tx.CreateCeremony(ctx, c6))
+			return nil
+		})
+		running(t, []*store.Ceremony{c6, c4, c5})
+		failed := *c5
+		failed.State, failed.Error, failed.UpdatedAt = store.CeremonyFailed, "abandoned", at(2*time.Hour)
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.UpdateCeremony(ctx, &failed, store.CeremonyRunning)
+		})
+		running(t, []*store.Ceremony{c6, c4})
+	})
 	for _, tc := range []struct {
 		name string
 		f    func(ctx context.Context, tx store.Tx) error

@@ -74,6 +74,16 @@ func (t *Tx) ListCeremonies(ctx context.Context, walletID string) ([]*store.Cere
 		scanCeremony, w.args...)
 }
 
+// ListRunningCeremonies implements store.Tx: the running ceremonies,
+// oldest first (created_at, then id). The state is a literal in the query
+// so that both engines can use the partial index ceremonies_running
+// (migration 0004), which holds the running ceremonies only.
+func (t *Tx) ListRunningCeremonies(ctx context.Context) ([]*store.Ceremony, error) {
+	return queryList(ctx, t, "list running ceremonies",
+		`SELECT `+ceremonyCols+` FROM ceremonies WHERE state = '`+string(store.CeremonyRunning)+`' ORDER BY created_at_us, id`,
+		scanCeremony)
+}
+
 // UpdateCeremony implements store.Tx: writes State, Round, Transcript,
 // Blamed, Error, Progress and UpdatedAt, compare-and-swap on the stored
 // state; ErrNotFound if the ceremony is missing.

@@ -1,0 +1,4 @@
+-- The sweep for abandoned key ceremonies lists the running ones on every
+-- pass; this index holds only those, however many ceremonies have ended.
+-- Same index as the SQLite schema.
+CREATE INDEX ceremonies_running ON ceremonies (created_at_us, id) WHERE state = 'running';
