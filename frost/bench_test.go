@@ -104,12 +104,26 @@ func BenchmarkAggregate2of3(b *testing.B) {
 				}
 				shares[s.ID()] = sh
 			}
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := Aggregate(g, msg, list, shares); err != nil {
+			b.Run("decode-each-time", func(b *testing.B) {
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := Aggregate(g, msg, list, shares); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+			b.Run("prepared", func(b *testing.B) {
+				a, err := NewAggregator(g)
+				if err != nil {
 					b.Fatal(err)
 				}
-			}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := a.Aggregate(msg, list, shares); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
 		})
 	}
 }
