@@ -643,9 +643,18 @@ func (gf *guardianFixture) enrol(name string) *fakeGuardian {
 		gf.t.Cleanup(srv.Close)
 		g.endpoint = srv.URL
 	}
-	resp, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(inv.Code.Reveal()))
+	// As `custos guardian enroll` does: preview, then enrol with the
+	// previewed governance hash.
+	pv, err := gf.svc.PreviewGuardianEnrollment(ctx, inv.Code.Reveal())
 	if err != nil {
 		gf.t.Fatal(err)
+	}
+	resp, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(inv.Code.Reveal(), pv.GovernanceHash))
+	if err != nil {
+		gf.t.Fatal(err)
+	}
+	if resp.GovernanceHash != pv.GovernanceHash {
+		gf.t.Fatalf("enrolled under governance state %s, previewed %s", resp.GovernanceHash, pv.GovernanceHash)
 	}
 	st, err := governance.Parse(resp.Governance)
 	if err != nil {
@@ -659,13 +668,15 @@ func (gf *guardianFixture) enrol(name string) *fakeGuardian {
 	return g
 }
 
-func (g *fakeGuardian) enrollRequest(code string) *wire.EnrollRequest {
+// enrollRequest is g's signed enrolment with code, confirming the
+// governance state with hash governanceHash.
+func (g *fakeGuardian) enrollRequest(code, governanceHash string) *wire.EnrollRequest {
 	endpoint := g.endpoint
 	if endpoint == "" {
 		endpoint = "http://" + g.name + ".guardians.test:7101"
 	}
 	req := &wire.EnrollRequest{Code: code, IdentityKey: g.identity.Public().(ed25519.PublicKey), EncryptionKey: g.enc.PublicKey().Bytes(),
-		Endpoint: endpoint}
+		Endpoint: endpoint, GovernanceHash: governanceHash}
 	req.Signature = ed25519.Sign(g.identity, wire.EnrollMessage(req))
 	return req
 }

@@ -120,19 +120,79 @@ var errGuardiansDisabled = newErr(KindUnavailable, "guardians_disabled",
 // that the endpoint tells a guesser nothing.
 var errBadClaim = newErr(KindUnauthenticated, "invalid_claim_code", "the claim code is unknown, used or expired")
 
+// errGovernanceChanged refuses an enrolment confirmed on a governance state
+// that is no longer the coordinator's; nothing is claimed.
+var errGovernanceChanged = newErr(KindConflict, "governance_changed",
+	"the governance state changed since the enrolment preview; the claim code is still unused: preview again and confirm the new hash")
+
+// wellFormedClaimCode reports whether code has the shape of a claim code.
+func wellFormedClaimCode(code string) bool {
+	return strings.HasPrefix(code, claimCodePrefix) && len(code) == len(claimCodePrefix)+22
+}
+
+// PreviewGuardianEnrollment shows what a claim code would enrol, claiming
+// nothing: the guardian's name, the coordinator's guardian key and the
+// current governance state with its hash. The guardian's operator
+// confirms that hash (with the administrators, out of band) before
+// EnrollGuardian claims the code. No credential but the code is needed;
+// an unknown, used or expired code gets the same answer as at enrolment.
+func (s *Service) PreviewGuardianEnrollment(ctx context.Context, code string) (*wire.EnrollPreview, error) {
+	if s.guardianKey == nil {
+		return nil, errGuardiansDisabled
+	}
+	if !wellFormedClaimCode(code) {
+		s.enrolFailure(ctx, "preview: malformed claim code")
+		return nil, errBadClaim
+	}
+	var out *wire.EnrollPreview
+	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		out = nil
+		inv, err := tx.GuardianInviteByCode(ctx, hashClaimCode(code))
+		if errors.Is(err, store.ErrNotFound) {
+			return errBadClaim
+		}
+		if err != nil {
+			return err
+		}
+		if inv.UsedAt != nil || !s.now().Before(inv.ExpiresAt) {
+			return errBadClaim
+		}
+		st, err := s.governanceState(ctx, tx)
+		if err != nil {
+			return err
+		}
+		if _, err := st.Document(); err != nil {
+			return wrapErr(KindInternal, "governance_invalid", "the governance state does not validate", err)
+		}
+		out = &wire.EnrollPreview{Name: inv.Name, CoordinatorKey: s.guardianKey.Public().(ed25519.PublicKey),
+			Governance: st.Canonical(), GovernanceHash: st.HashHex()}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, errBadClaim) {
+			s.enrolFailure(ctx, "preview: unknown, used or expired claim code")
+		}
+		return nil, s.storeErr("preview guardian enrolment", err)
+	}
+	return out, nil
+}
+
 // EnrollGuardian registers a guardian that claims an invitation. No
 // credential but the claim code is needed: the request must carry a
 // signature by the guardian's identity key over wire.EnrollMessage (proof
-// that it holds the key), well-formed keys and an http(s) endpoint. The
-// code is claimed atomically with the guardian's creation: of concurrent
-// claims one wins. The answer pins the coordinator's guardian key and
-// hands over the governance state with its hash, which the operator
-// confirms.
+// that it holds the key), well-formed keys, an http(s) endpoint and the
+// hash of the governance state its operator confirmed after
+// PreviewGuardianEnrollment. The code is claimed atomically with the
+// guardian's creation: of concurrent claims one wins. If the governance
+// state is another one by then (compared in the claim's transaction) the
+// enrolment is refused with governance_changed and the code stays
+// unused. The answer pins the coordinator's guardian key and hands over
+// the governance state the enrolment was accepted under.
 func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (*wire.EnrollResponse, error) {
 	if s.guardianKey == nil {
 		return nil, errGuardiansDisabled
 	}
-	if req == nil || !strings.HasPrefix(req.Code, claimCodePrefix) || len(req.Code) != len(claimCodePrefix)+22 {
+	if req == nil || !wellFormedClaimCode(req.Code) {
 		s.enrolFailure(ctx, "malformed claim code")
 		return nil, errBadClaim
 	}
@@ -145,6 +205,10 @@ func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (
 	endpoint, err := checkEndpoint(req.Endpoint)
 	if err != nil {
 		return nil, wrapErr(KindInvalid, "invalid_endpoint", "endpoint must be an http or https URL with a host and no credentials, query or fragment", err)
+	}
+	if req.GovernanceHash == "" {
+		return nil, newErr(KindInvalid, "invalid_governance_hash",
+			"governance_hash is required: the hash of the governance state the operator confirmed after the enrolment preview")
 	}
 	if len(req.Signature) != ed25519.SignatureSize || !ed25519.Verify(req.IdentityKey, wire.EnrollMessage(req), req.Signature) {
 		s.enrolFailure(ctx, "bad signature")
@@ -171,6 +235,10 @@ func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (
 			return wrapErr(KindInternal, "governance_invalid", "the governance state does not validate", err)
 		}
 		state, hash = st.Canonical(), st.HashHex()
+		if req.GovernanceHash != hash {
+			// Returning an error rolls the claim back.
+			return errGovernanceChanged
+		}
 		g.Health, _ = json.Marshal(wire.Health{GuardianID: g.ID, GovernanceHash: hash})
 		if err := tx.CreateGuardian(ctx, g); err != nil {
 			if errors.Is(err, store.ErrConflict) {
@@ -185,8 +253,11 @@ func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (
 				"governance_hash": hash}})
 	})
 	if err != nil {
-		if errors.Is(err, errBadClaim) {
+		switch {
+		case errors.Is(err, errBadClaim):
 			s.enrolFailure(ctx, "unknown, used or expired claim code")
+		case errors.Is(err, errGovernanceChanged):
+			s.enrolFailure(ctx, "governance state changed since the preview")
 		}
 		return nil, s.storeErr("enroll guardian", err)
 	}

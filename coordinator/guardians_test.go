@@ -47,6 +47,11 @@ func TestGuardianEnrolment(t *testing.T) {
 	if _, err := gf.svc.InviteGuardian(ctx, gf.users["ada"], "g1"); code(err) != "invitation_pending" {
 		t.Fatalf("second invitation for a pending name: %v", err)
 	}
+	pv, err := gf.svc.PreviewGuardianEnrollment(ctx, code1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hash := pv.GovernanceHash
 	g := newFakeGuardian("g1")
 	other := seedKey("someone else")
 	smallOrder := make([]byte, 32)
@@ -67,9 +72,13 @@ func TestGuardianEnrolment(t *testing.T) {
 		{"fail/endpoint-scheme", func(r *wire.EnrollRequest) { r.Endpoint = "ftp://g1.test" }, "invalid_endpoint"},
 		{"fail/endpoint-credentials", func(r *wire.EnrollRequest) { r.Endpoint = "http://u:p@g1.test" }, "invalid_endpoint"},
 		{"fail/endpoint-query", func(r *wire.EnrollRequest) { r.Endpoint = "http://g1.test/?x=1" }, "invalid_endpoint"},
+		{"fail/no-governance-hash", func(r *wire.EnrollRequest) { r.GovernanceHash = ""; resign(r) }, "invalid_governance_hash"},
+		{"fail/other-governance-hash", func(r *wire.EnrollRequest) { r.GovernanceHash = strings.Repeat("00", 32); resign(r) }, "governance_changed"},
+		{"fail/governance-hash-upper-case", func(r *wire.EnrollRequest) { r.GovernanceHash = strings.ToUpper(r.GovernanceHash); resign(r) }, "governance_changed"},
+		{"fail/signed-another-governance-hash", func(r *wire.EnrollRequest) { r.GovernanceHash = strings.Repeat("00", 32) }, "bad_signature"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			r := g.enrollRequest(code1)
+			r := g.enrollRequest(code1, hash)
 			tc.mod(r)
 			if _, err := gf.svc.EnrollGuardian(ctx, r); code(err) != tc.code {
 				t.Fatalf("err %v, want %s", err, tc.code)
@@ -78,7 +87,7 @@ func TestGuardianEnrolment(t *testing.T) {
 	}
 
 	// The failed attempts did not use the code up.
-	resp, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(code1))
+	resp, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(code1, hash))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,24 +107,24 @@ func TestGuardianEnrolment(t *testing.T) {
 		t.Fatalf("stored guardian %+v", rec)
 	}
 	t.Run("fail/code-used", func(t *testing.T) {
-		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g9").enrollRequest(code1)); code(err) != "invalid_claim_code" {
+		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g9").enrollRequest(code1, hash)); code(err) != "invalid_claim_code" {
 			t.Fatalf("second use of a code: %v", err)
 		}
 	})
 	t.Run("fail/keys-enrolled", func(t *testing.T) {
 		c := invite("g1-again")
-		if _, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(c)); code(err) != "guardian_exists" {
+		if _, err := gf.svc.EnrollGuardian(ctx, g.enrollRequest(c, hash)); code(err) != "guardian_exists" {
 			t.Fatalf("enrolling the same keys twice: %v", err)
 		}
 		// The refused claim rolled back: the code still works.
-		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g2").enrollRequest(c)); err != nil {
+		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g2").enrollRequest(c, hash)); err != nil {
 			t.Fatalf("the code of a refused enrolment: %v", err)
 		}
 	})
 	t.Run("fail/expired", func(t *testing.T) {
 		c := invite("g3")
 		gf.clock.Advance(coordinator.GuardianInviteTTL)
-		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g3").enrollRequest(c)); code(err) != "invalid_claim_code" {
+		if _, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("g3").enrollRequest(c, hash)); code(err) != "invalid_claim_code" {
 			t.Fatalf("expired code: %v", err)
 		}
 	})
@@ -126,7 +135,7 @@ func TestGuardianEnrolment(t *testing.T) {
 		won, lost := 0, 0
 		for i := range 8 {
 			wg.Go(func() {
-				_, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("racer"+string(rune('a'+i))).enrollRequest(c))
+				_, err := gf.svc.EnrollGuardian(ctx, newFakeGuardian("racer"+string(rune('a'+i))).enrollRequest(c, hash))
 				mu.Lock()
 				defer mu.Unlock()
 				switch code(err) {
@@ -171,6 +180,187 @@ func TestGuardianEnrolment(t *testing.T) {
 	}
 	if invites != 4 || enrols != 3 || refused == 0 {
 		t.Fatalf("audit: %d invitations, %d enrolments, %d refused enrolments", invites, enrols, refused)
+	}
+}
+
+// TestGuardianEnrolmentPreview: a preview shows what a code would enrol
+// and claims nothing; an enrolment confirmed on another governance state
+// than the coordinator's, because it changed since the preview or the
+// operator was shown another one, claims nothing either.
+func TestGuardianEnrolmentPreview(t *testing.T) {
+	gf := newGuardianFixture(t, "", 0)
+	ctx := context.Background()
+	invite := func(name string) string {
+		t.Helper()
+		inv, err := gf.svc.InviteGuardian(ctx, gf.users["ada"], name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return inv.Code.Reveal()
+	}
+	current := func() string {
+		t.Helper()
+		h, err := gf.svc.GovernanceHash(ctx, gf.users["victor"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	unclaimed := func(t *testing.T, name string) {
+		t.Helper()
+		gs, err := gf.svc.ListGuardians(ctx, gf.users["victor"])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range gs {
+			if g.Name == name {
+				t.Fatalf("guardian %q is enrolled", name)
+			}
+		}
+		if err := gf.st.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+			invs, err := tx.ListGuardianInvites(ctx)
+			for _, inv := range invs {
+				if inv.Name == name && (inv.UsedAt != nil || inv.GuardianID != "") {
+					t.Errorf("the invitation for %q is claimed", name)
+				}
+			}
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	code1 := invite("g1")
+
+	for _, tc := range []struct{ name, code string }{
+		{"fail/unknown-code", "cgc_AAAAAAAAAAAAAAAAAAAAAA"},
+		{"fail/malformed-code", "letmein"},
+		{"fail/empty-code", ""},
+		{"fail/code-with-suffix", code1 + "A"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if pv, err := gf.svc.PreviewGuardianEnrollment(ctx, tc.code); code(err) != "invalid_claim_code" || pv != nil {
+				t.Fatalf("preview %+v, err %v; want invalid_claim_code", pv, err)
+			}
+		})
+	}
+
+	var hash string
+	t.Run("ok/preview-claims-nothing", func(t *testing.T) {
+		for range 2 {
+			pv, err := gf.svc.PreviewGuardianEnrollment(ctx, code1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := governance.Parse(pv.Governance)
+			if err != nil {
+				t.Fatalf("previewed governance state: %v", err)
+			}
+			if pv.Name != "g1" || !ed25519.PublicKey(pv.CoordinatorKey).Equal(coordinatorGuardianKey.Public()) ||
+				st.HashHex() != pv.GovernanceHash || pv.GovernanceHash != current() {
+				t.Fatalf("preview %+v (state hashes to %s, coordinator's is %s)", pv, st.HashHex(), current())
+			}
+			hash = pv.GovernanceHash
+		}
+		unclaimed(t, "g1")
+	})
+
+	g1 := newFakeGuardian("g1")
+	t.Run("fail/other-governance-hash", func(t *testing.T) {
+		if _, err := gf.svc.EnrollGuardian(ctx, g1.enrollRequest(code1, strings.Repeat("ab", 32))); code(err) != "governance_changed" {
+			t.Fatalf("enrolment confirmed on another governance state: %v", err)
+		}
+		unclaimed(t, "g1")
+	})
+	t.Run("ok/enrol-after-refusal", func(t *testing.T) {
+		resp, err := gf.svc.EnrollGuardian(ctx, g1.enrollRequest(code1, hash))
+		if err != nil {
+			t.Fatalf("the code after a refused enrolment: %v", err)
+		}
+		if resp.Name != "g1" || resp.GovernanceHash != hash {
+			t.Fatalf("enrolment answer %+v", resp)
+		}
+	})
+	t.Run("fail/preview-used-code", func(t *testing.T) {
+		if _, err := gf.svc.PreviewGuardianEnrollment(ctx, code1); code(err) != "invalid_claim_code" {
+			t.Fatalf("preview of a used code: %v", err)
+		}
+	})
+	t.Run("fail/preview-expired-code", func(t *testing.T) {
+		c := invite("g2")
+		gf.clock.Advance(coordinator.GuardianInviteTTL - time.Second)
+		if _, err := gf.svc.PreviewGuardianEnrollment(ctx, c); err != nil {
+			t.Fatalf("preview a second before expiry: %v", err)
+		}
+		gf.clock.Advance(time.Second) // ExpiresAt == now: expired
+		if _, err := gf.svc.PreviewGuardianEnrollment(ctx, c); code(err) != "invalid_claim_code" {
+			t.Fatalf("preview of an expired code: %v", err)
+		}
+	})
+	t.Run("fail/governance-changed-after-preview", func(t *testing.T) {
+		c := invite("g3")
+		pv, err := gf.svc.PreviewGuardianEnrollment(ctx, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// An approved rate anchor changes the governance state between
+		// the preview and the operator's confirmation.
+		gf.clock.Advance(time.Minute)
+		_, v, err := gf.svc.PutRate(ctx, gf.users["ada"], coordinator.RateInput{Asset: "sol", EURPerUnit: "200", Decimals: 9})
+		if err != nil || v == nil {
+			t.Fatalf("rate.set request: %v", err)
+		}
+		for _, n := range []string{"alice", "tess"} {
+			if _, err := gf.vote(n, v.Request.ID, approvals.Approve); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if current() == pv.GovernanceHash {
+			t.Fatal("the approved rate anchor did not change the governance state")
+		}
+		g3 := newFakeGuardian("g3")
+		if _, err := gf.svc.EnrollGuardian(ctx, g3.enrollRequest(c, pv.GovernanceHash)); code(err) != "governance_changed" {
+			t.Fatalf("enrolment confirmed on the state before the change: %v", err)
+		}
+		unclaimed(t, "g3")
+		again, err := gf.svc.PreviewGuardianEnrollment(ctx, c)
+		if err != nil {
+			t.Fatalf("preview after a refused enrolment: %v", err)
+		}
+		if again.GovernanceHash != current() {
+			t.Fatalf("second preview shows %s, the coordinator holds %s", again.GovernanceHash, current())
+		}
+		resp, err := gf.svc.EnrollGuardian(ctx, g3.enrollRequest(c, again.GovernanceHash))
+		if err != nil {
+			t.Fatalf("enrolment confirmed on the new state: %v", err)
+		}
+		if resp.GovernanceHash != again.GovernanceHash {
+			t.Fatalf("enrolled under %s, confirmed %s", resp.GovernanceHash, again.GovernanceHash)
+		}
+	})
+
+	// Refused previews and refused enrolments are audited, never a code.
+	evs, err := gf.svc.ListAudit(ctx, gf.users["ada"], 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reasons := map[string]int{}
+	for _, e := range evs {
+		raw, _ := json.Marshal(e)
+		if strings.Contains(string(raw), code1[4:]) {
+			t.Fatalf("audit event %s carries a claim code", e.Action)
+		}
+		if e.Action == "guardian.enroll" && e.Result == "denied" {
+			reasons[e.Metadata["reason"]]++
+		}
+	}
+	for reason, want := range map[string]int{
+		"preview: malformed claim code":                3,
+		"preview: unknown, used or expired claim code": 3,
+		"governance state changed since the preview":   2,
+	} {
+		if reasons[reason] != want {
+			t.Errorf("%d refusals %q audited, want %d (all: %v)", reasons[reason], reason, want, reasons)
+		}
 	}
 }
 

@@ -68,57 +68,55 @@ func (n *Node) applyGovernance(ctx context.Context, env *wire.Envelope) (any, er
 	return wire.GovernanceState{Hash: g.hash, Applied: g.applied}, nil
 }
 
-// Enroll claims an invitation at the coordinator: it registers this node's
-// keys and endpoint, pins the coordinator's key, and takes the governance
-// state after confirm accepts its hash (the operator compares it with the
-// one the coordinator's administrators see).
+// Enroll claims an invitation at the coordinator, in two steps so that
+// nothing is claimed before the operator accepts the governance state.
+// First it asks the coordinator what code would enrol (the preview, which
+// claims nothing), checks that the governance state offered hashes to the
+// stated hash, and has confirm accept that hash (the operator compares it
+// with the one the coordinator's administrators see). If confirm refuses,
+// Enroll returns its error and sends nothing more: the code stays unused.
+// Otherwise it registers this node's keys and endpoint with the confirmed
+// hash (the coordinator refuses, claiming nothing, if its state changed in
+// the meantime), checks that the answer pins the previewed coordinator key
+// under the confirmed state, and stores the enrolment.
 func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm func(hash string, st *governance.State) error) (*wire.EnrollResponse, error) {
 	if n.ID() != "" {
 		return nil, fmt.Errorf("guardian: enrolled already as %s", n.ID())
 	}
-	req := &wire.EnrollRequest{Code: code, IdentityKey: n.IdentityKey(), EncryptionKey: n.EncryptionKey(), Endpoint: n.cfg.Endpoint}
+	base := strings.TrimRight(coordinatorURL, "/")
+	var pv wire.EnrollPreview
+	if err := postEnrolment(ctx, base+"/v1/guardians/enroll/preview", "enrolment preview", &wire.EnrollPreviewRequest{Code: code}, &pv); err != nil {
+		return nil, err
+	}
+	if len(pv.CoordinatorKey) != ed25519.PublicKeySize {
+		return nil, errors.New("guardian: the enrolment preview lacks the coordinator key")
+	}
+	st, err := governance.Parse(pv.Governance)
+	if err != nil {
+		return nil, err
+	}
+	hash := st.HashHex()
+	if hash != pv.GovernanceHash {
+		return nil, fmt.Errorf("guardian: the governance state hashes to %s, the coordinator says %s", hash, pv.GovernanceHash)
+	}
+	if err := confirm(hash, st); err != nil {
+		return nil, err
+	}
+	req := &wire.EnrollRequest{Code: code, IdentityKey: n.IdentityKey(), EncryptionKey: n.EncryptionKey(), Endpoint: n.cfg.Endpoint,
+		GovernanceHash: hash}
 	req.Signature = ed25519.Sign(n.identity, wire.EnrollMessage(req))
-	body, _ := json.Marshal(req)
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(coordinatorURL, "/")+"/v1/guardians/enroll", bytes.NewReader(body))
-	if err != nil {
-		return nil, err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(hreq)
-	if err != nil {
-		return nil, fmt.Errorf("guardian: contacting the coordinator: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return nil, err
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		json.Unmarshal(raw, &e)
-		return nil, fmt.Errorf("guardian: the coordinator refused the enrolment (HTTP %d): %s %s", resp.StatusCode, e.Error.Code, e.Error.Message)
-	}
 	var er wire.EnrollResponse
-	if err := json.Unmarshal(raw, &er); err != nil {
-		return nil, fmt.Errorf("guardian: enrolment answer: %w", err)
+	if err := postEnrolment(ctx, base+"/v1/guardians/enroll", "enrolment", req, &er); err != nil {
+		return nil, err
 	}
 	if er.GuardianID == "" || len(er.CoordinatorKey) != ed25519.PublicKeySize {
 		return nil, errors.New("guardian: the enrolment answer lacks a guardian id or coordinator key")
 	}
-	st, err := governance.Parse(er.Governance)
-	if err != nil {
-		return nil, err
+	if !ed25519.PublicKey(er.CoordinatorKey).Equal(ed25519.PublicKey(pv.CoordinatorKey)) {
+		return nil, fmt.Errorf("guardian: the enrolment answer names coordinator key %x, the preview %x; not enrolled", er.CoordinatorKey, pv.CoordinatorKey)
 	}
-	if st.HashHex() != er.GovernanceHash {
-		return nil, fmt.Errorf("guardian: the governance state hashes to %s, the coordinator says %s", st.HashHex(), er.GovernanceHash)
-	}
-	if err := confirm(st.HashHex(), st); err != nil {
-		return nil, err
+	if er.GovernanceHash != hash {
+		return nil, fmt.Errorf("guardian: the coordinator enrolled this guardian under governance state %s, not the confirmed %s; not enrolled", er.GovernanceHash, hash)
 	}
 	err = n.db.tx(ctx, func(tx *sql.Tx) error {
 		for k, v := range map[string]string{"guardian_id": er.GuardianID, "name": er.Name, "coordinator_url": coordinatorURL,
@@ -131,7 +129,7 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 			return err
 		}
 		return appendEvent(ctx, tx, n.eventOf("guardian.enroll", "guardian:"+er.GuardianID, "success",
-			map[string]string{"coordinator": coordinatorURL, "coordinator_key": hex.EncodeToString(er.CoordinatorKey), "governance_hash": st.HashHex()}))
+			map[string]string{"coordinator": coordinatorURL, "coordinator_key": hex.EncodeToString(er.CoordinatorKey), "governance_hash": hash}))
 	})
 	if err != nil {
 		return nil, err
@@ -141,4 +139,42 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 	n.setGovernance(st, 0)
 	n.mu.Unlock()
 	return &er, nil
+}
+
+// postEnrolment POSTs body as JSON to target and decodes a 200 or 201 answer
+// into out; what names the step in errors, which carry the coordinator's
+// error code and message.
+func postEnrolment(ctx context.Context, target, what string, body, out any) error {
+	raw, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(raw))
+	if err != nil {
+		return err
+	}
+	hreq.Header.Set("Content-Type", "application/json")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(hreq)
+	if err != nil {
+		return fmt.Errorf("guardian: contacting the coordinator: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, err = io.ReadAll(io.LimitReader(resp.Body, 8<<20))
+	if err != nil {
+		return fmt.Errorf("guardian: reading the %s answer: %w", what, err)
+	}
+	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
+		var e struct {
+			Error struct {
+				Code    string `json:"code"`
+				Message string `json:"message"`
+			} `json:"error"`
+		}
+		json.Unmarshal(raw, &e)
+		return fmt.Errorf("guardian: the coordinator refused the %s (HTTP %d): %s %s", what, resp.StatusCode, e.Error.Code, e.Error.Message)
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("guardian: %s answer: %w", what, err)
+	}
+	return nil
 }

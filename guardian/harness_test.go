@@ -1,7 +1,8 @@
 package guardian_test
 
 // The test coordinator: it holds an Ed25519 identity key, enrols guardians
-// through a minimal /v1/guardians/enroll endpoint, builds approval
+// through minimal /v1/guardians/enroll/preview and /v1/guardians/enroll
+// endpoints, builds approval
 // certificates signed by approvers whose keys it generated, and drives
 // guardian.Node values through Serve with signed envelopes, exactly as the
 // real coordinator would over HTTP (and as a lying one could).
@@ -102,7 +103,16 @@ type coordinator struct {
 	lastMs   int64
 	codes    map[string]bool
 	enrolled int
+	// calls counts the requests each enrolment endpoint received, by
+	// path, valid or not.
+	calls map[string]int
 }
+
+// Paths of the enrolment endpoints.
+const (
+	previewPath = "/v1/guardians/enroll/preview"
+	enrollPath  = "/v1/guardians/enroll"
+)
 
 func newCoordinator(t *testing.T) *coordinator {
 	t.Helper()
@@ -110,7 +120,7 @@ func newCoordinator(t *testing.T) *coordinator {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &coordinator{key: key, clock: &clock{}, people: map[string]*person{}, codes: map[string]bool{}}
+	c := &coordinator{key: key, clock: &clock{}, people: map[string]*person{}, codes: map[string]bool{}, calls: map[string]int{}}
 	st := &governance.State{Policy: policy.Default().Canonical(), Anchors: map[string]string{"eth": "2000/18"}}
 	for _, p := range people {
 		pub, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -161,10 +171,46 @@ func enrollError(w http.ResponseWriter, status int, code string) {
 	json.NewEncoder(w).Encode(map[string]any{"error": map[string]string{"code": code, "message": code}})
 }
 
-// serveEnroll is the coordinator's POST /v1/guardians/enroll.
+// enrollCalls returns how many requests the enrolment endpoint at path
+// received.
+func (c *coordinator) enrollCalls(path string) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.calls[path]
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
+
+// serveEnroll is the coordinator's POST /v1/guardians/enroll/preview,
+// which claims nothing, and POST /v1/guardians/enroll, which claims the
+// code only if the request carries the current governance hash.
 func (c *coordinator) serveEnroll(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodPost || r.URL.Path != "/v1/guardians/enroll" {
+	if r.Method != http.MethodPost || (r.URL.Path != previewPath && r.URL.Path != enrollPath) {
 		http.NotFound(w, r)
+		return
+	}
+	c.mu.Lock()
+	c.calls[r.URL.Path]++
+	c.mu.Unlock()
+	if r.URL.Path == previewPath {
+		var req wire.EnrollPreviewRequest
+		if err := json.NewDecoder(r.Body).Decode(&req); err != nil {
+			enrollError(w, http.StatusBadRequest, "malformed")
+			return
+		}
+		c.mu.Lock()
+		ok, st := c.codes[req.Code], c.state
+		c.mu.Unlock()
+		if !ok {
+			enrollError(w, http.StatusUnauthorized, "invalid_code")
+			return
+		}
+		writeJSON(w, http.StatusOK, wire.EnrollPreview{Name: "guardian", CoordinatorKey: c.publicKey(),
+			Governance: st.Canonical(), GovernanceHash: st.HashHex()})
 		return
 	}
 	var req wire.EnrollRequest
@@ -177,22 +223,25 @@ func (c *coordinator) serveEnroll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.mu.Lock()
-	ok := c.codes[req.Code]
-	delete(c.codes, req.Code)
-	if ok {
+	ok, st := c.codes[req.Code], c.state
+	changed := ok && req.GovernanceHash != st.HashHex()
+	if ok && !changed {
+		delete(c.codes, req.Code)
 		c.enrolled++
 	}
-	n, st := c.enrolled, c.state
+	n := c.enrolled
 	c.mu.Unlock()
-	if !ok {
+	switch {
+	case !ok:
 		enrollError(w, http.StatusForbidden, "invalid_code")
+		return
+	case changed:
+		enrollError(w, http.StatusConflict, "governance_changed")
 		return
 	}
 	resp := wire.EnrollResponse{GuardianID: fmt.Sprintf("g-%d", n), Name: fmt.Sprintf("guardian %d", n),
 		CoordinatorKey: c.publicKey(), Governance: st.Canonical(), GovernanceHash: st.HashHex()}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusCreated)
-	json.NewEncoder(w).Encode(resp)
+	writeJSON(w, http.StatusCreated, resp)
 }
 
 // node is a guardian under test, reopened in place by restart.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -214,32 +215,135 @@ func TestEnroll(t *testing.T) {
 	t.Run("fail/operator does not confirm", func(t *testing.T) {
 		n := c.initNode(t)
 		refuse := errors.New("operator: hash differs")
-		if _, err := n.Enroll(ctx, c.srv.URL, c.invite(), func(string, *governance.State) error { return refuse }); !errors.Is(err, refuse) {
+		code := c.invite()
+		previews, enrolls := c.enrollCalls(previewPath), c.enrollCalls(enrollPath)
+		if _, err := n.Enroll(ctx, c.srv.URL, code, func(string, *governance.State) error { return refuse }); !errors.Is(err, refuse) {
 			t.Fatalf("enrolment not confirmed: %v", err)
 		}
 		if n.ID() != "" {
 			t.Fatal("enrolled without the operator's confirmation")
 		}
+		if got := c.enrollCalls(previewPath) - previews; got != 1 {
+			t.Fatalf("%d enrolment previews, want 1", got)
+		}
+		if got := c.enrollCalls(enrollPath) - enrolls; got != 0 {
+			t.Fatalf("%d enrolment requests sent after the operator refused the governance hash", got)
+		}
 		if _, err := n.Enroll(ctx, c.srv.URL, c.invite(), c.confirmHash); err != nil {
 			t.Fatalf("enrolling after a refused attempt: %v", err)
 		}
+		// The refused code was never claimed: another guardian enrols with it.
+		if _, err := c.initNode(t).Enroll(ctx, c.srv.URL, code, c.confirmHash); err != nil {
+			t.Fatalf("enrolling with the code of a refused attempt: %v", err)
+		}
 	})
-	t.Run("fail/coordinator states another hash", func(t *testing.T) {
-		liar := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			st := c.governance()
-			json.NewEncoder(w).Encode(wire.EnrollResponse{GuardianID: "g-liar", CoordinatorKey: c.publicKey(),
-				Governance: st.Canonical(), GovernanceHash: strings.Repeat("00", 32)})
+	t.Run("fail/governance changes before the enrolment", func(t *testing.T) {
+		c := newCoordinator(t)
+		n := c.initNode(t)
+		code := c.invite()
+		before := c.governance()
+		after := &governance.State{Policy: before.Policy, Roster: before.Roster, Anchors: map[string]string{"eth": "2100/18"}}
+		if _, err := after.Document(); err != nil {
+			t.Fatal(err)
+		}
+		// The administrators approve a change while the operator reads.
+		_, err := n.Enroll(ctx, c.srv.URL, code, func(hash string, st *governance.State) error {
+			if err := c.confirmHash(hash, st); err != nil {
+				return err
+			}
+			c.setGovernance(after)
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "governance_changed") {
+			t.Fatalf("enrolment confirmed on a state that changed: %v", err)
+		}
+		if n.ID() != "" {
+			t.Fatal("enrolled under a governance state that is no longer the coordinator's")
+		}
+		// Nothing was claimed: enrolling again shows and takes the new state.
+		var shown string
+		if _, err := n.Enroll(ctx, c.srv.URL, code, func(hash string, st *governance.State) error {
+			shown = hash
+			return c.confirmHash(hash, st)
+		}); err != nil {
+			t.Fatalf("enrolling again with the same code: %v", err)
+		}
+		if st, err := n.Status(ctx); err != nil || shown != after.HashHex() || st.GovernanceHash != after.HashHex() {
+			t.Fatalf("confirmed %s, holds %+v (%v); want %s", shown, st, err, after.HashHex())
+		}
+	})
+
+	// liar is a coordinator that answers the preview with preview and the
+	// enrolment with enrol, counting the enrolment requests.
+	liar := func(t *testing.T, preview, enrol any) (*httptest.Server, *atomic.Int32) {
+		var enrolls atomic.Int32
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			switch r.URL.Path {
+			case previewPath:
+				json.NewEncoder(w).Encode(preview)
+			case enrollPath:
+				enrolls.Add(1)
+				w.WriteHeader(http.StatusCreated)
+				json.NewEncoder(w).Encode(enrol)
+			default:
+				http.NotFound(w, r)
+			}
 		}))
-		defer liar.Close()
+		t.Cleanup(srv.Close)
+		return srv, &enrolls
+	}
+	honest := func() (wire.EnrollPreview, wire.EnrollResponse) {
+		st := c.governance()
+		return wire.EnrollPreview{Name: "g-liar", CoordinatorKey: c.publicKey(), Governance: st.Canonical(), GovernanceHash: st.HashHex()},
+			wire.EnrollResponse{GuardianID: "g-liar", Name: "g-liar", CoordinatorKey: c.publicKey(), Governance: st.Canonical(), GovernanceHash: st.HashHex()}
+	}
+	t.Run("fail/coordinator states another hash", func(t *testing.T) {
+		pv, er := honest()
+		pv.GovernanceHash = strings.Repeat("00", 32)
+		srv, enrolls := liar(t, pv, er)
 		n := c.initNode(t)
 		confirmed := false
-		if _, err := n.Enroll(ctx, liar.URL, "code", func(string, *governance.State) error { confirmed = true; return nil }); err == nil {
+		if _, err := n.Enroll(ctx, srv.URL, "code", func(string, *governance.State) error { confirmed = true; return nil }); err == nil {
 			t.Fatal("enrolled with a governance state that does not hash to the stated hash")
 		}
 		if confirmed || n.ID() != "" {
 			t.Fatal("the operator was asked to confirm a state whose hash the coordinator misstated")
 		}
+		if enrolls.Load() != 0 {
+			t.Fatal("enrolment requested after a misstated governance hash")
+		}
 	})
+	for _, tc := range []struct {
+		name string
+		lie  func(er *wire.EnrollResponse)
+	}{
+		{"fail/answer pins another coordinator key", func(er *wire.EnrollResponse) {
+			other, _, _ := ed25519.GenerateKey(rand.Reader)
+			er.CoordinatorKey = other
+		}},
+		{"fail/answer under another governance state", func(er *wire.EnrollResponse) {
+			other := &governance.State{Policy: c.governance().Policy, Roster: c.governance().Roster, Anchors: map[string]string{"eth": "1/18"}}
+			er.Governance, er.GovernanceHash = other.Canonical(), other.HashHex()
+		}},
+		{"fail/answer without a guardian id", func(er *wire.EnrollResponse) { er.GuardianID = "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pv, er := honest()
+			tc.lie(&er)
+			srv, enrolls := liar(t, pv, er)
+			n := c.initNode(t)
+			if _, err := n.Enroll(ctx, srv.URL, "code", c.confirmHash); err == nil {
+				t.Fatal("enrolled on an answer that differs from what was previewed and confirmed")
+			}
+			if enrolls.Load() != 1 || n.ID() != "" {
+				t.Fatalf("%d enrolment requests; enrolled as %q", enrolls.Load(), n.ID())
+			}
+			if st, err := n.Status(ctx); err != nil || st.GuardianID != "" || st.CoordinatorKey != "" || st.GovernanceHash != "" {
+				t.Fatalf("status after a refused answer: %+v (%v)", st, err)
+			}
+		})
+	}
 	t.Run("ok", func(t *testing.T) {
 		n := c.newNode(t)
 		st, err := n.Status(ctx)

@@ -180,9 +180,13 @@ type Tx interface {
 	// at at: ErrNotFound for an unknown code, ErrConflict if it was used
 	// already or has expired (ExpiresAt <= at). Of concurrent claims of
 	// one code exactly one succeeds. CreateGuardianInvite fails with
-	// ErrConflict on a duplicate id or code hash.
+	// ErrConflict on a duplicate id or code hash. GuardianInviteByCode
+	// reads the invitation with a code hash, used or expired ones
+	// included (the caller decides), without claiming or locking it:
+	// ErrNotFound for an unknown code.
 	CreateGuardianInvite(ctx context.Context, inv *GuardianInvite) error
 	ClaimGuardianInvite(ctx context.Context, codeHash []byte, guardianID string, at time.Time) (*GuardianInvite, error)
+	GuardianInviteByCode(ctx context.Context, codeHash []byte) (*GuardianInvite, error)
 	ListGuardianInvites(ctx context.Context) ([]*GuardianInvite, error) // newest first
 
 	// Key ceremonies (FROST DKG), one or more per wallet.

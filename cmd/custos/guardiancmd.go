@@ -98,7 +98,7 @@ func guardianEnroll(ctx context.Context, args []string, out io.Writer) error {
 		}
 		if *expect != "" {
 			if !strings.EqualFold(*expect, hash) {
-				return fmt.Errorf("the governance hash is %s, not the %s you expected; not enrolled", hash, *expect)
+				return fmt.Errorf("the governance hash is %s, not the %s you expected; not enrolled (nothing was claimed: the code is still usable)", hash, *expect)
 			}
 			return nil
 		}
@@ -106,7 +106,7 @@ func guardianEnroll(ctx context.Context, args []string, out io.Writer) error {
 		line, _ := bufio.NewReader(os.Stdin).ReadString('\n')
 		line = strings.TrimSpace(line)
 		if len(line) < 16 || !strings.HasPrefix(hash, strings.ToLower(line)) {
-			return errors.New("the hash was not confirmed; not enrolled")
+			return errors.New("the hash was not confirmed; not enrolled (nothing was claimed: the code is still usable)")
 		}
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -169,7 +170,7 @@ func TestRequestIDIsOurs(t *testing.T) {
 func TestGuardianEnrolmentIsLimited(t *testing.T) {
 	h := newTestHandler(t, false)
 	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
-	body := fmt.Sprintf(`{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA","identity_key":%q,"encryption_key":%q,"endpoint":"http://g.test","signature":%q}`,
+	body := fmt.Sprintf(`{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA","identity_key":%q,"encryption_key":%q,"endpoint":"http://g.test","governance_hash":"00","signature":%q}`,
 		b64(key.Public().(ed25519.PublicKey)), b64(bytes.Repeat([]byte{9}, 32)), b64(make([]byte, 64)))
 	var codes []int
 	for range 7 { // the test limit allows bursts of 5
@@ -185,6 +186,55 @@ func TestGuardianEnrolmentIsLimited(t *testing.T) {
 	}
 	if want := []int{422, 422, 422, 422, 422, 429, 429}; fmt.Sprint(codes) != fmt.Sprint(want) {
 		t.Fatalf("statuses %v, want %v", codes, want)
+	}
+}
+
+// TestGuardianEnrolmentPreview: the preview endpoint takes no credential,
+// decodes strictly, answers every bad code alike, and spends the same
+// per-address attempts as enrolments (a malformed body spends none).
+func TestGuardianEnrolmentPreview(t *testing.T) {
+	h := newTestHandler(t, false)
+	key := ed25519.NewKeyFromSeed(bytes.Repeat([]byte{9}, 32))
+	enrol := fmt.Sprintf(`{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA","identity_key":%q,"encryption_key":%q,"endpoint":"http://g.test","governance_hash":"00","signature":%q}`,
+		b64(key.Public().(ed25519.PublicKey)), b64(bytes.Repeat([]byte{9}, 32)), b64(make([]byte, 64)))
+	const (
+		preview = "/v1/guardians/enroll/preview"
+		enroll  = "/v1/guardians/enroll"
+	)
+	for _, tc := range []struct {
+		name, path, body, ct string
+		status               int
+		code                 string
+	}{
+		{"fail/unknown-field", preview, `{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA","name":"g1"}`, "application/json", 400, "unknown_field"},
+		{"fail/malformed", preview, `{"code":`, "application/json", 400, "malformed_json"},
+		{"fail/content-type", preview, `{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA"}`, "text/plain", 415, "unsupported_media_type"},
+		{"fail/unknown-code", preview, `{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA"}`, "application/json", 401, "invalid_claim_code"},
+		{"fail/malformed-code", preview, `{"code":"letmein"}`, "application/json", 401, "invalid_claim_code"},
+		{"fail/no-code", preview, `{}`, "application/json", 401, "invalid_claim_code"},
+		{"fail/enrol-bad-signature", enroll, enrol, "application/json", 422, "bad_signature"},
+		{"fail/enrol-bad-signature-again", enroll, enrol, "application/json", 422, "bad_signature"},
+		{"fail/preview-limited", preview, `{"code":"cgc_AAAAAAAAAAAAAAAAAAAAAA"}`, "application/json", 429, "rate_limited"},
+		{"fail/enrol-limited", enroll, enrol, "application/json", 429, "rate_limited"},
+	} {
+		t.Run(tc.name, func(t *testing.T) { // in order: the test limit allows bursts of 5
+			req := httptest.NewRequest(http.MethodPost, tc.path, strings.NewReader(tc.body))
+			req.Header.Set("Content-Type", tc.ct)
+			req.RemoteAddr = "127.0.0.1:40000"
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			var e struct {
+				Error struct {
+					Code string `json:"code"`
+				} `json:"error"`
+			}
+			if err := json.Unmarshal(rec.Body.Bytes(), &e); err != nil {
+				t.Fatalf("status %d body %s: %v", rec.Code, rec.Body, err)
+			}
+			if rec.Code != tc.status || e.Error.Code != tc.code {
+				t.Fatalf("status %d code %q, want %d %q: %s", rec.Code, e.Error.Code, tc.status, tc.code, rec.Body)
+			}
+		})
 	}
 }
 

@@ -422,6 +422,7 @@ var oaDecodedTypes = map[string]reflect.Type{
 	"coordinator.APIKeyInput":   reflect.TypeFor[coordinator.APIKeyInput](),
 	"coordinator.AmendInput":    reflect.TypeFor[coordinator.AmendInput](),
 	"wire.EnrollRequest":        reflect.TypeFor[wire.EnrollRequest](),
+	"wire.EnrollPreviewRequest": reflect.TypeFor[wire.EnrollPreviewRequest](),
 }
 
 // bodyFields finds decode(c, &v) in a handler and returns the JSON fields
@@ -875,6 +876,8 @@ func TestOpenAPISchemas(t *testing.T) {
 		{"#/components/schemas/CeremonyStep", reflect.TypeFor[coordinator.CeremonyStep]()},
 		{"#/components/schemas/EnrollRequest", reflect.TypeFor[wire.EnrollRequest]()},
 		{"#/components/schemas/EnrollResponse", reflect.TypeFor[wire.EnrollResponse]()},
+		{"#/components/schemas/EnrollPreviewRequest", reflect.TypeFor[wire.EnrollPreviewRequest]()},
+		{"#/components/schemas/EnrollPreview", reflect.TypeFor[wire.EnrollPreview]()},
 	} {
 		t.Run(tc.typ.String(), func(t *testing.T) {
 			v, err := oaPointer(doc, tc.ref)

@@ -125,6 +125,7 @@ func New(cfg Config) (http.Handler, error) {
 	v1.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })
 	v1.GET("/keys", s.keys)
 	v1.POST("/auth/login", s.login)
+	v1.POST("/guardians/enroll/preview", s.previewGuardianEnrollment)
 	v1.POST("/guardians/enroll", s.enrollGuardian)
 
 	a := v1.Group("", s.authenticate)

@@ -219,26 +219,50 @@ func TestMessage(session string, g *frost.GroupKey) []byte {
 	return append([]byte("custos key ceremony test signature\n"), d[:]...)
 }
 
+// EnrollPreviewRequest is what `custos guardian enroll` POSTs first, to
+// the coordinator's /v1/guardians/enroll/preview: it shows what the claim
+// code would enrol without claiming it.
+type EnrollPreviewRequest struct {
+	Code string `json:"code"`
+}
+
+// EnrollPreview is the coordinator's answer to an EnrollPreviewRequest:
+// the name the guardian would get, the coordinator key it would pin and
+// the governance state with its hash, for the operator to confirm before
+// anything is claimed.
+type EnrollPreview struct {
+	Name           string          `json:"name"`
+	CoordinatorKey []byte          `json:"coordinator_key"`
+	Governance     json.RawMessage `json:"governance"` // governance.State
+	GovernanceHash string          `json:"governance_hash"`
+}
+
 // EnrollRequest is what `custos guardian enroll` POSTs to the coordinator's
-// /v1/guardians/enroll (no API key: the claim code is the credential).
+// /v1/guardians/enroll (no API key: the claim code is the credential)
+// once the operator confirmed the previewed governance state.
+// GovernanceHash is that state's hash: the coordinator refuses the
+// enrolment, claiming nothing, when its state is another one by then.
 // Signature is the guardian identity key's signature over EnrollMessage.
 type EnrollRequest struct {
-	Code          string `json:"code"`
-	IdentityKey   []byte `json:"identity_key"`
-	EncryptionKey []byte `json:"encryption_key"`
-	Endpoint      string `json:"endpoint"`
-	Signature     []byte `json:"signature"`
+	Code           string `json:"code"`
+	IdentityKey    []byte `json:"identity_key"`
+	EncryptionKey  []byte `json:"encryption_key"`
+	Endpoint       string `json:"endpoint"`
+	GovernanceHash string `json:"governance_hash"`
+	Signature      []byte `json:"signature"`
 }
 
 // EnrollMessage is what an enrolling guardian signs: proof that it holds
-// the identity key, bound to the claim code and what it registers.
+// the identity key, bound to the claim code, what it registers and the
+// governance state its operator confirmed.
 func EnrollMessage(r *EnrollRequest) []byte {
-	b, _ := json.Marshal([]any{"custos/guardian-enroll/v1", r.Code, r.IdentityKey, r.EncryptionKey, r.Endpoint})
+	b, _ := json.Marshal([]any{"custos/guardian-enroll/v2", r.Code, r.IdentityKey, r.EncryptionKey, r.Endpoint, r.GovernanceHash})
 	return b
 }
 
-// EnrollResponse pins the coordinator and hands over the governance state;
-// the operator confirms GovernanceHash before the guardian accepts it.
+// EnrollResponse pins the coordinator and hands over the governance state
+// the enrolment was accepted under: GovernanceHash is the one the request
+// carried.
 type EnrollResponse struct {
 	GuardianID     string          `json:"guardian_id"`
 	Name           string          `json:"name"`

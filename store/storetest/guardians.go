@@ -188,6 +188,43 @@ func testGuardianInvites(t *testing.T, s store.Store) {
 	t.Run("ok/list_newest_first", func(t *testing.T) {
 		same(t, "ListGuardianInvites", list(t), []*store.GuardianInvite{i4, i2, i1, i3})
 	})
+	byCode := func(code []byte) (*store.GuardianInvite, error) {
+		var got *store.GuardianInvite
+		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+			var err error
+			got, err = tx.GuardianInviteByCode(ctx, code)
+			return err
+		})
+		return got, err
+	}
+	// A lookup returns the invitation whatever its state (the caller
+	// decides what a used or expired one means) and claims nothing.
+	for _, tc := range []struct {
+		name string
+		code []byte
+		want *store.GuardianInvite
+		err  error
+	}{
+		{"ok/by_code_unused", filled(0xc2, 32), i2, nil},
+		{"ok/by_code_used", filled(0xc3, 32), i3, nil},
+		{"ok/by_code_expires_soon", filled(0xc4, 32), i4, nil},
+		{"fail/by_code_unknown", filled(0xcf, 32), nil, store.ErrNotFound},
+		{"fail/by_code_empty", nil, nil, store.ErrNotFound},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := byCode(tc.code)
+			if tc.err != nil {
+				wantErr(t, "GuardianInviteByCode", err, tc.err)
+				same(t, "invitation returned by a failed lookup", got, (*store.GuardianInvite)(nil))
+				return
+			}
+			noErr(t, "GuardianInviteByCode", err)
+			same(t, "GuardianInviteByCode", got, tc.want)
+		})
+	}
+	t.Run("ok/by_code_claims_nothing", func(t *testing.T) {
+		same(t, "ListGuardianInvites after lookups", list(t), []*store.GuardianInvite{i4, i2, i1, i3})
+	})
 	claimed := func(inv *store.GuardianInvite, by string, when time.Time) *store.GuardianInvite {
 		c := *inv
 		c.UsedAt, c.GuardianID = ptr(when), by
@@ -232,6 +269,9 @@ func testGuardianInvites(t *testing.T, s store.Store) {
 	t.Run("ok/claims_stored", func(t *testing.T) {
 		same(t, "ListGuardianInvites", list(t), []*store.GuardianInvite{
 			claimed(i4, "g4", at(10*time.Minute-time.Microsecond)), i2, claimed(i1, "g1", at(30*time.Minute)), i3})
+		got, err := byCode(filled(0xc1, 32))
+		noErr(t, "GuardianInviteByCode (claimed)", err)
+		same(t, "GuardianInviteByCode (claimed)", got, claimed(i1, "g1", at(30*time.Minute)))
 	})
 	for _, tc := range []struct {
 		name string

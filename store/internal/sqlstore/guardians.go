@@ -178,6 +178,14 @@ func (t *Tx) ClaimGuardianInvite(ctx context.Context, codeHash []byte, guardianI
 	return nil, fmt.Errorf("%w: %s: expired at %s", store.ErrConflict, op, fromUS(expires).Format(time.RFC3339))
 }
 
+// GuardianInviteByCode implements store.Tx: the invitation with this code
+// hash, whatever its state; ErrNotFound for an unknown code. It claims
+// nothing and locks nothing, so a read-only transaction serves it.
+func (t *Tx) GuardianInviteByCode(ctx context.Context, codeHash []byte) (*store.GuardianInvite, error) {
+	return queryOne(ctx, t, "get guardian invitation by code",
+		`SELECT `+inviteCols+` FROM guardian_invites WHERE code_hash = $1`, scanInvite, blob(codeHash))
+}
+
 // ListGuardianInvites implements store.Tx: newest first (created_at
 // descending, then id), used and expired ones included.
 func (t *Tx) ListGuardianInvites(ctx context.Context) ([]*store.GuardianInvite, error) {
