@@ -316,13 +316,15 @@ type devSystem struct {
 
 // startDev starts `custos dev` on a fresh data directory and waits until it
 // is ready. The process is stopped, and its clean exit checked, when the
-// test ends.
-func startDev(t *testing.T) *devSystem {
+// test ends. It runs no guardians unless extra flags (which come last, so
+// they win) ask for them.
+func startDev(t *testing.T, extra ...string) *devSystem {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		d := &devSystem{dir: t.TempDir()}
 		addr := freeAddr(t)
-		d.proc = startProcess(t, "custos-dev", "dev", "--data", d.dir, "--listen", addr, "--log-level", "warn")
+		args := append([]string{"dev", "--data", d.dir, "--listen", addr, "--log-level", "warn", "--guardians", "0"}, extra...)
+		d.proc = startProcess(t, "custos-dev", args...)
 		d.url = "http://" + addr
 		// Another process may take the port between freeAddr and the
 		// listen: then start again on a new one.

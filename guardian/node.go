@@ -386,6 +386,7 @@ func (n *Node) governance() (*govSnapshot, error) {
 // Status is what `custos guardian status` shows.
 type Status struct {
 	GuardianID     string           `json:"guardian_id"`
+	Name           string           `json:"name"`
 	IdentityKey    string           `json:"identity_key"`
 	EncryptionKey  string           `json:"encryption_key"`
 	Coordinator    string           `json:"coordinator"`
@@ -402,6 +403,7 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	st := &Status{IdentityKey: hex.EncodeToString(n.IdentityKey()), EncryptionKey: hex.EncodeToString(n.EncryptionKey()),
 		Listen: n.cfg.Listen, Endpoint: n.cfg.Endpoint}
 	st.Coordinator, _ = n.db.meta(ctx, "coordinator_url")
+	st.Name, _ = n.db.meta(ctx, "name")
 	h := n.health(ctx)
 	st.GuardianID, st.GovernanceHash, st.Applied, st.Keys = h.GuardianID, h.GovernanceHash, h.Applied, h.Keys
 	n.mu.Lock()

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/custos-dev/custos/approvals/policy"
@@ -51,8 +52,16 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&cfg.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	refresh := fs.Duration("refresh-rates", 5*time.Minute, "how often to refresh the demo EUR rates (0: never)")
 	fs.StringVar(&cfg.postgresDSNFile, "postgres-dsn-file", "", "use the PostgreSQL database named in this file instead of SQLite")
+	guardians := fs.Int("guardians", 3, "guardian processes to run on loopback, with a 2-of-n FROST wallet among them (0: none)")
+	guardianPort := fs.Int("guardian-port", 7101, "port of the first guardian; the others follow (0: any free ports)")
 	if err := parseArgs(fs, args); err != nil {
 		return err
+	}
+	if *guardians < 0 || *guardians > 15 {
+		return usagef("--guardians must be between 0 and 15")
+	}
+	if *guardianPort < 0 || *guardianPort+*guardians > 65536 {
+		return usagef("--guardian-port must be a port number")
 	}
 	if err := os.MkdirAll(*dataDir, 0o700); err != nil {
 		return err
@@ -110,6 +119,8 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	if *refresh > 0 {
 		go every(ctx, *refresh, feed)
 	}
+	var wg sync.WaitGroup
+	defer wg.Wait() // the guardian processes stop with the coordinator
 	return serve(ctx, &cfg, svc, logger, func(addr string) {
 		fmt.Fprintf(out, "custos: credentials written to %s\n", credsPath)
 		where := "SQLite store " + cfg.sqlitePath
@@ -118,6 +129,11 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 		}
 		fmt.Fprintf(out, "custos: coordinator listening on http://%s (%s)\n", addr, where)
 		fmt.Fprintf(out, "hint: in another terminal: ./bin/custos wallet list; ./bin/custos tx submit --wallet treasury-eth --asset eth --to 0xBEEF --amount 6000000000000000000\n")
+		if *guardians > 0 {
+			dg := &devGuardians{n: *guardians, basePort: *guardianPort, dataDir: *dataDir, credsPath: credsPath,
+				coordURL: "http://" + addr, svc: svc, out: out, log: logger}
+			wg.Go(func() { dg.run(ctx) })
+		}
 	})
 }
 

@@ -183,8 +183,8 @@ func guardianStatus(ctx context.Context, args []string, out io.Writer) error {
 			Daemon string `json:"daemon"`
 		}{st, running})
 	}
-	id := st.GuardianID
-	if id == "" {
+	id := st.Name + " (" + st.GuardianID + ")"
+	if st.GuardianID == "" {
 		id = "(not enrolled)"
 	}
 	fmt.Fprintf(out, "guardian       %s\ndaemon         %s at %s\nidentity key   %s\ncoordinator    %s (key %s)\ngovernance     %s (%d approved changes applied)\nkeys:\n",

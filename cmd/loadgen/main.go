@@ -61,7 +61,7 @@ func run(bin string, duration, warmup time.Duration, conc int, pgDSN, amount str
 	if err != nil {
 		return err
 	}
-	args := []string{"dev", "--data", dir, "--listen", addr, "--log-level", "error", "--rate-limit", "1000000"}
+	args := []string{"dev", "--data", dir, "--listen", addr, "--log-level", "error", "--rate-limit", "1000000", "--guardians", "0"}
 	engine := "sqlite"
 	if pgDSN != "" {
 		engine = "postgres"
