@@ -46,6 +46,7 @@ func (s *Service) certificate(v *RequestView) (*approvals.Certificate, error) {
 }
 
 func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
+	start := time.Now()
 	var (
 		t       *store.Transaction
 		w       *store.Wallet
@@ -128,7 +129,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 		return nil
 	}
 
-	return s.finishSigning(ctx, r.ID, t, job)
+	return s.finishSigning(ctx, r.ID, t, job, start)
 }
 
 // finishSigning signs a reserved transfer (status signing) outside any
@@ -141,7 +142,11 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 // or a cancelled context) leaves the transfer in signing, with the reason,
 // for the sweep to try again after SigningGrace: nothing is half-signed.
 // Any other failure fails the transfer.
-func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob) error {
+//
+// The success event records signing_ms: the time from start (when the
+// approved request began executing) to the verified signature being
+// written, which is what the load generator reports as signing latency.
+func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob, start time.Time) error {
 	w := job.Wallet
 	sig, signErr := s.sign(ctx, job)
 	retry := signErr != nil && retryable(signErr)
@@ -194,7 +199,8 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
 			target: "transaction:" + t.ID, result: audit.ResultSuccess,
-			meta: map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey)}})
+			meta: map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey),
+				"mode": w.Mode, "signing_ms": strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil // another coordinator recorded it first
@@ -334,7 +340,7 @@ func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
 			continue // refused and marked failed
 		}
 		s.log.WarnContext(ctx, "resuming a transfer left in signing", "transaction", t.ID)
-		if err := s.finishSigning(ctx, t.RequestID, t, job); err != nil {
+		if err := s.finishSigning(ctx, t.RequestID, t, job, time.Now()); err != nil {
 			s.log.WarnContext(ctx, "resuming signing failed", "transaction", t.ID, "err", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"syscall"
 	_ "time/tzdata"
@@ -70,7 +71,9 @@ func main() {
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	stopProfile := startProfile()
 	err := cmd.run(ctx, os.Args[2:], os.Stdout)
+	stopProfile()
 	stop()
 	if err == nil {
 		return
@@ -90,6 +93,27 @@ func main() {
 		os.Exit(2)
 	}
 	os.Exit(1)
+}
+
+// startProfile writes a CPU profile of this process to
+// $CUSTOS_CPU_PROFILE.<pid> when that variable is set: a diagnostic for
+// operators and for the load generator, off by default.
+func startProfile() (stop func()) {
+	path := os.Getenv("CUSTOS_CPU_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(fmt.Sprintf("%s.%d", path, os.Getpid()))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "custos: CPU profile: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		fmt.Fprintf(os.Stderr, "custos: CPU profile: %v\n", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
 type usageError struct{ msg string }

@@ -4,6 +4,12 @@
 // fixed time and reports latency percentiles and throughput.
 //
 //	go run ./cmd/loadgen -bin bin/custos -duration 20s -concurrency 4
+//
+// With -frost it measures FROST wallets instead, with `custos dev` running
+// guardian processes: key ceremonies, signing latency and throughput (see
+// runFROST).
+//
+//	go run ./cmd/loadgen -frost 2-3,3-5,5-7,7-10
 package main
 
 import (
@@ -21,6 +27,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -35,7 +43,30 @@ func main() {
 	conc := flag.Int("concurrency", 4, "concurrent clients")
 	pg := flag.String("postgres", "", "PostgreSQL admin DSN: measure the PostgreSQL store in a fresh database")
 	amount := flag.String("amount", "1000000000000000000", "amount in wei per transfer (1 ETH = EUR 2,500: 2 approvals)")
+	frostSets := flag.String("frost", "", "measure FROST instead, for these t-n sets (e.g. 2-3,3-5,5-7,7-10) with guardian processes")
+	dkgRuns := flag.Int("dkg-runs", 5, "frost: key ceremonies per set")
+	signs := flag.Int("signs", 200, "frost: sequential transfers per set for the latency figures")
+	concs := flag.String("frost-concurrency", "4,8", "frost: concurrent clients for the 2-of-3 throughput runs")
 	flag.Parse()
+	if *frostSets != "" {
+		sets, err := parseSets(*frostSets)
+		var cs []int
+		for _, f := range strings.Split(*concs, ",") {
+			c, err2 := strconv.Atoi(f)
+			if err2 != nil || c < 1 {
+				err = errors.Join(err, fmt.Errorf("-frost-concurrency: %q", f))
+			}
+			cs = append(cs, c)
+		}
+		if err == nil {
+			err = runFROST(*bin, frostOptions{sets: sets, dkgRuns: *dkgRuns, signs: *signs, duration: *duration, concurrency: cs})
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(*bin, *duration, *warmup, *conc, *pg, *amount); err != nil {
 		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		os.Exit(1)

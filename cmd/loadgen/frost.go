@@ -1,0 +1,602 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/client"
+	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/internal/keyfile"
+)
+
+// frostOptions configures the FROST measurement.
+type frostOptions struct {
+	sets        []thresholdSet // (t, n) pairs, ascending n
+	dkgRuns     int            // ceremonies per set
+	signs       int            // sequential transfers per set for latency
+	duration    time.Duration  // throughput run per concurrency level
+	concurrency []int
+}
+
+type thresholdSet struct{ t, n int }
+
+func (s thresholdSet) String() string { return fmt.Sprintf("%d-of-%d", s.t, s.n) }
+
+func parseSets(v string) ([]thresholdSet, error) {
+	var out []thresholdSet
+	for _, f := range strings.Split(v, ",") {
+		a, b, ok := strings.Cut(strings.TrimSpace(f), "-")
+		t, err1 := strconv.Atoi(a)
+		n, err2 := strconv.Atoi(b)
+		if !ok || err1 != nil || err2 != nil || t < 1 || t > n || n > 15 {
+			return nil, fmt.Errorf("threshold set %q: want t-n with 1 <= t <= n <= 15", f)
+		}
+		out = append(out, thresholdSet{t, n})
+	}
+	return out, nil
+}
+
+// frostSystem is a running `custos dev` with guardian processes, and the
+// sessions the measurement uses.
+type frostSystem struct {
+	base      string
+	api       *client.Client // the demo API key: submits transfers
+	admin     *client.Client // ada: creates wallets
+	auditor   *client.Client // aude: reads the audit log
+	approvers []approver     // tess (treasury manager), alice, bob
+	guardians []string       // names g1..gN
+	endpoints map[string]string
+}
+
+type approver struct {
+	cl  *client.Client
+	key ed25519.PrivateKey
+}
+
+// runFROST measures, against real guardian processes on loopback: the DKG
+// wall time per (t, n); the latency from "approved" to "verified signature
+// stored" of sequential transfers; signatures per second with concurrent
+// clients; and, in the same process, the cost of the same FROST signing
+// with no network, plus one loopback round trip to t guardians.
+func runFROST(bin string, o frostOptions) error {
+	maxN := 0
+	for _, s := range o.sets {
+		maxN = max(maxN, s.n)
+	}
+	dir, err := os.MkdirTemp("", "custos-loadgen-frost-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	addr, err := freePort()
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "dev", "--data", dir, "--listen", addr, "--log-level", "error", "--rate-limit", "1000000",
+		"--guardians", strconv.Itoa(maxN), "--guardian-port", "0")
+	cmd.Stderr = os.Stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}()
+	go io.Copy(io.Discard, stdout)
+	sys, err := connectFROST(dir, "http://"+addr, maxN)
+	if err != nil {
+		return err
+	}
+	ctx := context.Background()
+	if err := sys.loadPolicy(ctx); err != nil {
+		return fmt.Errorf("installing the load-test policy: %w", err)
+	}
+
+	fmt.Printf("FROST(Ed25519) with %d guardian processes on loopback, coordinator on SQLite (custos dev)\n", maxN)
+	for _, set := range o.sets {
+		var dkg []time.Duration
+		var walletID, groupKey string
+		for run := 0; run < o.dkgRuns; run++ {
+			id, key, d, err := sys.createWallet(ctx, set, run)
+			if err != nil {
+				return fmt.Errorf("%s key ceremony: %w", set, err)
+			}
+			dkg = append(dkg, d)
+			walletID, groupKey = id, key
+		}
+		inproc, err := inProcessFROST(set, 300)
+		if err != nil {
+			return err
+		}
+		rtt, err := sys.loopbackRTT(ctx, set.t, 300)
+		if err != nil {
+			return err
+		}
+		lat, callLat, err := sys.sequentialSigning(ctx, walletID, groupKey, o.signs)
+		if err != nil {
+			return fmt.Errorf("%s signing: %w", set, err)
+		}
+		slices.Sort(dkg)
+		ref := inproc + rtt
+		fmt.Printf("%s  DKG wall time (approved request to active wallet, %d ceremonies): median %s, min %s, max %s\n",
+			set, len(dkg), round(median(dkg)), round(dkg[0]), round(dkg[len(dkg)-1]))
+		fmt.Printf("%s  signing latency, approved to verified signature stored (%d sequential transfers): p50 %s  p99 %s\n",
+			set, len(lat), round(pct(lat, .50)), round(pct(lat, .99)))
+		fmt.Printf("%s    the approving vote as the client sees it (vote, execution, answer): p50 %s\n", set, round(pct(callLat, .50)))
+		fmt.Printf("%s    in-process FROST (t Commit, t Sign, Aggregate+verify, no network): median %s; loopback round trip to %d guardians: median %s\n",
+			set, round(inproc), set.t, round(rtt))
+		fmt.Printf("%s    p50 / (in-process + one round trip) = %.2f\n", set, float64(pct(lat, .50))/float64(ref))
+		if set.t == 2 && set.n == 3 {
+			for _, c := range o.concurrency {
+				n, el, err := sys.throughput(ctx, walletID, c, o.duration)
+				if err != nil {
+					return fmt.Errorf("%s throughput: %w", set, err)
+				}
+				fmt.Printf("%s  throughput, %d concurrent clients each submitting and approving transfers: %d signed in %s = %.0f signatures/s\n",
+					set, c, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+			}
+		}
+	}
+	return nil
+}
+
+func connectFROST(dir, base string, guardians int) (*frostSystem, error) {
+	if err := waitReady(base, 90*time.Second); err != nil {
+		return nil, err
+	}
+	var creds struct {
+		APIKey string `json:"api_key"`
+		Users  []struct {
+			Name, Role, Password string
+			ApprovalKeyFile      string `json:"approval_key_file"`
+		}
+		Wallets []struct{ ID, Name string }
+	}
+	// custos dev writes the FROST wallet into the credentials once its
+	// guardians are enrolled and running.
+	deadline := time.Now().Add(3 * time.Minute)
+	for {
+		data, err := os.ReadFile(filepath.Join(dir, "credentials.json"))
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(data, &creds); err != nil {
+			return nil, err
+		}
+		if slices.ContainsFunc(creds.Wallets, func(w struct{ ID, Name string }) bool { return w.Name == "treasury-frost" }) {
+			break
+		}
+		if time.Now().After(deadline) {
+			return nil, errors.New("custos dev did not set up its guardians within 3 minutes")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	ctx := context.Background()
+	sys := &frostSystem{base: base, api: client.New(base, creds.APIKey), endpoints: map[string]string{}}
+	login := func(name string) (*client.Client, ed25519.PrivateKey, error) {
+		for _, u := range creds.Users {
+			if u.Name != name {
+				continue
+			}
+			cl := client.New(base, "")
+			if err := cl.Login(ctx, u.Name, u.Password); err != nil {
+				return nil, nil, err
+			}
+			if u.ApprovalKeyFile == "" {
+				return cl, nil, nil
+			}
+			k, err := keyfile.ReadEd25519(u.ApprovalKeyFile)
+			return cl, k, err
+		}
+		return nil, nil, fmt.Errorf("no demo user %s", name)
+	}
+	var err error
+	if sys.admin, _, err = login("ada"); err != nil {
+		return nil, err
+	}
+	if sys.auditor, _, err = login("aude"); err != nil {
+		return nil, err
+	}
+	for _, name := range []string{"tess", "alice", "bob"} {
+		cl, k, err := login(name)
+		if err != nil {
+			return nil, err
+		}
+		sys.approvers = append(sys.approvers, approver{cl, k})
+	}
+	var list struct {
+		Guardians []struct{ Name, Endpoint string } `json:"guardians"`
+	}
+	if _, _, err := sys.admin.Do(ctx, http.MethodGet, "/v1/guardians", nil, &list); err != nil {
+		return nil, err
+	}
+	for _, g := range list.Guardians {
+		sys.endpoints[g.Name] = g.Endpoint
+	}
+	for i := 1; i <= guardians; i++ {
+		sys.guardians = append(sys.guardians, "g"+strconv.Itoa(i))
+	}
+	return sys, nil
+}
+
+// loadPolicy replaces the demo policy's velocity and volume limits (30
+// transfers an hour) with ones a load test cannot reach, through an
+// approved policy.change, and waits until every guardian holds the new
+// governance state (they refuse certificates under any other policy).
+func (sys *frostSystem) loadPolicy(ctx context.Context) error {
+	var cur struct {
+		Document map[string]json.RawMessage `json:"document"`
+	}
+	if _, _, err := sys.admin.Do(ctx, http.MethodGet, "/v1/policy", nil, &cur); err != nil {
+		return err
+	}
+	cur.Document["spending"] = json.RawMessage(`{"*": {"per_transaction_eur": "100000", "daily_eur": "1000000000",
+		"weekly_eur": "1000000000", "monthly_eur": "1000000000", "max_per_hour": 1000000, "max_per_day": 1000000}}`)
+	var filed struct {
+		Request requestJSON `json:"request"`
+	}
+	if _, _, err := sys.admin.Do(ctx, http.MethodPost, "/v1/policy", map[string]any{"document": cur.Document}, &filed); err != nil {
+		return err
+	}
+	for _, a := range sys.approvers[:2] {
+		if _, err := a.approve(ctx, &filed.Request); err != nil {
+			return err
+		}
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		var list struct {
+			Guardians []struct {
+				InSync bool `json:"governance_in_sync"`
+			} `json:"guardians"`
+		}
+		if _, _, err := sys.admin.Do(ctx, http.MethodGet, "/v1/guardians", nil, &list); err != nil {
+			return err
+		}
+		if len(list.Guardians) > 0 && !slices.ContainsFunc(list.Guardians, func(g struct {
+			InSync bool `json:"governance_in_sync"`
+		}) bool {
+			return !g.InSync
+		}) {
+			return nil
+		}
+	}
+	return errors.New("the guardians did not take the new policy within a minute")
+}
+
+type requestJSON struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	RequesterID string    `json:"requester_id"`
+	Revision    int64     `json:"revision"`
+	Fingerprint string    `json:"fingerprint"`
+	PolicyHash  string    `json:"policy_hash"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// approve signs an approval of r with a's key and sends it.
+func (a approver) approve(ctx context.Context, r *requestJSON) (*requestJSON, error) {
+	fp, err1 := hex.DecodeString(r.Fingerprint)
+	ph, err2 := hex.DecodeString(r.PolicyHash)
+	if err := errors.Join(err1, err2); err != nil {
+		return nil, err
+	}
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision,
+		Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
+	var out requestJSON
+	_, _, err := a.cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
+		map[string]string{"decision": "approve", "signature": base64.StdEncoding.EncodeToString(ed25519.Sign(a.key, msg))}, &out)
+	return &out, err
+}
+
+// createWallet runs one key ceremony for set and returns the wallet, its
+// group key and the wall time from the approval that starts the ceremony
+// to the wallet seen active.
+func (sys *frostSystem) createWallet(ctx context.Context, set thresholdSet, run int) (string, string, time.Duration, error) {
+	name := fmt.Sprintf("load-%d-of-%d-%d-%d", set.t, set.n, run, time.Now().UnixNano())
+	var filed struct {
+		Request requestJSON `json:"request"`
+	}
+	_, _, err := sys.admin.Do(ctx, http.MethodPost, "/v1/wallets", map[string]any{"name": name, "mode": "frost",
+		"curve": "ed25519", "threshold": set.t, "guardians": sys.guardians[:set.n]}, &filed)
+	if err != nil {
+		return "", "", 0, err
+	}
+	// wallet.create needs two approvals, one by a treasury manager.
+	if _, err := sys.approvers[1].approve(ctx, &filed.Request); err != nil {
+		return "", "", 0, err
+	}
+	start := time.Now()
+	if _, err := sys.approvers[0].approve(ctx, &filed.Request); err != nil {
+		return "", "", 0, err
+	}
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(time.Millisecond) {
+		var list struct {
+			Wallets []struct {
+				ID, Name, Status string
+				PublicKey        string `json:"public_key"`
+			} `json:"wallets"`
+		}
+		if _, _, err := sys.admin.Do(ctx, http.MethodGet, "/v1/wallets", nil, &list); err != nil {
+			return "", "", 0, err
+		}
+		for _, w := range list.Wallets {
+			if w.Name != name {
+				continue
+			}
+			switch w.Status {
+			case "active":
+				return w.ID, w.PublicKey, time.Since(start), nil
+			case "failed":
+				return "", "", 0, fmt.Errorf("wallet %s: the key ceremony failed", w.ID)
+			}
+		}
+	}
+	return "", "", 0, fmt.Errorf("wallet %s not active after a minute", name)
+}
+
+// transfer submits a transfer of 2 SOL (EUR 300: one approval under the
+// default policy, so guardians check a real certificate), approves it,
+// and returns the transaction and the approving call's duration.
+func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64, a approver) (string, time.Duration, error) {
+	var tx struct {
+		ID        string          `json:"id"`
+		Status    string          `json:"status"`
+		RequestID string          `json:"request_id"`
+		Decision  json.RawMessage `json:"decision"`
+	}
+	_, _, err := sys.api.Do(ctx, http.MethodPost, "/v1/transactions", map[string]string{"wallet_id": walletID, "chain": "message",
+		"asset": "sol", "to": fmt.Sprintf("load-%d", seq), "amount": "2000000000", "memo": "load"}, &tx,
+		"Idempotency-Key", fmt.Sprintf("frost-load-%d-%d", time.Now().UnixNano(), seq))
+	if err != nil {
+		return "", 0, fmt.Errorf("submitting: %w", err)
+	}
+	if tx.Status != "pending_approval" {
+		return "", 0, fmt.Errorf("transaction %s is %s, want pending_approval: %s", tx.ID, tx.Status, tx.Decision)
+	}
+	var r requestJSON
+	if _, _, err := a.cl.Do(ctx, http.MethodGet, client.Path("requests", tx.RequestID), nil, &r); err != nil {
+		return "", 0, fmt.Errorf("transaction %s: reading request %q: %w", tx.ID, tx.RequestID, err)
+	}
+	start := time.Now()
+	after, err := a.approve(ctx, &r)
+	took := time.Since(start)
+	if err != nil {
+		return "", 0, err
+	}
+	if after.Status != "executed" {
+		return "", 0, fmt.Errorf("transaction %s: request %s is %s after its approval, want executed", tx.ID, r.ID, after.Status)
+	}
+	return tx.ID, took, nil
+}
+
+// sequentialSigning signs count transfers one after the other and returns
+// the server's approved-to-stored times (from the audit log) and the
+// client's view of the approving call.
+func (sys *frostSystem) sequentialSigning(ctx context.Context, walletID, groupKey string, count int) ([]time.Duration, []time.Duration, error) {
+	from, err := sys.auditHead(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	ids := map[string]bool{}
+	var calls []time.Duration
+	for i := 0; i < count+5; i++ {
+		id, took, err := sys.transfer(ctx, walletID, int64(i), sys.approvers[1])
+		if err != nil {
+			return nil, nil, err
+		}
+		if i >= 5 { // the first few warm the connections and pools
+			ids[id] = true
+			calls = append(calls, took)
+		}
+	}
+	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
+	slices.Sort(calls)
+	return lat, calls, err
+}
+
+// throughput runs conc clients for d, each submitting and approving
+// transfers on walletID, and counts the transfers signed.
+func (sys *frostSystem) throughput(ctx context.Context, walletID string, conc int, d time.Duration) (int, time.Duration, error) {
+	var (
+		signed atomic.Int64
+		seq    atomic.Int64
+		wg     sync.WaitGroup
+		errMu  sync.Mutex
+		first  error
+	)
+	stop := time.Now().Add(d)
+	start := time.Now()
+	for w := 0; w < conc; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			a := sys.approvers[1+w%2] // alice and bob
+			for time.Now().Before(stop) {
+				if _, _, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a); err != nil {
+					errMu.Lock()
+					first = cmp(first, err)
+					errMu.Unlock()
+					return
+				}
+				signed.Add(1)
+			}
+		}(w)
+	}
+	wg.Wait()
+	return int(signed.Load()), time.Since(start), first
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (sys *frostSystem) auditHead(ctx context.Context) (int64, error) {
+	var head int64
+	for {
+		evs, err := sys.auditPage(ctx, head)
+		if err != nil || len(evs) == 0 {
+			return head, err
+		}
+		head = evs[len(evs)-1].Seq
+	}
+}
+
+type auditEvent struct {
+	Seq      int64             `json:"seq"`
+	Action   string            `json:"action"`
+	Target   string            `json:"target"`
+	Result   string            `json:"result"`
+	Metadata map[string]string `json:"metadata"`
+}
+
+func (sys *frostSystem) auditPage(ctx context.Context, after int64) ([]auditEvent, error) {
+	var page struct {
+		Events []auditEvent `json:"events"`
+	}
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "limit": {"1000"}}
+	_, _, err := sys.auditor.Do(ctx, http.MethodGet, "/v1/audit/events?"+q.Encode(), nil, &page)
+	return page.Events, err
+}
+
+// signingTimes reads the signing_ms the coordinator recorded for each
+// transaction in ids, checking that each was signed under groupKey.
+func (sys *frostSystem) signingTimes(ctx context.Context, after int64, ids map[string]bool, groupKey string) ([]time.Duration, error) {
+	var out []time.Duration
+	for {
+		evs, err := sys.auditPage(ctx, after)
+		if err != nil {
+			return nil, err
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			after = e.Seq
+			id, ok := strings.CutPrefix(e.Target, "transaction:")
+			if e.Action != "transaction.sign" || !ok || !ids[id] || e.Result != "success" {
+				continue
+			}
+			if e.Metadata["public_key"] != groupKey || e.Metadata["mode"] != "frost" {
+				return nil, fmt.Errorf("transaction %s was signed under %s (%s), not the FROST wallet's %s", id,
+					e.Metadata["public_key"], e.Metadata["mode"], groupKey)
+			}
+			ms, err := strconv.ParseFloat(e.Metadata["signing_ms"], 64)
+			if err != nil {
+				return nil, fmt.Errorf("transaction %s: signing_ms %q", id, e.Metadata["signing_ms"])
+			}
+			out = append(out, time.Duration(ms*float64(time.Millisecond)))
+		}
+	}
+	if len(out) != len(ids) {
+		return nil, fmt.Errorf("%d of %d transfers have a signing event", len(out), len(ids))
+	}
+	slices.Sort(out)
+	return out, nil
+}
+
+// loopbackRTT is the median time of t concurrent GET /healthz to
+// t guardians over warm connections.
+func (sys *frostSystem) loopbackRTT(ctx context.Context, t, rounds int) (time.Duration, error) {
+	cl := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 4}, Timeout: 10 * time.Second}
+	get := func(u string) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, u+"/healthz", nil)
+		resp, err := cl.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, resp.Body)
+		return resp.Body.Close()
+	}
+	var times []time.Duration
+	for i := 0; i < rounds+20; i++ {
+		var wg sync.WaitGroup
+		errs := make([]error, t)
+		start := time.Now()
+		for j := 0; j < t; j++ {
+			wg.Add(1)
+			go func(j int) { defer wg.Done(); errs[j] = get(sys.endpoints[sys.guardians[j]]) }(j)
+		}
+		wg.Wait()
+		if err := errors.Join(errs...); err != nil {
+			return 0, err
+		}
+		if i >= 20 {
+			times = append(times, time.Since(start))
+		}
+	}
+	slices.Sort(times)
+	return median(times), nil
+}
+
+// inProcessFROST is the median cost of one whole FROST(Ed25519) signing in
+// this process through the frost package (bytemare/frost underneath): t
+// commitments, t shares, aggregation and verification.
+func inProcessFROST(set thresholdSet, rounds int) (time.Duration, error) {
+	ks, err := frost.TrustedDealerKeys(frost.Ed25519, uint16(set.t), uint16(set.n))
+	if err != nil {
+		return 0, err
+	}
+	signers := make([]*frost.Signer, set.t)
+	for i := range signers {
+		if signers[i], err = frost.NewSigner(ks[i]); err != nil {
+			return 0, err
+		}
+		defer signers[i].Close()
+	}
+	agg, err := frost.NewAggregator(&ks[0].Group)
+	if err != nil {
+		return 0, err
+	}
+	msg := []byte("in-process reference")
+	var times []time.Duration
+	for i := 0; i < rounds; i++ {
+		start := time.Now()
+		list := make([]frost.Commitment, set.t)
+		for j, s := range signers {
+			if list[j], err = s.Commit(); err != nil {
+				return 0, err
+			}
+		}
+		shares := map[uint16][]byte{}
+		for _, s := range signers {
+			if shares[s.ID()], err = s.Sign(msg, list); err != nil {
+				return 0, err
+			}
+		}
+		if _, err := agg.Aggregate(msg, list, shares); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return median(times), nil
+}
+
+func median(d []time.Duration) time.Duration { return d[len(d)/2] }
+
+func pct(d []time.Duration, p float64) time.Duration {
+	return d[min(len(d)-1, int(p*float64(len(d))))]
+}
