@@ -171,7 +171,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return printJSON(out, res)
 	}
-	return usagef("wallet: unknown subcommand %q", args[0])
+	return unknownSubcommand("wallet", args[0], "list|show|create|freeze|unfreeze")
 }
 
 // printWallet shows a wallet and, for a FROST wallet, its key ceremony.
@@ -268,7 +268,7 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: API key %s revoked\n", fs.Arg(0))
 		return nil
 	}
-	return usagef("apikey: unknown subcommand %q", args[0])
+	return unknownSubcommand("apikey", args[0], "create|list|revoke")
 }
 
 func runRate(ctx context.Context, args []string, out io.Writer) error {
@@ -315,7 +315,7 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: rate for %s set to EUR %s\n", res.Asset, res.EURPerUnit)
 		return nil
 	}
-	return usagef("rate: unknown subcommand %q", args[0])
+	return unknownSubcommand("rate", args[0], "list|set")
 }
 
 func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
@@ -419,7 +419,7 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return usagef("audit: unknown subcommand %q", args[0])
+	return unknownSubcommand("audit", args[0], "export|verify")
 }
 
 func loadKeys(ctx context.Context, keysFile, api string) (map[string]ed25519.PublicKey, error) {

@@ -116,7 +116,7 @@ func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return usagef("guardian: unknown subcommand %q\n%s", args[0], use)
+	return unknownSubcommand("guardian", args[0], "init|enroll|run|status|audit (operator) or invite|list|show (administrator)")
 }
 
 func governanceText(g guardianView) string {

@@ -116,6 +116,16 @@ func startProfile() (stop func()) {
 	return func() { pprof.StopCPUProfile(); f.Close() }
 }
 
+// unknownSubcommand answers a command's unknown subcommand: -h, --help
+// and help print the subcommands; anything else is a usage error.
+func unknownSubcommand(cmd, arg, subs string) error {
+	if arg == "-h" || arg == "--help" || arg == "help" {
+		fmt.Fprintf(os.Stderr, "usage: custos %s %s [flags]\nrun 'custos %s SUBCOMMAND -h' for a subcommand's flags\n", cmd, subs, cmd)
+		return flag.ErrHelp
+	}
+	return usagef("%s: unknown subcommand %q\nusage: custos %s %s [flags]", cmd, arg, cmd, subs)
+}
+
 type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }

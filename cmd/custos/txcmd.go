@@ -120,7 +120,7 @@ func runTx(ctx context.Context, args []string, out io.Writer) error {
 	case "amend":
 		return txAmend(ctx, args[1:], out)
 	}
-	return usagef("tx: unknown subcommand %q (submit, show, list, amend)", args[0])
+	return unknownSubcommand("tx", args[0], "submit|show|list|amend")
 }
 
 func txSubmit(ctx context.Context, args []string, out io.Writer) error {

@@ -130,5 +130,5 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: approval key %x registered for %s\n", []byte(pub), c.as)
 		return nil
 	}
-	return usagef("user: unknown subcommand %q", args[0])
+	return unknownSubcommand("user", args[0], "list|create|role|password|register-key")
 }
