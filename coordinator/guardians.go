@@ -13,9 +13,11 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/guardian/wire"
@@ -480,6 +482,52 @@ func (s *Service) quarantine(ctx context.Context, id, reason string, meta map[st
 		return
 	}
 	s.log.WarnContext(ctx, "guardian quarantined", "guardian", id, "reason", reason)
+}
+
+// ReinstateGuardian puts a quarantined guardian (named by id or name) back
+// among those picked for signing, once its operator found and fixed what
+// made it return an invalid share. Nothing else changes: every share it
+// returns is still verified, and a bad one quarantines it again. It is an
+// administrator's act, recorded in the audit log with the reason given.
+func (s *Service) ReinstateGuardian(ctx context.Context, p *Principal, guardian, reason string) (*store.Guardian, error) {
+	if err := p.require(PermAdmin); err != nil {
+		return nil, err
+	}
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 || !utf8.ValidString(reason) {
+		return nil, newErr(KindInvalid, "invalid_reason", "a reason is required (at most 500 characters)")
+	}
+	var out *store.Guardian
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		all, err := tx.ListGuardians(ctx)
+		if err != nil {
+			return err
+		}
+		i := slices.IndexFunc(all, func(g *store.Guardian) bool { return g.ID == guardian || g.Name == guardian })
+		if i < 0 {
+			return newErr(KindNotFound, "unknown_guardian", "guardian %q does not exist", guardian)
+		}
+		g := all[i]
+		if g.Status != store.GuardianQuarantined {
+			return newErr(KindConflict, "guardian_not_quarantined", "guardian %s is %s, not quarantined", g.Name, g.Status)
+		}
+		was := g.StatusReason
+		g.Status, g.StatusReason = store.GuardianActive, ""
+		if err := tx.UpdateGuardian(ctx, g); err != nil {
+			return err
+		}
+		out = g
+		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "guardian.reinstate", actor: p.Actor(),
+			target: "guardian:" + g.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"name": g.Name, "reason": reason, "quarantined_for": was}})
+	})
+	s.guardians.invalidate()
+	if err != nil {
+		return nil, s.storeErr("reinstate guardian", err)
+	}
+	s.log.InfoContext(ctx, "guardian reinstated", "guardian", out.ID, "by", p.Actor())
+	s.goBackground(s.frost.warm) // its commitment pools were dropped at quarantine
+	return out, nil
 }
 
 // guardianCache keeps the enrolled guardians for the signing path (reloaded

@@ -2,6 +2,7 @@ package coordinator_test
 
 import (
 	"context"
+	"errors"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -707,6 +708,49 @@ func TestFROSTSigning(t *testing.T) {
 		}
 		if bad.count(wire.KindPrepare) != calls {
 			t.Fatal("a quarantined guardian was asked to sign")
+		}
+
+		// Reinstating takes an administrator and a reason; a guardian that
+		// is not quarantined cannot be reinstated.
+		for _, tc := range []struct {
+			name, who, guardian, reason, code string
+		}{
+			{"fail/not_admin", "tess", bad.name, "fixed", "forbidden"},
+			{"fail/no_reason", "ada", bad.name, "  ", "invalid_reason"},
+			{"fail/unknown", "ada", "nobody", "fixed", "unknown_guardian"},
+			{"fail/not_quarantined", "ada", gf.gs[1].name, "fixed", "guardian_not_quarantined"},
+		} {
+			_, err := gf.svc.ReinstateGuardian(ctx, gf.users[tc.who], tc.guardian, tc.reason)
+			var ce *coordinator.Error
+			if !errors.As(err, &ce) || ce.Code != tc.code {
+				t.Fatalf("%s: %v, want %s", tc.name, err, tc.code)
+			}
+		}
+		if rec := gf.guardian(bad); rec.Status != store.GuardianQuarantined {
+			t.Fatalf("refused reinstatements changed the guardian: %s", rec.Status)
+		}
+		bad.set(func(g *fakeGuardian) { g.corrupt = false })
+		g, err := gf.svc.ReinstateGuardian(ctx, gf.users["ada"], bad.name, "operator replaced the faulty build")
+		if err != nil || g.Status != store.GuardianActive || g.StatusReason != "" {
+			t.Fatalf("reinstate: %+v, %v", g, err)
+		}
+		if n := auditCount(t, gf, "guardian.reinstate", "guardian:"+bad.id); n != 1 {
+			t.Fatalf("%d reinstate events", n)
+		}
+		// Its commitment pool is refilled, it is picked again, and its
+		// shares still verify.
+		waitFor(t, "the reinstated guardian's commitment pool", func() bool {
+			return gf.svc.PoolSize(w.ID, w.KeyVersion, bad.id) >= 8
+		})
+		signs := bad.count(wire.KindSign)
+		for i := 0; i < 4 && bad.count(wire.KindSign) == signs; i++ {
+			checkSigned(t, w, gf.signTransfer(w))
+		}
+		if bad.count(wire.KindSign) == signs {
+			t.Fatal("the reinstated guardian was never picked again")
+		}
+		if rec := gf.guardian(bad); rec.Status != store.GuardianActive {
+			t.Fatalf("the reinstated guardian is %s", rec.Status)
 		}
 	})
 	t.Run("one-guardian-down", func(t *testing.T) {

@@ -37,7 +37,7 @@ type guardianView struct {
 // guardian, list the enrolled ones, show one. runGuardian (the operator's
 // commands) falls back to it.
 func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: custos guardian init|enroll|run|status|audit (operator) or invite|list|show (administrator) [flags]"
+	const use = "usage: custos guardian init|enroll|run|status|audit (operator) or invite|list|show|reinstate (administrator) [flags]"
 	if len(args) == 0 {
 		return usagef(use)
 	}
@@ -94,6 +94,23 @@ func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "%-36s  %-12s %-11s %-30s %-9s %s\n", g.ID, g.Name, g.Status, g.Endpoint, ago(g.LastSeenAt), governanceText(g))
 		}
 		return nil
+	case "reinstate":
+		reason := fs.String("reason", "", "why the guardian may sign again (what its operator fixed)")
+		if err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 || *reason == "" {
+			return usagef("usage: custos guardian reinstate --as ADMIN --reason TEXT GUARDIAN")
+		}
+		var g guardianView
+		if err := c.call(ctx, http.MethodPost, client.Path("guardians", fs.Arg(0), "reinstate"), map[string]string{"reason": *reason}, &g); err != nil {
+			return err
+		}
+		if *asJSON {
+			return printJSON(out, g)
+		}
+		fmt.Fprintf(out, "custos: guardian %s (%s) is %s again\n", g.Name, g.ID, g.Status)
+		return nil
 	case "show":
 		if err := parseArgs(fs, args[1:]); err != nil {
 			return err
@@ -116,7 +133,7 @@ func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return unknownSubcommand("guardian", args[0], "init|enroll|run|status|audit (operator) or invite|list|show (administrator)")
+	return unknownSubcommand("guardian", args[0], "init|enroll|run|status|audit (operator) or invite|list|show|reinstate (administrator)")
 }
 
 func governanceText(g guardianView) string {

@@ -185,6 +185,25 @@ func (s *server) getGuardian(c echo.Context) error {
 	return c.JSON(http.StatusOK, viewGuardian(g, current))
 }
 
+func (s *server) reinstateGuardian(c echo.Context) error {
+	var in struct {
+		Reason string `json:"reason"`
+	}
+	if err := decode(c, &in); err != nil {
+		return err
+	}
+	ctx, p := c.Request().Context(), principal(c)
+	g, err := s.svc.ReinstateGuardian(ctx, p, c.Param("id"), in.Reason)
+	if err != nil {
+		return err
+	}
+	current, err := s.svc.GovernanceHash(ctx, p)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, viewGuardian(g, current))
+}
+
 func (s *server) getCeremony(c echo.Context) error {
 	cer, err := s.svc.GetCeremony(c.Request().Context(), principal(c), c.Param("id"))
 	if err != nil {

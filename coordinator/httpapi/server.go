@@ -164,6 +164,7 @@ func New(cfg Config) (http.Handler, error) {
 	a.POST("/guardians/invitations", s.createGuardianInvitation)
 	a.GET("/guardians", s.listGuardians)
 	a.GET("/guardians/:id", s.getGuardian)
+	a.POST("/guardians/:id/reinstate", s.reinstateGuardian)
 	a.GET("/ceremonies/:id", s.getCeremony)
 	return e, nil
 }
