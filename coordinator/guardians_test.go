@@ -2,10 +2,10 @@ package coordinator_test
 
 import (
 	"context"
-	"errors"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
