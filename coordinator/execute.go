@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/custos-dev/custos/approvals"
@@ -140,7 +141,7 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 //
 // A signer that cannot reach enough guardians (an *Error of KindUnavailable,
 // or a cancelled context) leaves the transfer in signing, with the reason,
-// for the sweep to try again after SigningGrace: nothing is half-signed.
+// for the sweep to try again after WaitingRetry: nothing is half-signed.
 // Any other failure fails the transfer.
 //
 // The success event records signing_ms: the time from start (when the
@@ -165,14 +166,14 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 		cur.UpdatedAt = now
 		switch {
 		case retry:
-			cur.FailureReason = "waiting to sign: " + publicMessage(signErr)
+			cur.FailureReason = waitingPrefix + publicMessage(signErr)
 			if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
 				return err
 			}
 			s.log.WarnContext(ctx, "signing postponed", "transaction", t.ID, "wallet", w.ID, "err", signErr)
 			return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
 				target: "transaction:" + t.ID, result: audit.ResultFailure,
-				meta: map[string]string{"error": publicMessage(signErr), "retry_after": SigningGrace.String()}})
+				meta: map[string]string{"error": publicMessage(signErr), "retry_after": WaitingRetry.String()}})
 		case signErr != nil:
 			reason := "signing failed"
 			var de *Error
@@ -307,7 +308,7 @@ func (s *Service) valuationOf(ctx context.Context, tx store.Tx, asset string) (*
 
 // resumeSigning finishes transfers left in signing for longer than grace
 // (the coordinator that reserved them stopped before recording a result).
-func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
+func (s *Service) resumeSigning(ctx context.Context, grace, waiting time.Duration) {
 	var stuck []*store.Transaction
 	var after store.Cursor
 	for {
@@ -328,7 +329,11 @@ func (s *Service) resumeSigning(ctx context.Context, grace time.Duration) {
 		after = store.Cursor{CreatedAt: page[len(page)-1].CreatedAt, ID: page[len(page)-1].ID}
 	}
 	for _, t := range stuck {
-		if s.now().Sub(t.UpdatedAt) < grace {
+		wait := grace
+		if strings.HasPrefix(t.FailureReason, waitingPrefix) {
+			wait = min(grace, waiting)
+		}
+		if s.now().Sub(t.UpdatedAt) < wait {
 			continue
 		}
 		job, err := s.resumeCheck(ctx, t)

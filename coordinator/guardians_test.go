@@ -769,15 +769,17 @@ func TestFROSTSigning(t *testing.T) {
 		if tx.Status != store.TxSigning || len(tx.Signature) != 0 || !strings.Contains(tx.FailureReason, "only 1 of the 2 guardians") {
 			t.Fatalf("with one guardian of 2 reachable: %s %q", tx.Status, tx.FailureReason)
 		}
-		// Nothing is retried before the grace period; then the sweep signs.
+		// A postponed transfer is not retried before WaitingRetry (not
+		// the longer SigningGrace: no signing of it is in flight); then
+		// the sweep signs.
 		gf.gs[1].set(func(g *fakeGuardian) { g.down = false })
 		if err := gf.svc.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if got := gf.tx(tx.ID); got.Status != store.TxSigning {
-			t.Fatalf("resumed before the grace period: %s", got.Status)
+			t.Fatalf("resumed before the retry delay: %s", got.Status)
 		}
-		gf.clock.Advance(coordinator.SigningGrace + time.Second)
+		gf.clock.Advance(coordinator.WaitingRetry + time.Second)
 		if err := gf.svc.Sweep(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -307,6 +307,16 @@ func (s *Service) expireIfDue(ctx context.Context, id string) error {
 // takes it over from the coordinator that reserved it.
 const SigningGrace = 2 * time.Minute
 
+// WaitingRetry is how soon the sweep tries again a transfer whose signing
+// was postponed (too few guardians reachable). No signing of it is in
+// flight then: the attempt ended and recorded why it waits, so there is no
+// coordinator to give SigningGrace to. Should two replicas retry at once,
+// the Signer contract makes that safe and one of them records the result.
+const WaitingRetry = 15 * time.Second
+
+// waitingPrefix starts the failure reason of a postponed transfer.
+const waitingPrefix = "waiting to sign: "
+
 // Sweep expires overdue requests, resumes approved requests whose action
 // has not run and finishes transfers left in signing (after a crash). It
 // is safe to run on every replica.
@@ -330,7 +340,7 @@ func (s *Service) Sweep(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	s.resumeSigning(ctx, SigningGrace)
+	s.resumeSigning(ctx, SigningGrace, WaitingRetry)
 	s.sweepCeremonies(ctx)
 	return nil
 }

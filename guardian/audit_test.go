@@ -69,7 +69,7 @@ func TestLocalAudit(t *testing.T) {
 		{key{"guardian.enroll", audit.ResultSuccess, ""}, 1},
 		{key{"dkg.finalize", audit.ResultSuccess, ""}, 1},
 		{key{"dkg.activate", audit.ResultSuccess, ""}, 1},
-		{key{"sign.share", audit.ResultSuccess, ""}, 3}, // the test signature and two transfers
+		{key{"sign.authorize", audit.ResultSuccess, ""}, 3}, // the test signature and two transfers
 		{key{wire.KindPrepare, audit.ResultDenied, "quorum_not_met"}, 1},
 		{key{wire.KindCommit, audit.ResultDenied, wire.CodeUnknownKey}, 1},
 		{key{"rpc.reject", audit.ResultDenied, ""}, 1},

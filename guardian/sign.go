@@ -265,7 +265,9 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 		is.signing = false
 		n.mu.Unlock()
 	}
-	// Durable record of the certificate's use before any share leaves.
+	// Durable record of the certificate's use before any share leaves:
+	// sign.authorize says the share of this session may be released, not
+	// that it was (a crash right after it leaves no share anywhere).
 	meta := map[string]string{"wallet": r.Request.WalletID, "key_version": strconv.Itoa(r.Request.KeyVersion),
 		"commitment": strconv.FormatUint(own.ID, 10)}
 	target := "ceremony:" + r.Request.Ceremony
@@ -282,7 +284,7 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 			}
 		}
 		meta["session"] = env.Session
-		return appendEvent(ctx, tx, n.eventOf("sign.share", target, "success", meta))
+		return appendEvent(ctx, tx, n.eventOf("sign.authorize", target, "success", meta))
 	})
 	if err != nil {
 		release()
