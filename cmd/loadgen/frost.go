@@ -91,7 +91,7 @@ func runFROST(bin string, o frostOptions) error {
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "dev", "--data", dir, "--listen", addr, "--log-level", "error", "--rate-limit", "1000000",
+	cmd := exec.Command(bin, "dev", "--data", dir, "--listen", addr, "--log-level", "warn", "--rate-limit", "1000000",
 		"--guardians", strconv.Itoa(maxN), "--guardian-port", "0")
 	cmd.Stderr = os.Stderr
 	stdout, _ := cmd.StdoutPipe()
@@ -148,12 +148,12 @@ func runFROST(bin string, o frostOptions) error {
 		fmt.Printf("%s    p50 / (in-process + one round trip) = %.2f\n", set, float64(pct(lat, .50))/float64(ref))
 		if set.t == 2 && set.n == 3 {
 			for _, c := range o.concurrency {
-				n, el, err := sys.throughput(ctx, walletID, c, o.duration)
+				n, el, lat, err := sys.throughput(ctx, walletID, groupKey, c, o.duration)
 				if err != nil {
 					return fmt.Errorf("%s throughput: %w", set, err)
 				}
-				fmt.Printf("%s  throughput, %d concurrent clients each submitting and approving transfers: %d signed in %s = %.0f signatures/s\n",
-					set, c, n, el.Round(time.Millisecond), float64(n)/el.Seconds())
+				fmt.Printf("%s  throughput, %d concurrent clients each submitting and approving transfers: %d signed in %s = %.0f signatures/s (approved to stored p50 %s, p99 %s)\n",
+					set, c, n, el.Round(time.Millisecond), float64(n)/el.Seconds(), round(pct(lat, .50)), round(pct(lat, .99)))
 			}
 		}
 	}
@@ -415,15 +415,21 @@ func (sys *frostSystem) sequentialSigning(ctx context.Context, walletID, groupKe
 }
 
 // throughput runs conc clients for d, each submitting and approving
-// transfers on walletID, and counts the transfers signed.
-func (sys *frostSystem) throughput(ctx context.Context, walletID string, conc int, d time.Duration) (int, time.Duration, error) {
+// transfers on walletID, and counts the transfers signed. It returns the
+// approved-to-stored times of those transfers too.
+func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey string, conc int, d time.Duration) (int, time.Duration, []time.Duration, error) {
 	var (
 		signed atomic.Int64
 		seq    atomic.Int64
 		wg     sync.WaitGroup
-		errMu  sync.Mutex
+		mu     sync.Mutex
 		first  error
+		ids    = map[string]bool{}
 	)
+	from, err := sys.auditHead(ctx)
+	if err != nil {
+		return 0, 0, nil, err
+	}
 	stop := time.Now().Add(d)
 	start := time.Now()
 	for w := 0; w < conc; w++ {
@@ -432,10 +438,15 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID string, conc in
 			defer wg.Done()
 			a := sys.approvers[1+w%2] // alice and bob
 			for time.Now().Before(stop) {
-				if _, _, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a); err != nil {
-					errMu.Lock()
+				id, _, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a)
+				mu.Lock()
+				if err != nil {
 					first = cmp(first, err)
-					errMu.Unlock()
+				} else {
+					ids[id] = true
+				}
+				mu.Unlock()
+				if err != nil {
 					return
 				}
 				signed.Add(1)
@@ -443,7 +454,12 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID string, conc in
 		}(w)
 	}
 	wg.Wait()
-	return int(signed.Load()), time.Since(start), first
+	elapsed := time.Since(start)
+	if first != nil {
+		return 0, 0, nil, first
+	}
+	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
+	return int(signed.Load()), elapsed, lat, err
 }
 
 func cmp(a, b error) error {
