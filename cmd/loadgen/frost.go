@@ -199,8 +199,18 @@ func connectFROST(dir, base string, guardians int) (*frostSystem, error) {
 				continue
 			}
 			cl := client.New(base, "")
-			if err := cl.Login(ctx, u.Name, u.Password); err != nil {
-				return nil, nil, err
+			// Logins are rate limited per client address (custos dev
+			// signs in too while it sets up its guardians): wait.
+			for attempt := 1; ; attempt++ {
+				err := cl.Login(ctx, u.Name, u.Password)
+				var ce *client.Error
+				if err == nil {
+					break
+				}
+				if !errors.As(err, &ce) || ce.Status != http.StatusTooManyRequests || attempt == 30 {
+					return nil, nil, err
+				}
+				time.Sleep(time.Second)
 			}
 			if u.ApprovalKeyFile == "" {
 				return cl, nil, nil
