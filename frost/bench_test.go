@@ -128,17 +128,30 @@ func BenchmarkAggregate2of3(b *testing.B) {
 	}
 }
 
+// BenchmarkDecodeElement decodes an element seen for the first time (the
+// Ed25519 subgroup check runs) and one decoded before (it does not).
 func BenchmarkDecodeElement(b *testing.B) {
 	for _, suite := range []Suite{Ed25519, Secp256k1} {
-		b.Run(suite.Curve(), func(b *testing.B) {
-			g := suite.Group()
-			enc := g.Base().Multiply(g.NewScalar().Random()).Encode()
-			b.ReportAllocs()
-			for b.Loop() {
-				if _, err := suite.DecodeElement(enc); err != nil {
-					b.Fatal(err)
-				}
+		for _, seen := range []bool{false, true} {
+			name := suite.Curve() + "/unseen"
+			if seen {
+				name = suite.Curve() + "/seen"
 			}
-		})
+			b.Run(name, func(b *testing.B) {
+				g := suite.Group()
+				enc := g.Base().Multiply(g.NewScalar().Random()).Encode()
+				b.ReportAllocs()
+				for b.Loop() {
+					if !seen {
+						checkedEd25519.mu.Lock()
+						clear(checkedEd25519.m)
+						checkedEd25519.mu.Unlock()
+					}
+					if _, err := suite.DecodeElement(enc); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
 	}
 }

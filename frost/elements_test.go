@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"os"
 	"path/filepath"
@@ -178,25 +179,39 @@ func TestDecodeElement(t *testing.T) {
 	}
 	add("fail/unknown-suite", Suite(1), gen, false)
 
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			e, err := c.suite.DecodeElement(c.in)
-			if c.ok {
-				if err != nil {
-					t.Fatalf("DecodeElement(%x): %v", c.in, err)
-				}
-				if !bytes.Equal(e.Encode(), c.in) {
-					t.Fatalf("round trip %x -> %x", c.in, e.Encode())
-				}
-				return
+	// Twice: the second pass finds the accepted Ed25519 encodings
+	// remembered (checkedEd25519) and must refuse every other one all the
+	// same; no refused encoding is ever remembered.
+	for pass := range 2 {
+		for _, c := range cases {
+			t.Run(fmt.Sprintf("pass-%d/%s", pass+1, c.name), func(t *testing.T) { checkDecode(t, c.suite, c.in, c.ok) })
+			if !c.ok && c.suite == Ed25519 && checkedEd25519.has(c.in) {
+				t.Fatalf("%s: a refused encoding is remembered as checked", c.name)
 			}
-			if e != nil || err == nil {
-				t.Fatalf("DecodeElement(%x) accepted", c.in)
-			}
-			if c.suite.Valid() && !errors.Is(err, ErrElement) {
-				t.Fatalf("DecodeElement(%x) = %v, want ErrElement", c.in, err)
-			}
-		})
+		}
+	}
+	if !checkedEd25519.has(pt) || !checkedEd25519.has(gen) {
+		t.Fatal("accepted Ed25519 encodings are not remembered")
+	}
+}
+
+func checkDecode(t *testing.T, suite Suite, in []byte, ok bool) {
+	t.Helper()
+	e, err := suite.DecodeElement(in)
+	if ok {
+		if err != nil {
+			t.Fatalf("DecodeElement(%x): %v", in, err)
+		}
+		if !bytes.Equal(e.Encode(), in) {
+			t.Fatalf("round trip %x -> %x", in, e.Encode())
+		}
+		return
+	}
+	if e != nil || err == nil {
+		t.Fatalf("DecodeElement(%x) accepted", in)
+	}
+	if suite.Valid() && !errors.Is(err, ErrElement) {
+		t.Fatalf("DecodeElement(%x) = %v, want ErrElement", in, err)
 	}
 }
 

@@ -111,6 +111,42 @@ var edwardsLMinusOne = func() *edwards25519.Scalar {
 	return sc
 }()
 
+// checkedEd25519 remembers Ed25519 encodings that passed the checks above
+// (exact canonical encoding, not the identity, prime order). The checks
+// are a pure function of the 32 bytes, so a remembered encoding needs
+// none of them again; only encodings that passed are remembered. It
+// matters because a commitment is decoded several times in one signing
+// (when the coordinator receives it, in both signing rounds, and in the
+// aggregation), and the subgroup check is most of the cost of a decode.
+// The set is bounded: when full it starts again empty.
+var checkedEd25519 = &elementSet{m: make(map[[32]byte]struct{})}
+
+const elementSetMax = 1 << 15
+
+type elementSet struct {
+	mu sync.Mutex
+	m  map[[32]byte]struct{}
+}
+
+func (s *elementSet) has(b []byte) bool {
+	if len(b) != 32 {
+		return false
+	}
+	s.mu.Lock()
+	_, ok := s.m[[32]byte(b)]
+	s.mu.Unlock()
+	return ok
+}
+
+func (s *elementSet) add(b []byte) {
+	s.mu.Lock()
+	if len(s.m) >= elementSetMax {
+		clear(s.m)
+	}
+	s.m[[32]byte(b)] = struct{}{}
+	s.mu.Unlock()
+}
+
 // DecodeElement decodes a group element received from another party: the
 // exact canonical encoding, not the identity, and (Ed25519) in the
 // prime-order subgroup.
@@ -121,7 +157,7 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	if len(b) != s.ElementLength() {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrElement, len(b), s.ElementLength())
 	}
-	if s == Ed25519 {
+	if s == Ed25519 && !checkedEd25519.has(b) {
 		p, err := new(edwards25519.Point).SetBytes(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a point", ErrElement)
@@ -138,6 +174,7 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 		if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
 			return nil, fmt.Errorf("%w: not in the prime-order subgroup", ErrElement)
 		}
+		checkedEd25519.add(b)
 	}
 	e := s.Group().NewElement()
 	if err := e.Decode(b); err != nil {
