@@ -2,6 +2,7 @@ package guardian
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -53,8 +54,15 @@ func (n *Node) commit(env *wire.Envelope) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(k.issued)+r.Count > maxOutstanding {
-		return nil, refuse(wire.CodeMalformed, "%d commitments are outstanding already", len(k.issued))
+	if over := len(k.issued) + r.Count - maxOutstanding; over > 0 {
+		// A coordinator that restarted lost the commitments it held; they
+		// would stay issued here for ever. Forget the oldest ones no
+		// session reserved: a coordinator still holding one is refused
+		// (unknown_commitment) and fetches fresh ones.
+		if n := evictOldest(k, over); n < over {
+			return nil, refuse(wire.CodeMalformed, "%d commitments are reserved by signing sessions already", len(k.issued))
+		}
+		n.log.Warn("forgot the oldest unused commitments", "wallet", r.WalletID, "key_version", r.KeyVersion, "count", over)
 	}
 	out := wire.CommitResponse{}
 	now := n.now()
@@ -67,6 +75,34 @@ func (n *Node) commit(env *wire.Envelope) (any, error) {
 		out.Commitments = append(out.Commitments, c)
 	}
 	return out, nil
+}
+
+// evictOldest forgets up to count of k's issued commitments that no
+// signing session reserved, oldest first, and returns how many it forgot.
+// The caller holds n.mu.
+func evictOldest(k *key, count int) int {
+	type cand struct {
+		id uint64
+		at time.Time
+	}
+	var cs []cand
+	for id, is := range k.issued {
+		if is.session == "" && !is.signing {
+			cs = append(cs, cand{id, is.at})
+		}
+	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.id, b.id)
+	})
+	n := min(count, len(cs))
+	for _, c := range cs[:n] {
+		delete(k.issued, c.id)
+		k.signer.Discard(c.id)
+	}
+	return n
 }
 
 // ownCommitment finds this guardian's commitment in list. It does not

@@ -667,3 +667,34 @@ func TestConcurrentSigning(t *testing.T) {
 		t.Errorf("one commitment was reserved by %d concurrent sessions (%d refused)", won, lost)
 	}
 }
+
+// TestCommitmentEviction: a coordinator that lost the commitments it held
+// (it restarted) leaves them issued at the guardian. At the bound the
+// guardian forgets the oldest unreserved ones, instead of refusing new
+// commitments until it restarts; it never forgets one a session reserved.
+func TestCommitmentEviction(t *testing.T) {
+	c, nodes, w := signFixture(t)
+	pair := nodes[:2]
+	g := pair[0]
+	reserved := c.newSigning(t, w, pair, c.smallRequest(t, w))
+	reserved.prepare(t)
+	c.clock.Advance(time.Second)
+	oldest := c.commitments(t, g, w.ref, 64)
+	c.clock.Advance(time.Second)
+	for left := frost.MaxPendingNonces - 1 - len(oldest); left > 0; left -= 64 {
+		c.commitments(t, g, w.ref, min(64, left))
+	}
+	c.clock.Advance(time.Second)
+	fresh := c.commitments(t, g, w.ref, 64) // over the bound
+
+	with := func(cm frost.Commitment) *signing {
+		s := c.newSigning(t, w, pair, c.smallRequest(t, w))
+		s.req.Commitments[slices.Index(s.signers, g)] = cm
+		return s
+	}
+	old := with(oldest[0])
+	mustRefuse(t, old.prepareOne(t, g, old.req), wire.CodeUnknownNonce)
+	with(fresh[0]).usable(t)
+	// The session reserved before the eviction completes.
+	reserved.aggregate(t, reserved.shares(t))
+}
