@@ -208,8 +208,19 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		if err := s.execute(ctx, requestID); err != nil {
 			s.log.WarnContext(ctx, "executing approved request failed", "request", requestID, "err", err)
 		}
-		if v, err := s.GetRequest(ctx, p, requestID); err == nil {
-			view = v
+		// Execution ends the request (executed or failed) or, when a rate
+		// move raised the tier, sends it back to collecting approvals. Only
+		// then do the quorum and tally change: reload the whole view.
+		r, err := read(ctx, s, "get request", nil, func(ctx context.Context, tx store.Tx) (*store.Request, error) {
+			return tx.GetRequest(ctx, requestID)
+		})
+		switch {
+		case err == nil && (r.Status == store.RequestExecuted || r.Status == store.RequestFailed) && r.Revision == view.Request.Revision:
+			view.Request = r
+		default:
+			if v, err := s.GetRequest(ctx, p, requestID); err == nil {
+				view = v
+			}
 		}
 	}
 	return view, nil
