@@ -146,7 +146,9 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 //
 // The success event records signing_ms: the time from start (when the
 // approved request began executing) to the verified signature being
-// written, which is what the load generator reports as signing latency.
+// written in the store transaction (its commit excluded), which is what
+// the load generator reports as signing latency. A transfer the sweep
+// resumed (start zero) is marked resumed instead.
 func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob, start time.Time) error {
 	w := job.Wallet
 	sig, signErr := s.sign(ctx, job)
@@ -198,10 +200,14 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 		if err := tx.UpdateRequestStatus(ctx, requestID, store.RequestApproved, store.RequestExecuted, now); err != nil {
 			return err
 		}
+		meta := map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey), "mode": w.Mode}
+		if start.IsZero() {
+			meta["resumed"] = "true"
+		} else {
+			meta["signing_ms"] = strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)
+		}
 		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.sign", actor: "system",
-			target: "transaction:" + t.ID, result: audit.ResultSuccess,
-			meta: map[string]string{"signature": hex.EncodeToString(sig), "public_key": hex.EncodeToString(w.PublicKey),
-				"mode": w.Mode, "signing_ms": strconv.FormatFloat(float64(time.Since(start).Microseconds())/1000, 'f', 3, 64)}})
+			target: "transaction:" + t.ID, result: audit.ResultSuccess, meta: meta})
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil // another coordinator recorded it first
@@ -228,11 +234,25 @@ func publicMessage(err error) string {
 	return "signing was interrupted"
 }
 
+// resumeDue reports whether the sweep may take over t, a transfer in
+// signing: one whose signing was postponed (no attempt in flight) after
+// waiting, any other (a coordinator may still be signing it) after grace.
+func (s *Service) resumeDue(t *store.Transaction, grace, waiting time.Duration) bool {
+	wait := grace
+	if strings.HasPrefix(t.FailureReason, waitingPrefix) {
+		wait = min(grace, waiting)
+	}
+	return s.now().Sub(t.UpdatedAt) >= wait
+}
+
 // resumeCheck checks again, before a transfer left in signing is signed,
 // what may have changed since it was reserved: the approval certificate
 // still verifies, the wallet is active and not frozen, the emergency stop
-// is off. A refusal marks the transfer failed and returns a nil job.
-func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJob, error) {
+// is off. A refusal marks the transfer failed and returns a nil job; so
+// does a transfer that is no longer due (another coordinator took it
+// over). Otherwise it takes the transfer over (UpdatedAt now, no waiting
+// reason) in the same store transaction.
+func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction, grace, waiting time.Duration) (*SignJob, error) {
 	var job *SignJob
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		job = nil
@@ -244,7 +264,9 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJ
 		if err != nil {
 			return err
 		}
-		if cur.Status != store.TxSigning || v.Request.Status != store.RequestApproved {
+		// Decided again on the row read under the request's lock: another
+		// coordinator may have taken the transfer over since it was listed.
+		if cur.Status != store.TxSigning || v.Request.Status != store.RequestApproved || !s.resumeDue(cur, grace, waiting) {
 			return nil
 		}
 		wallet, err := tx.GetWallet(ctx, t.WalletID)
@@ -282,7 +304,10 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction) (*SignJ
 				return err
 			}
 			job = &SignJob{Wallet: wallet, Message: cur.Intent, Certificate: cert, Valuation: val}
-			return nil
+			// Take the transfer over: from now on it is in flight here,
+			// and other coordinators give it SigningGrace, not WaitingRetry.
+			cur.UpdatedAt, cur.FailureReason = s.now(), ""
+			return tx.UpdateTransaction(ctx, cur, store.TxSigning)
 		}
 		cur.Status, cur.FailureReason, cur.UpdatedAt = store.TxFailed, reason, s.now()
 		if err := tx.UpdateTransaction(ctx, cur, store.TxSigning); err != nil {
@@ -329,14 +354,10 @@ func (s *Service) resumeSigning(ctx context.Context, grace, waiting time.Duratio
 		after = store.Cursor{CreatedAt: page[len(page)-1].CreatedAt, ID: page[len(page)-1].ID}
 	}
 	for _, t := range stuck {
-		wait := grace
-		if strings.HasPrefix(t.FailureReason, waitingPrefix) {
-			wait = min(grace, waiting)
-		}
-		if s.now().Sub(t.UpdatedAt) < wait {
+		if !s.resumeDue(t, grace, waiting) {
 			continue
 		}
-		job, err := s.resumeCheck(ctx, t)
+		job, err := s.resumeCheck(ctx, t, grace, waiting)
 		if err != nil {
 			s.log.WarnContext(ctx, "resuming signing refused", "transaction", t.ID, "err", err)
 			continue
@@ -345,7 +366,7 @@ func (s *Service) resumeSigning(ctx context.Context, grace, waiting time.Duratio
 			continue // refused and marked failed
 		}
 		s.log.WarnContext(ctx, "resuming a transfer left in signing", "transaction", t.ID)
-		if err := s.finishSigning(ctx, t.RequestID, t, job, time.Now()); err != nil {
+		if err := s.finishSigning(ctx, t.RequestID, t, job, time.Time{}); err != nil {
 			s.log.WarnContext(ctx, "resuming signing failed", "transaction", t.ID, "err", err)
 		}
 	}

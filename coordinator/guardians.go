@@ -494,7 +494,7 @@ func (s *Service) ReinstateGuardian(ctx context.Context, p *Principal, guardian,
 		return nil, err
 	}
 	reason = strings.TrimSpace(reason)
-	if reason == "" || len(reason) > 500 || !utf8.ValidString(reason) {
+	if reason == "" || utf8.RuneCountInString(reason) > 500 || !utf8.ValidString(reason) {
 		return nil, newErr(KindInvalid, "invalid_reason", "a reason is required (at most 500 characters)")
 	}
 	var out *store.Guardian
@@ -507,7 +507,12 @@ func (s *Service) ReinstateGuardian(ctx context.Context, p *Principal, guardian,
 		if i < 0 {
 			return newErr(KindNotFound, "unknown_guardian", "guardian %q does not exist", guardian)
 		}
-		g := all[i]
+		// Read again through the locking read: the health job may have
+		// written the row since the listing.
+		g, err := tx.GetGuardian(ctx, all[i].ID)
+		if err != nil {
+			return err
+		}
 		if g.Status != store.GuardianQuarantined {
 			return newErr(KindConflict, "guardian_not_quarantined", "guardian %s is %s, not quarantined", g.Name, g.Status)
 		}

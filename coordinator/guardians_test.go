@@ -1241,3 +1241,73 @@ func TestFeedRate(t *testing.T) {
 		t.Fatal("a price feed changed the governance state")
 	}
 }
+
+// gatedTransport holds the first round-2 call until released.
+type gatedTransport struct {
+	inner   coordinator.GuardianTransport
+	once    sync.Once
+	reached chan struct{}
+	release chan struct{}
+}
+
+func (n *gatedTransport) RoundTrip(ctx context.Context, g *store.Guardian, req *wire.Envelope) (*wire.Envelope, error) {
+	if req.Kind == wire.KindSign {
+		first := false
+		n.once.Do(func() { first = true })
+		if first {
+			close(n.reached)
+			<-n.release
+		}
+	}
+	return n.inner.RoundTrip(ctx, g, req)
+}
+
+// TestResumeTakesOver: a postponed transfer is retried after WaitingRetry
+// by one coordinator, which takes it over; a second coordinator sweeping
+// while that retry is in flight leaves it alone (it gives it SigningGrace),
+// so the guardians release shares for one session only.
+func TestResumeTakesOver(t *testing.T) {
+	ctx := context.Background()
+	gf := newGuardianFixture(t, "", 3)
+	w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	for _, g := range gf.gs[1:] {
+		g.set(func(g *fakeGuardian) { g.down = true })
+	}
+	tx := gf.signTransfer(w)
+	if tx.Status != store.TxSigning || !strings.HasPrefix(tx.FailureReason, "waiting to sign: ") {
+		t.Fatalf("with one guardian of 2 reachable: %s %q", tx.Status, tx.FailureReason)
+	}
+	for _, g := range gf.gs[1:] {
+		g.set(func(g *fakeGuardian) { g.down = false })
+	}
+	gate := &gatedTransport{inner: gf.net, reached: make(chan struct{}), release: make(chan struct{})}
+	replicaA := guardianService(t, gf.st, gf.clock, gate)
+	gf.clock.Advance(coordinator.WaitingRetry + time.Second)
+	before := 0
+	for _, g := range gf.gs {
+		before += g.count(wire.KindSign)
+	}
+	done := make(chan error, 1)
+	go func() { done <- replicaA.Sweep(ctx) }()
+	<-gate.reached
+	// A is in round 2 of its retry: the row says so.
+	if got := gf.tx(tx.ID); got.Status != store.TxSigning || got.FailureReason != "" {
+		t.Fatalf("during the retry: %s %q, want signing with no waiting reason", got.Status, got.FailureReason)
+	}
+	gf.clock.Advance(time.Second)
+	if err := gf.svc.Sweep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	close(gate.release)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	checkSigned(t, w, gf.tx(tx.ID))
+	after := 0
+	for _, g := range gf.gs {
+		after += g.count(wire.KindSign)
+	}
+	if after-before != 2 {
+		t.Fatalf("%d share releases for one transfer, want 2 (one session)", after-before)
+	}
+}
