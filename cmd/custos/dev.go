@@ -52,7 +52,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	fs.Float64Var(&cfg.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	refresh := fs.Duration("refresh-rates", 5*time.Minute, "how often to refresh the demo EUR rates (0: never)")
 	fs.StringVar(&cfg.postgresDSNFile, "postgres-dsn-file", "", "use the PostgreSQL database named in this file instead of SQLite")
-	guardians := fs.Int("guardians", 3, "guardian processes to run on loopback, with a 2-of-n FROST wallet among them (0: none)")
+	guardians := fs.Int("guardians", 3, "guardian processes to run on loopback; a 2-of-3 FROST wallet is made among the first three (0: none)")
 	guardianPort := fs.Int("guardian-port", 7101, "port of the first guardian; the others follow (0: any free ports)")
 	if err := parseArgs(fs, args); err != nil {
 		return err

@@ -62,15 +62,13 @@ func (d *devGuardians) dir(i int) string {
 // run sets up what is missing, starts the guardian processes, creates the
 // FROST wallet if there is none, and stops the processes when ctx ends.
 // It reports through the log and the terminal; a failure leaves the
-// coordinator running with its HD wallets.
+// coordinator running with its HD wallets and the guardians that did
+// start.
 func (d *devGuardians) run(ctx context.Context) {
 	defer d.stop()
-	if err := d.setUp(ctx); err != nil {
-		if ctx.Err() == nil {
-			fmt.Fprintf(d.out, "custos: the development guardians could not be set up: %v\n", err)
-			d.log.Error("development guardians", "err", err)
-		}
-		return
+	if err := d.setUp(ctx); err != nil && ctx.Err() == nil {
+		fmt.Fprintf(d.out, "custos: the development guardians are not fully set up: %v\n", err)
+		d.log.Error("development guardians", "err", err)
 	}
 	<-ctx.Done()
 }
@@ -84,18 +82,24 @@ func (d *devGuardians) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// Each guardian on its own: one that cannot be set up or started is
+	// reported and the others run.
 	var names []string
+	var failed []int
 	for i := 1; i <= d.n; i++ {
 		name, err := d.prepare(ctx, admin, i)
+		if err == nil {
+			err = d.start(ctx, i)
+		}
 		if err != nil {
-			return fmt.Errorf("guardian g%d: %w", i, err)
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			fmt.Fprintf(d.out, "custos: guardian g%d: %v\n", i, err)
+			failed = append(failed, i)
+			continue
 		}
 		names = append(names, name)
-	}
-	for i := 1; i <= d.n; i++ {
-		if err := d.start(ctx, i); err != nil {
-			return fmt.Errorf("guardian g%d: %w", i, err)
-		}
 	}
 	ws, err := d.svc.ListWallets(ctx, admin)
 	if err != nil {
@@ -104,8 +108,18 @@ func (d *devGuardians) setUp(ctx context.Context) error {
 	for _, w := range ws {
 		if w.Name == devFROSTWallet {
 			fmt.Fprintf(d.out, "custos: FROST wallet %s (%d-of-%d) is %s\n", w.Name, w.Threshold, len(w.Guardians), w.Status)
+			if w.Status == store.WalletFailed {
+				fmt.Fprintf(d.out, "hint: its key ceremony failed (custos wallet show %s says why); to start over, stop custos dev and remove %s\n", w.Name, d.dataDir)
+			}
+			if len(failed) > 0 {
+				return fmt.Errorf("%d of %d guardians are not running", len(failed), d.n)
+			}
 			return nil
 		}
+	}
+	if len(failed) > 0 {
+		fmt.Fprintf(d.out, "hint: the FROST wallet %s is made once all %d guardians run: fix the above and start custos dev again\n", devFROSTWallet, d.n)
+		return fmt.Errorf("%d of %d guardians are not running", len(failed), d.n)
 	}
 	if d.n < 2 {
 		return nil
@@ -136,8 +150,25 @@ func (d *devGuardians) prepare(ctx context.Context, admin *coordinator.Principal
 	if n.ID() != "" {
 		return name, nil
 	}
-	inv, err := d.svc.InviteGuardian(ctx, admin, name)
-	if err != nil {
+	// The claim code is kept in the guardian's directory until the
+	// enrolment succeeds, so that an interrupted one is taken up again
+	// (the invitation stays pending for a day and cannot be made twice).
+	codeFile := filepath.Join(dir, "dev-claim-code")
+	code, err := keyfile.Read(codeFile)
+	if errors.Is(err, os.ErrNotExist) {
+		inv, err := d.svc.InviteGuardian(ctx, admin, name)
+		var ce *coordinator.Error
+		if errors.As(err, &ce) && ce.Code == "guardian_exists" {
+			return "", fmt.Errorf("the coordinator has a guardian %s enrolled, but %s does not hold it (was it reset?); to start over, stop custos dev and remove %s", name, dir, d.dataDir)
+		}
+		if err != nil {
+			return "", err
+		}
+		code = []byte(inv.Code.Reveal())
+		if err := keyfile.Create(codeFile, code); err != nil {
+			return "", err
+		}
+	} else if err != nil {
 		return "", err
 	}
 	want, err := d.svc.GovernanceHash(ctx, admin)
@@ -152,9 +183,10 @@ func (d *devGuardians) prepare(ctx context.Context, admin *coordinator.Principal
 		}
 		return nil
 	}
-	if _, err := n.Enroll(ctx, d.coordURL, inv.Code.Reveal(), confirm); err != nil {
+	if _, err := n.Enroll(ctx, d.coordURL, string(code), confirm); err != nil {
 		return "", err
 	}
+	os.Remove(codeFile)
 	return name, nil
 }
 
@@ -169,6 +201,13 @@ func (d *devGuardians) start(ctx context.Context, i int) error {
 	if err != nil {
 		return err
 	}
+	// The port must be free: a guardian of another custos dev answering
+	// there would look like this one.
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (another custos dev running? pass --guardian-port): %w", cfg.Listen, err)
+	}
+	ln.Close()
 	logPath := filepath.Join(dir, "guardian.log")
 	lf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -231,14 +270,22 @@ func (d *devGuardians) stop() {
 	for _, p := range procs {
 		p.cmd.Process.Signal(syscall.SIGTERM)
 	}
-	timeout := time.After(5 * time.Second)
-	for _, p := range procs {
+	deadline := time.NewTimer(5 * time.Second)
+	defer deadline.Stop()
+	for i, p := range procs {
 		select {
 		case <-p.exited:
-		case <-timeout:
-			p.cmd.Process.Kill()
-			<-p.exited
+			continue
+		case <-deadline.C:
 		}
+		// Out of time: kill this one and every one still running.
+		for _, q := range procs[i:] {
+			q.cmd.Process.Kill()
+		}
+		for _, q := range procs[i:] {
+			<-q.exited
+		}
+		return
 	}
 }
 
