@@ -210,6 +210,10 @@ func (s *State) RosterMap() map[string]approvals.Approver {
 // approvers with the quorum s's own policy demands for action at eurCents
 // (never the quorum the certificate states), the requester not among them.
 func (s *State) Check(c *approvals.Certificate, eurCents int64, now time.Time) error {
+	return s.check(c, eurCents, now, true)
+}
+
+func (s *State) check(c *approvals.Certificate, eurCents int64, now time.Time, expiry bool) error {
 	if c == nil {
 		return refuse(CodeMalformed, "no certificate")
 	}
@@ -220,7 +224,7 @@ func (s *State) Check(c *approvals.Certificate, eurCents int64, now time.Time) e
 	if !bytes.Equal(c.PolicyHash, s.PolicyHash()) {
 		return refuse(CodePolicyMismatch, "the certificate was approved under policy %x, this guardian holds %x", c.PolicyHash, s.PolicyHash())
 	}
-	if c.ExpiresAt.IsZero() || !now.Before(c.ExpiresAt) {
+	if expiry && (c.ExpiresAt.IsZero() || !now.Before(c.ExpiresAt)) {
 		return refuse(CodeExpired, "the request expired at %s", c.ExpiresAt.UTC().Format(time.RFC3339))
 	}
 	for _, a := range c.Approvals {
@@ -317,6 +321,14 @@ func ratGreater(a, b string) bool {
 // Apply checks c, an approved governance request, against s and returns the
 // state it leads to. The change is read from the certificate's own intent,
 // never from the caller.
+//
+// Apply does not check the request's expiry, which bounds how long it may
+// collect approvals, not how long a guardian may take to learn of it: a
+// guardian that was offline for longer than the expiry applies the changes
+// it missed when it is back, in order. Each still has to meet the quorum of
+// the state it changes and be for the policy in force, and the caller
+// applies a request once (the guardian keeps the applied request ids), so
+// an old certificate cannot be played again.
 func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 	if c == nil || !IsGovernanceAction(c.Action) {
 		return nil, refuse(CodeWrongAction, "not a governance request")
@@ -325,7 +337,7 @@ func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 	if err := json.Unmarshal(c.Intent, &a); err != nil || a.Type != "custos."+c.Action+".v1" {
 		return nil, refuse(CodeIntentMismatch, "the intent is not a %s", c.Action)
 	}
-	if err := s.Check(c, 0, now); err != nil {
+	if err := s.check(c, 0, now, false); err != nil {
 		return nil, err
 	}
 	next := &State{Policy: s.Policy, Roster: slices.Clone(s.Roster), Anchors: map[string]string{}, parsed: s.parsed}

@@ -542,10 +542,16 @@ func TestApply(t *testing.T) {
 		{"fail/rate without an asset", gov(governance.ActionRateSet, map[string]any{"eur_per_unit": "1", "decimals": 18}, "u-alice", "u-bob"), governance.CodeIntentMismatch, nil},
 		{"fail/rate that is not a number", gov(governance.ActionRateSet, map[string]any{"asset": "eth", "eur_per_unit": "cheap", "decimals": 18}, "u-alice", "u-bob"), governance.CodeIntentMismatch, nil},
 		{"fail/rate with negative decimals", gov(governance.ActionRateSet, map[string]any{"asset": "eth", "eur_per_unit": "1", "decimals": -1}, "u-alice", "u-bob"), governance.CodeIntentMismatch, nil},
-		{"fail/expired", func() *approvals.Certificate {
+		// A guardian that was offline applies a change after its request
+		// expired (the request was approved in time).
+		{"ok/expired, applied late", func() *approvals.Certificate {
 			return f.cert(t, spec{action: governance.ActionRateSet, intent: action(t, governance.ActionRateSet, map[string]any{"asset": "eth", "eur_per_unit": "1", "decimals": 18}),
-				approvers: []string{"u-alice", "u-bob"}, expires: now})
-		}, governance.CodeExpired, nil},
+				approvers: []string{"u-alice", "u-bob"}, expires: now.Add(-30 * 24 * time.Hour)})
+		}, "", func(t *testing.T, next *governance.State) {
+			if next.Anchors["eth"] != "1/18" {
+				t.Fatalf("anchors %v", next.Anchors)
+			}
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			next, err := f.st.Apply(tc.c(), now)

@@ -195,6 +195,19 @@ func TestGovernanceUpdates(t *testing.T) {
 		history = append(history, rate)
 	})
 
+	t.Run("ok/a guardian that was offline applies expired changes late", func(t *testing.T) {
+		rate := c.governanceCert(t, governance.ActionRateSet, map[string]any{"asset": "sol", "eur_per_unit": "140", "decimals": 9}, "u-alice", "u-bob")
+		c.clock.Advance(30 * 24 * time.Hour) // long past the request's expiry
+		if !c.clock.Now().After(rate.ExpiresAt) {
+			t.Fatal("the certificate has not expired")
+		}
+		apply(t, rate)
+		if got := c.governance().Anchors["sol"]; got != "140/9" {
+			t.Fatalf("sol anchor %q", got)
+		}
+		unchanged(t)
+	})
+
 	t.Run("ok/survives a restart", func(t *testing.T) {
 		n.restart(t)
 		if h := c.health(t, n); h.GovernanceHash != c.governance().HashHex() || h.Applied != len(history) {
