@@ -20,12 +20,15 @@ package approvals
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -170,10 +173,50 @@ func CheckVote(b Binding, a Approver, v Vote) error {
 	if len(a.Key) != ed25519.PublicKeySize {
 		return ErrNoApprovalKey
 	}
-	if len(v.Signature) != ed25519.SignatureSize || !ed25519.Verify(a.Key, Message(b, v.Decision), v.Signature) {
+	if len(v.Signature) != ed25519.SignatureSize || !verifySignature(a.Key, Message(b, v.Decision), v.Signature) {
 		return ErrBadSignature
 	}
 	return nil
+}
+
+// verified remembers approval signatures that verified, by a hash of the
+// key, the message and the signature. Ed25519 verification is a function
+// of those three alone, and the same votes are checked many times: the
+// coordinator on every load of a request, each guardian in both signing
+// rounds. Only successes are remembered, so a signature that fails is
+// checked in full every time; the set is bounded (when full it starts
+// again empty).
+var verified = struct {
+	sync.Mutex
+	m map[[32]byte]struct{}
+}{m: make(map[[32]byte]struct{})}
+
+const verifiedMax = 1 << 14
+
+func verifySignature(pub ed25519.PublicKey, msg, sig []byte) bool {
+	h := sha256.New()
+	for _, part := range [][]byte{pub, msg, sig} {
+		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
+		h.Write(part)
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	verified.Lock()
+	_, ok := verified.m[k]
+	verified.Unlock()
+	if ok {
+		return true
+	}
+	if !ed25519.Verify(pub, msg, sig) {
+		return false
+	}
+	verified.Lock()
+	if len(verified.m) >= verifiedMax {
+		clear(verified.m)
+	}
+	verified.m[k] = struct{}{}
+	verified.Unlock()
+	return true
 }
 
 // Quorum is what a request needs.
