@@ -163,7 +163,7 @@ func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 	case status != "active":
 		return nil, refuse(wire.CodeKeyNotActive, "wallet %s key version %d is %s", r.WalletID, r.KeyVersion, status)
 	default:
-		if err := n.checkTransfer(ctx, &r); err != nil {
+		if err := n.checkTransfer(ctx, &r, true); err != nil {
 			return nil, err
 		}
 	}
@@ -194,8 +194,10 @@ func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 }
 
 // checkTransfer verifies a transfer's certificate against this guardian's
-// own governance state and that the message is exactly the approved intent.
-func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest) error {
+// own governance state and that the message is exactly the approved intent;
+// with checkUse, also that the certificate was not used for another
+// message (round 2 checks that in the transaction that records the use).
+func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest, checkUse bool) error {
 	c := r.Certificate
 	if c == nil {
 		return refuse("certificate_malformed", "a signature needs an approval certificate")
@@ -225,6 +227,9 @@ func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest) error {
 	if err := st.Check(c, eur, n.now()); err != nil {
 		return err
 	}
+	if !checkUse {
+		return nil
+	}
 	prev, err := n.db.certificateUse(ctx, c.RequestID)
 	if err != nil {
 		return err
@@ -250,7 +255,9 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	// Round 1 may be long past: the certificate must still hold, on this
 	// guardian's clock and under the governance state it holds now.
 	if r.Request.Ceremony == "" {
-		if err := n.checkTransfer(ctx, &r.Request); err != nil {
+		// The certificate's use is checked (and recorded) in the store
+		// transaction below.
+		if err := n.checkTransfer(ctx, &r.Request, false); err != nil {
 			return nil, err
 		}
 	}
