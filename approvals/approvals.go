@@ -28,8 +28,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/custos-dev/custos/internal/seen"
 )
 
 // Decisions an approver can sign.
@@ -184,14 +185,8 @@ func CheckVote(b Binding, a Approver, v Vote) error {
 // of those three alone, and the same votes are checked many times: the
 // coordinator on every load of a request, each guardian in both signing
 // rounds. Only successes are remembered, so a signature that fails is
-// checked in full every time; the set is bounded (when full it starts
-// again empty).
-var verified = struct {
-	sync.Mutex
-	m map[[32]byte]struct{}
-}{m: make(map[[32]byte]struct{})}
-
-const verifiedMax = 1 << 14
+// checked in full every time.
+var verified = seen.New(1 << 14)
 
 func verifySignature(pub ed25519.PublicKey, msg, sig []byte) bool {
 	h := sha256.New()
@@ -199,23 +194,14 @@ func verifySignature(pub ed25519.PublicKey, msg, sig []byte) bool {
 		h.Write(binary.BigEndian.AppendUint64(nil, uint64(len(part))))
 		h.Write(part)
 	}
-	var k [32]byte
-	h.Sum(k[:0])
-	verified.Lock()
-	_, ok := verified.m[k]
-	verified.Unlock()
-	if ok {
+	k := [32]byte(h.Sum(nil))
+	if verified.Has(k) {
 		return true
 	}
 	if !ed25519.Verify(pub, msg, sig) {
 		return false
 	}
-	verified.Lock()
-	if len(verified.m) >= verifiedMax {
-		clear(verified.m)
-	}
-	verified.m[k] = struct{}{}
-	verified.Unlock()
+	verified.Add(k)
 	return true
 }
 

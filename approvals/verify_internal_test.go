@@ -14,14 +14,14 @@ func TestVerifySignatureRemembers(t *testing.T) {
 	pubB, _, _ := ed25519.GenerateKey(rand.Reader)
 	msg := []byte("approve request r1")
 	sig := ed25519.Sign(privA, msg)
-	before := len(verified.m)
+	before := verified.Len()
 	for range 2 {
 		if !verifySignature(pubA, msg, sig) {
 			t.Fatal("a valid signature was refused")
 		}
 	}
-	if len(verified.m) != before+1 {
-		t.Fatalf("%d entries remembered for one signature", len(verified.m)-before)
+	if verified.Len() != before+1 {
+		t.Fatalf("%d entries remembered for one signature", verified.Len()-before)
 	}
 	bad := append([]byte(nil), sig...)
 	bad[0] ^= 1
@@ -42,7 +42,7 @@ func TestVerifySignatureRemembers(t *testing.T) {
 			}
 		}
 	}
-	if len(verified.m) != before+1 {
+	if verified.Len() != before+1 {
 		t.Fatal("a failed verification was remembered")
 	}
 }
@@ -60,9 +60,7 @@ func BenchmarkCheckVote(b *testing.B) {
 		b.Run(name, func(b *testing.B) {
 			for b.Loop() {
 				if !seen {
-					verified.Lock()
-					clear(verified.m)
-					verified.Unlock()
+					verified.Clear()
 				}
 				if err := CheckVote(bind, a, v); err != nil {
 					b.Fatal(err)

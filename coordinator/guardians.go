@@ -13,7 +13,6 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -503,13 +502,13 @@ func (s *Service) ReinstateGuardian(ctx context.Context, p *Principal, guardian,
 		if err != nil {
 			return err
 		}
-		i := slices.IndexFunc(all, func(g *store.Guardian) bool { return g.ID == guardian || g.Name == guardian })
-		if i < 0 {
+		found := findGuardian(all, guardian)
+		if found == nil {
 			return newErr(KindNotFound, "unknown_guardian", "guardian %q does not exist", guardian)
 		}
 		// Read again through the locking read: the health job may have
 		// written the row since the listing.
-		g, err := tx.GetGuardian(ctx, all[i].ID)
+		g, err := tx.GetGuardian(ctx, found.ID)
 		if err != nil {
 			return err
 		}

@@ -112,18 +112,11 @@ func (in *WalletInput) normaliseFROST() error {
 // guardian is distinct and active (a quarantined or removed guardian takes
 // part in no new key).
 func resolveGuardians(names []string, all []*store.Guardian) ([]string, []*store.Guardian, error) {
-	byID, byName := map[string]*store.Guardian{}, map[string]*store.Guardian{}
-	for _, g := range all {
-		byID[g.ID], byName[g.Name] = g, g
-	}
 	ids := make([]string, len(names))
 	gs := make([]*store.Guardian, len(names))
 	seen := map[string]bool{}
 	for i, n := range names {
-		g := byID[n]
-		if g == nil {
-			g = byName[n]
-		}
+		g := findGuardian(all, n)
 		if g == nil {
 			return nil, nil, newErr(KindUnprocessable, "unknown_guardian", "guardian %q is not enrolled", n)
 		}
@@ -137,6 +130,18 @@ func resolveGuardians(names []string, all []*store.Guardian) ([]string, []*store
 		ids[i], gs[i] = g.ID, g
 	}
 	return ids, gs, nil
+}
+
+// findGuardian is the guardian in all whose id, or else whose name, is
+// ref; nil if none.
+func findGuardian(all []*store.Guardian, ref string) *store.Guardian {
+	if i := slices.IndexFunc(all, func(g *store.Guardian) bool { return g.ID == ref }); i >= 0 {
+		return all[i]
+	}
+	if i := slices.IndexFunc(all, func(g *store.Guardian) bool { return g.Name == ref }); i >= 0 {
+		return all[i]
+	}
+	return nil
 }
 
 func allHardened(path string) bool {

@@ -143,9 +143,7 @@ func BenchmarkDecodeElement(b *testing.B) {
 				b.ReportAllocs()
 				for b.Loop() {
 					if !seen {
-						checkedEd25519.mu.Lock()
-						clear(checkedEd25519.m)
-						checkedEd25519.mu.Unlock()
+						checkedEd25519.Clear()
 					}
 					if _, err := suite.DecodeElement(enc); err != nil {
 						b.Fatal(err)

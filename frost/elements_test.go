@@ -185,12 +185,12 @@ func TestDecodeElement(t *testing.T) {
 	for pass := range 2 {
 		for _, c := range cases {
 			t.Run(fmt.Sprintf("pass-%d/%s", pass+1, c.name), func(t *testing.T) { checkDecode(t, c.suite, c.in, c.ok) })
-			if !c.ok && c.suite == Ed25519 && checkedEd25519.has(c.in) {
+			if !c.ok && c.suite == Ed25519 && len(c.in) == 32 && checkedEd25519.Has([32]byte(c.in)) {
 				t.Fatalf("%s: a refused encoding is remembered as checked", c.name)
 			}
 		}
 	}
-	if !checkedEd25519.has(pt) || !checkedEd25519.has(gen) {
+	if !checkedEd25519.Has([32]byte(pt)) || !checkedEd25519.Has([32]byte(gen)) {
 		t.Fatal("accepted Ed25519 encodings are not remembered")
 	}
 }

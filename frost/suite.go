@@ -22,6 +22,8 @@ import (
 
 	"filippo.io/edwards25519"
 	"github.com/bytemare/ecc"
+
+	"github.com/custos-dev/custos/internal/seen"
 )
 
 // Suite is a FROST ciphersuite.
@@ -111,41 +113,13 @@ var edwardsLMinusOne = func() *edwards25519.Scalar {
 	return sc
 }()
 
-// checkedEd25519 remembers Ed25519 encodings that passed the checks above
-// (exact canonical encoding, not the identity, prime order). The checks
-// are a pure function of the 32 bytes, so a remembered encoding needs
-// none of them again; only encodings that passed are remembered. It
-// matters because a commitment is decoded several times in one signing
-// (when the coordinator receives it, in both signing rounds, and in the
-// aggregation), and the subgroup check is most of the cost of a decode.
-// The set is bounded: when full it starts again empty.
-var checkedEd25519 = &elementSet{m: make(map[[32]byte]struct{})}
-
-const elementSetMax = 1 << 15
-
-type elementSet struct {
-	mu sync.Mutex
-	m  map[[32]byte]struct{}
-}
-
-func (s *elementSet) has(b []byte) bool {
-	if len(b) != 32 {
-		return false
-	}
-	s.mu.Lock()
-	_, ok := s.m[[32]byte(b)]
-	s.mu.Unlock()
-	return ok
-}
-
-func (s *elementSet) add(b []byte) {
-	s.mu.Lock()
-	if len(s.m) >= elementSetMax {
-		clear(s.m)
-	}
-	s.m[[32]byte(b)] = struct{}{}
-	s.mu.Unlock()
-}
+// checkedEd25519 remembers Ed25519 encodings that passed the checks in
+// DecodeElement (exact canonical encoding, not the identity, prime order):
+// the checks are a function of the 32 bytes alone, and a commitment is
+// decoded several times in one signing (when the coordinator receives it,
+// in both signing rounds, in the aggregation), the subgroup check being
+// most of the cost of a decode.
+var checkedEd25519 = seen.New(1 << 15)
 
 // DecodeElement decodes a group element received from another party: the
 // exact canonical encoding, not the identity, and (Ed25519) in the
@@ -157,7 +131,7 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	if len(b) != s.ElementLength() {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrElement, len(b), s.ElementLength())
 	}
-	if s == Ed25519 && !checkedEd25519.has(b) {
+	if s == Ed25519 && !checkedEd25519.Has([32]byte(b)) {
 		p, err := new(edwards25519.Point).SetBytes(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a point", ErrElement)
@@ -174,7 +148,7 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 		if q.Equal(new(edwards25519.Point).Negate(p)) != 1 {
 			return nil, fmt.Errorf("%w: not in the prime-order subgroup", ErrElement)
 		}
-		checkedEd25519.add(b)
+		checkedEd25519.Add([32]byte(b))
 	}
 	e := s.Group().NewElement()
 	if err := e.Decode(b); err != nil {

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/custos-dev/custos/client"
+	"github.com/custos-dev/custos/internal/keyfile"
 )
 
 // credentials is the file `custos dev` writes for the demo users.
@@ -52,20 +53,48 @@ func (c *conn) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.token, "token-file", "", "file holding an API key or session token to use instead of the credentials file")
 }
 
-func (c *conn) load() (*credentials, error) {
-	if c.creds != nil {
-		return c.creds, nil
-	}
-	data, err := os.ReadFile(c.credsPath)
+// readCredentials reads the credentials file custos dev writes.
+func readCredentials(path string) (*credentials, error) {
+	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("reading credentials: %w (hint: run 'make run' first, or pass --credentials)", err)
 	}
 	var cr credentials
 	if err := json.Unmarshal(data, &cr); err != nil {
-		return nil, fmt.Errorf("credentials file %s: %v", c.credsPath, err)
+		return nil, fmt.Errorf("credentials file %s: %v", path, err)
 	}
-	c.creds = &cr
 	return &cr, nil
+}
+
+// writeCredentials writes cr to path (mode 0600, atomically).
+func writeCredentials(path string, cr *credentials) error {
+	data, err := json.MarshalIndent(cr, "", "  ")
+	if err != nil {
+		return err
+	}
+	return keyfile.Replace(path, append(data, '\n'))
+}
+
+// user returns the entry of the user called name.
+func (cr *credentials) user(name string) (*credUser, bool) {
+	for i := range cr.Users {
+		if cr.Users[i].Name == name {
+			return &cr.Users[i], true
+		}
+	}
+	return nil, false
+}
+
+func (c *conn) load() (*credentials, error) {
+	if c.creds != nil {
+		return c.creds, nil
+	}
+	cr, err := readCredentials(c.credsPath)
+	if err != nil {
+		return nil, err
+	}
+	c.creds = cr
+	return cr, nil
 }
 
 func (c *conn) user(name string) (*credUser, error) {
@@ -73,10 +102,8 @@ func (c *conn) user(name string) (*credUser, error) {
 	if err != nil {
 		return nil, err
 	}
-	for i := range cr.Users {
-		if cr.Users[i].Name == name {
-			return &cr.Users[i], nil
-		}
+	if u, ok := cr.user(name); ok {
+		return u, nil
 	}
 	return nil, fmt.Errorf("no user %q in %s", name, c.credsPath)
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,7 +17,6 @@ import (
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/internal/auth"
-	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
 )
@@ -196,9 +194,5 @@ func seedDev(ctx context.Context, svc *coordinator.Service, dataDir, credsPath, 
 		}
 		cr.Wallets = append(cr.Wallets, credWallet{ID: created.ID, Name: created.Name, Curve: created.Curve})
 	}
-	data, err := json.MarshalIndent(cr, "", "  ")
-	if err != nil {
-		return err
-	}
-	return keyfile.Create(credsPath, append(data, '\n'))
+	return writeCredentials(credsPath, &cr)
 }

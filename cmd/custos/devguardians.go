@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"crypto/ed25519"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +46,8 @@ type devGuardians struct {
 
 	mu    sync.Mutex
 	procs []*devProcess
+
+	sessions []string // signed in during set-up, signed out after it
 }
 
 // devProcess is a running guardian child process.
@@ -78,6 +79,12 @@ func (d *devGuardians) setUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	defer func() {
+		for _, tok := range d.sessions {
+			d.svc.Logout(context.WithoutCancel(ctx), tok)
+		}
+		d.sessions = nil
+	}()
 	admin, err := d.login(ctx, creds, store.RoleAdmin)
 	if err != nil {
 		return err
@@ -306,7 +313,7 @@ func (d *devGuardians) createWallet(ctx context.Context, creds *credentials, adm
 		if err != nil {
 			return err
 		}
-		u, _ := creds.byName(p.Name)
+		u, _ := creds.user(p.Name)
 		key, err := keyfile.ReadEd25519(u.ApprovalKeyFile)
 		if err != nil {
 			return err
@@ -332,11 +339,7 @@ func (d *devGuardians) createWallet(ctx context.Context, creds *credentials, adm
 			switch w.Status {
 			case store.WalletActive:
 				creds.Wallets = append(creds.Wallets, credWallet{ID: w.ID, Name: w.Name, Curve: w.Curve})
-				data, err := json.MarshalIndent(creds, "", "  ")
-				if err != nil {
-					return err
-				}
-				if err := keyfile.Replace(d.credsPath, append(data, '\n')); err != nil {
+				if err := writeCredentials(d.credsPath, creds); err != nil {
 					return err
 				}
 				fmt.Fprintf(d.out, "custos: FROST wallet %s active, group key %x\n", w.Name, w.PublicKey)
@@ -365,30 +368,10 @@ func (d *devGuardians) login(ctx context.Context, creds *credentials, role strin
 		if err != nil {
 			return nil, fmt.Errorf("signing in as %s: %w", u.Name, err)
 		}
+		d.sessions = append(d.sessions, token)
 		return d.svc.Authenticate(ctx, token)
 	}
 	return nil, fmt.Errorf("no demo user with role %s", role)
-}
-
-func (c *credentials) byName(name string) (*credUser, bool) {
-	for i := range c.Users {
-		if c.Users[i].Name == name {
-			return &c.Users[i], true
-		}
-	}
-	return nil, false
-}
-
-func readCredentials(path string) (*credentials, error) {
-	data, err := keyfile.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	var cr credentials
-	if err := json.Unmarshal(data, &cr); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return &cr, nil
 }
 
 // freeLoopbackAddr returns a loopback address whose port was free a moment ago.

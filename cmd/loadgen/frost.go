@@ -12,14 +12,12 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/custos-dev/custos/approvals"
@@ -87,23 +85,12 @@ func runFROST(bin string, o frostOptions) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freePort()
+	base, stop, err := startDev(bin, dir, "--log-level", "warn", "--guardians", strconv.Itoa(maxN), "--guardian-port", "0")
 	if err != nil {
 		return err
 	}
-	cmd := exec.Command(bin, "dev", "--data", dir, "--listen", addr, "--log-level", "warn", "--rate-limit", "1000000",
-		"--guardians", strconv.Itoa(maxN), "--guardian-port", "0")
-	cmd.Stderr = os.Stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	go io.Copy(io.Discard, stdout)
-	sys, err := connectFROST(dir, "http://"+addr, maxN)
+	defer stop()
+	sys, err := connectFROST(dir, base, maxN)
 	if err != nil {
 		return err
 	}
@@ -161,9 +148,6 @@ func runFROST(bin string, o frostOptions) error {
 }
 
 func connectFROST(dir, base string, guardians int) (*frostSystem, error) {
-	if err := waitReady(base, 90*time.Second); err != nil {
-		return nil, err
-	}
 	var creds struct {
 		APIKey string `json:"api_key"`
 		Users  []struct {
@@ -450,10 +434,10 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey strin
 			for time.Now().Before(stop) {
 				id, _, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a)
 				mu.Lock()
-				if err != nil {
-					first = cmp(first, err)
-				} else {
+				if err == nil {
 					ids[id] = true
+				} else if first == nil {
+					first = err
 				}
 				mu.Unlock()
 				if err != nil {
@@ -470,13 +454,6 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey strin
 	}
 	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
 	return int(signed.Load()), elapsed, lat, err
-}
-
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func (sys *frostSystem) auditHead(ctx context.Context) (int64, error) {

@@ -13,7 +13,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -88,11 +87,7 @@ func run(bin string, duration, warmup time.Duration, conc int, pgDSN, amount str
 		return err
 	}
 	defer os.RemoveAll(dir)
-	addr, err := freePort()
-	if err != nil {
-		return err
-	}
-	args := []string{"dev", "--data", dir, "--listen", addr, "--log-level", "error", "--rate-limit", "1000000", "--guardians", "0"}
+	args := []string{"--log-level", "error", "--guardians", "0"}
 	engine := "sqlite"
 	if pgDSN != "" {
 		engine = "postgres"
@@ -107,21 +102,11 @@ func run(bin string, duration, warmup time.Duration, conc int, pgDSN, amount str
 		}
 		args = append(args, "--postgres-dsn-file", f)
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stderr = os.Stderr
-	stdout, _ := cmd.StdoutPipe()
-	if err := cmd.Start(); err != nil {
+	base, stop, err := startDev(bin, dir, args...)
+	if err != nil {
 		return err
 	}
-	defer func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	}()
-	go io.Copy(io.Discard, bufio.NewReader(stdout))
-	base := "http://" + addr
-	if err := waitReady(base, 60*time.Second); err != nil {
-		return err
-	}
+	defer stop()
 	var creds struct {
 		APIKey  string `json:"api_key"`
 		Wallets []struct{ ID, Name string }
@@ -195,10 +180,9 @@ func run(bin string, duration, warmup time.Duration, conc int, pgDSN, amount str
 		statuses[r.status]++
 	}
 	slices.Sort(lats)
-	pct := func(p float64) time.Duration { return lats[min(len(lats)-1, int(p*float64(len(lats))))] }
 	fmt.Printf("POST /v1/transactions  store=%s concurrency=%d duration=%s\n", engine, conc, duration)
 	fmt.Printf("  requests %d  (%.0f req/s)  statuses %v\n", len(lats), float64(len(lats))/duration.Seconds(), statuses)
-	fmt.Printf("  p50 %s  p90 %s  p99 %s  max %s\n", round(pct(.50)), round(pct(.90)), round(pct(.99)), round(lats[len(lats)-1]))
+	fmt.Printf("  p50 %s  p90 %s  p99 %s  max %s\n", round(pct(lats, .50)), round(pct(lats, .90)), round(pct(lats, .99)), round(lats[len(lats)-1]))
 	if statuses[http.StatusCreated] != len(lats) {
 		return fmt.Errorf("not every request was answered 201: %v", statuses)
 	}
@@ -206,6 +190,31 @@ func run(bin string, duration, warmup time.Duration, conc int, pgDSN, amount str
 }
 
 func round(d time.Duration) string { return d.Round(10 * time.Microsecond).String() }
+
+// startDev starts `custos dev` on dir with extra flags (the API on a free
+// loopback port, no rate limit), and waits until it answers. stop ends it.
+func startDev(bin, dir string, extra ...string) (base string, stop func(), err error) {
+	addr, err := freePort()
+	if err != nil {
+		return "", nil, err
+	}
+	args := append([]string{"dev", "--data", dir, "--listen", addr, "--rate-limit", "1000000"}, extra...)
+	cmd := exec.Command(bin, args...)
+	cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
+	if err := cmd.Start(); err != nil {
+		return "", nil, err
+	}
+	stop = func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		cmd.Wait()
+	}
+	base = "http://" + addr
+	if err := waitReady(base, 90*time.Second); err != nil {
+		stop()
+		return "", nil, err
+	}
+	return base, stop, nil
+}
 
 func waitReady(base string, within time.Duration) error {
 	deadline := time.Now().Add(within)

@@ -178,7 +178,12 @@ func (s *server) getGuardian(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	current, err := s.svc.GovernanceHash(ctx, p)
+	return s.guardianJSON(c, g)
+}
+
+// guardianJSON answers with g, compared with the current governance state.
+func (s *server) guardianJSON(c echo.Context, g *store.Guardian) error {
+	current, err := s.svc.GovernanceHash(c.Request().Context(), principal(c))
 	if err != nil {
 		return err
 	}
@@ -192,16 +197,11 @@ func (s *server) reinstateGuardian(c echo.Context) error {
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	ctx, p := c.Request().Context(), principal(c)
-	g, err := s.svc.ReinstateGuardian(ctx, p, c.Param("id"), in.Reason)
+	g, err := s.svc.ReinstateGuardian(c.Request().Context(), principal(c), c.Param("id"), in.Reason)
 	if err != nil {
 		return err
 	}
-	current, err := s.svc.GovernanceHash(ctx, p)
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, viewGuardian(g, current))
+	return s.guardianJSON(c, g)
 }
 
 func (s *server) getCeremony(c echo.Context) error {
