@@ -113,6 +113,21 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		if err := json.Unmarshal(raw, &w); err != nil {
 			return err
 		}
+		if w.Mode == "frost" {
+			// Show the signers by name; the ids stand if the list fails.
+			var res struct {
+				Guardians []guardianView `json:"guardians"`
+			}
+			if c.call(ctx, http.MethodGet, "/v1/guardians", nil, &res) == nil {
+				for i, id := range w.Guardians {
+					for _, g := range res.Guardians {
+						if g.ID == id {
+							w.Guardians[i] = g.Name + " (" + id + ")"
+						}
+					}
+				}
+			}
+		}
 		return printWallet(out, &w)
 	case "create":
 		var in coordinator.WalletInput
