@@ -48,89 +48,104 @@ func (s *Service) certificate(v *RequestView) (*approvals.Certificate, error) {
 
 func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 	start := time.Now()
-	var (
-		t       *store.Transaction
-		w       *store.Wallet
-		job     *SignJob
-		reserve bool
-	)
+	var res *reservation
 	// Phase 1: re-check the policy and reserve the spend, atomically.
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		reserve = false
 		v, err := s.loadRequest(ctx, tx, r.ID)
 		if err != nil {
 			return err
 		}
-		if v.Request.Status != store.RequestApproved {
-			return nil
-		}
-		if t, err = tx.GetTransactionByRequest(ctx, r.ID); err != nil {
-			return err
-		}
-		if t.Status != store.TxApproved {
-			return nil
-		}
-		if w, err = tx.GetWallet(ctx, t.WalletID); err != nil {
-			return err
-		}
-		tr, err := intent.ParseTransfer(t.Intent)
-		fp := intent.Fingerprint(t.Intent)
-		if err != nil || !bytes.Equal(fp[:], v.Request.Fingerprint) {
-			return wrapErr(KindInternal, "intent_mismatch", "the stored intent does not match the approved fingerprint; refusing to sign", err)
-		}
-		ev, err := s.evaluateTransfer(ctx, tx, w, tr)
-		if err != nil {
-			return err
-		}
-		cert, err := s.certificate(v)
-		if err != nil {
-			// Votes that no longer count (a role changed after the quorum
-			// was met): the transfer fails instead of waiting to be
-			// signed by a later sweep on stale approvals.
-			s.log.WarnContext(ctx, "approval certificate no longer verifies", "request", r.ID, "err", err)
-			return s.failTransfer(ctx, tx, v.Request, t, ev, "the approvals no longer form a valid certificate: "+err.Error())
-		}
-		if !w.Active() {
-			return s.failTransfer(ctx, tx, v.Request, t, ev, fmt.Sprintf("wallet %s is %s: its key is not active", w.ID, w.Status))
-		}
-		if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
-			return s.failTransfer(ctx, tx, v.Request, t, ev, "the policy changed after approval; the transfer must be resubmitted")
-		}
-		d := ev.decision
-		if d.Outcome == policy.OutcomeDeny {
-			return s.failTransfer(ctx, tx, v.Request, t, ev, "denied at the pre-signing check: "+reasonCodes(d.Reasons))
-		}
-		// A rate move can push the transfer into a stricter tier: then it
-		// goes back to collecting approvals (those already given still count).
-		need := quorumOf(d.Requirement)
-		if !covers(v.Quorum, need) {
-			return s.retier(ctx, tx, v, t, ev, need)
-		}
-		job = &SignJob{Wallet: w, Message: t.Intent, Certificate: cert, Valuation: ev.valuation()}
-		t.Status, t.UpdatedAt, t.EURCents = store.TxSigning, s.now(), d.EURCents
-		if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
-			return err
-		}
-		if err := tx.UpdateTransaction(ctx, t, store.TxApproved); err != nil {
-			return err
-		}
-		if err := tx.AppendSpend(ctx, &store.SpendEntry{WalletID: w.ID, At: s.now(), EURCents: d.EURCents, TransactionID: t.ID}); err != nil {
-			return err
-		}
-		reserve = true
-		return s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.signing", actor: "system",
-			target: "transaction:" + t.ID, result: audit.ResultSuccess,
-			meta: map[string]string{"wallet_id": w.ID, "mode": w.Mode, "eur_cents": strconv.FormatInt(d.EURCents, 10),
-				"approvers": fmt.Sprint(v.Tally.Approvers)}})
+		res, err = s.reserveTransfer(ctx, tx, v)
+		return err
 	})
 	if err != nil {
 		return s.storeErr("reserve transfer", err)
 	}
-	if !reserve {
+	if res == nil {
 		return nil
 	}
+	return s.finishSigning(ctx, r.ID, res.t, res.job, start)
+}
 
-	return s.finishSigning(ctx, r.ID, t, job, start)
+// reservation is a transfer reserved for signing (status signing, its
+// spend recorded) with what its signer needs.
+type reservation struct {
+	t   *store.Transaction
+	job *SignJob
+}
+
+// reserveTransfer is phase 1 of executing an approved transfer, inside
+// the caller's store transaction (executeTransfer's, or that of the vote
+// that approved it): it checks the policy again and reserves the spend. It
+// returns nil if the transfer is not to be signed now: not approved, or
+// failed or sent back for more approvals here.
+func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestView) (*reservation, error) {
+	if v.Request.Status != store.RequestApproved {
+		return nil, nil
+	}
+	t, err := tx.GetTransactionByRequest(ctx, v.Request.ID)
+	if err != nil {
+		return nil, err
+	}
+	if t.Status != store.TxApproved {
+		return nil, nil
+	}
+	w, err := tx.GetWallet(ctx, t.WalletID)
+	if err != nil {
+		return nil, err
+	}
+	tr, err := intent.ParseTransfer(t.Intent)
+	fp := intent.Fingerprint(t.Intent)
+	if err != nil || !bytes.Equal(fp[:], v.Request.Fingerprint) {
+		return nil, wrapErr(KindInternal, "intent_mismatch", "the stored intent does not match the approved fingerprint; refusing to sign", err)
+	}
+	ev, err := s.evaluateTransfer(ctx, tx, w, tr)
+	if err != nil {
+		return nil, err
+	}
+	cert, err := s.certificate(v)
+	if err != nil {
+		// Votes that no longer count (a role changed after the quorum
+		// was met): the transfer fails instead of waiting to be
+		// signed by a later sweep on stale approvals.
+		s.log.WarnContext(ctx, "approval certificate no longer verifies", "request", v.Request.ID, "err", err)
+		return nil, s.failTransfer(ctx, tx, v.Request, t, ev, "the approvals no longer form a valid certificate: "+err.Error())
+	}
+	if !w.Active() {
+		return nil, s.failTransfer(ctx, tx, v.Request, t, ev, fmt.Sprintf("wallet %s is %s: its key is not active", w.ID, w.Status))
+	}
+	if !bytes.Equal(ev.policy.Hash, v.Request.PolicyHash) {
+		return nil, s.failTransfer(ctx, tx, v.Request, t, ev, "the policy changed after approval; the transfer must be resubmitted")
+	}
+	d := ev.decision
+	if d.Outcome == policy.OutcomeDeny {
+		return nil, s.failTransfer(ctx, tx, v.Request, t, ev, "denied at the pre-signing check: "+reasonCodes(d.Reasons))
+	}
+	// A rate move can push the transfer into a stricter tier: then it
+	// goes back to collecting approvals (those already given still count).
+	need := quorumOf(d.Requirement)
+	if !covers(v.Quorum, need) {
+		return nil, s.retier(ctx, tx, v, t, ev, need)
+	}
+	job := &SignJob{Wallet: w, Message: t.Intent, Certificate: cert, Valuation: ev.valuation()}
+	t.Status, t.UpdatedAt, t.EURCents = store.TxSigning, s.now(), d.EURCents
+	if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
+		return nil, err
+	}
+	if err := tx.UpdateTransaction(ctx, t, store.TxApproved); err != nil {
+		return nil, err
+	}
+	if err := tx.AppendSpend(ctx, &store.SpendEntry{WalletID: w.ID, At: s.now(), EURCents: d.EURCents, TransactionID: t.ID}); err != nil {
+		return nil, err
+	}
+	err = s.record(ctx, tx, event{category: audit.CategoryTransaction, action: "transaction.signing", actor: "system",
+		target: "transaction:" + t.ID, result: audit.ResultSuccess,
+		meta: map[string]string{"wallet_id": w.ID, "mode": w.Mode, "eur_cents": strconv.FormatInt(d.EURCents, 10),
+			"approvers": fmt.Sprint(v.Tally.Approvers)}})
+	if err != nil {
+		return nil, err
+	}
+	return &reservation{t: t, job: job}, nil
 }
 
 // finishSigning signs a reserved transfer (status signing) outside any
@@ -144,10 +159,11 @@ func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {
 // for the sweep to try again after WaitingRetry: nothing is half-signed.
 // Any other failure fails the transfer.
 //
-// The success event records signing_ms: the time from start (when the
-// approved request began executing) to the verified signature being
-// written in the store transaction (its commit excluded), which is what
-// the load generator reports as signing latency. A transfer the sweep
+// The success event records signing_ms: the time from start (the commit
+// of the vote that approved the transfer and reserved it, or for a
+// transfer approved otherwise the start of its execution) to the verified
+// signature being written in the store transaction (its commit excluded),
+// which is what the load generator reports as signing latency. A transfer the sweep
 // resumed (start zero) is marked resumed instead.
 func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob, start time.Time) error {
 	w := job.Wallet

@@ -96,7 +96,7 @@ type fakeGuardian struct {
 	mu         sync.Mutex
 	down       bool   // does not answer
 	corrupt    bool   // returns corrupted signature shares
-	refuse     string // refuses sign.prepare with this code
+	refuse     string // refuses a transfer's certificate with this code
 	checkCert  bool   // checks a transfer's certificate against the governance state it holds, as a guardian does
 	dropGov    bool   // governance updates reach it but get no answer
 	onPrepare  func() // called when it receives sign.prepare
@@ -105,6 +105,7 @@ type fakeGuardian struct {
 	state      *governance.State // the governance state it holds
 	applied    map[string]bool   // governance requests applied
 	calls      map[string]int
+	shares     int // signature shares released
 	onDemand   int // commitment requests for a single commitment
 	keys       map[wire.KeyRef]*fakeKey
 	ceremonies map[string]*fakeCeremony
@@ -224,7 +225,7 @@ func (g *fakeGuardian) dispatch(env *wire.Envelope, now time.Time) (any, error) 
 	case wire.KindPrepare:
 		return g.prepare(env, now)
 	case wire.KindSign:
-		return g.sign(env)
+		return g.sign(env, now)
 	case wire.KindDKGStart:
 		return g.dkgStart(env)
 	case wire.KindDKGConfirm:
@@ -294,20 +295,23 @@ func (g *fakeGuardian) prepare(env *wire.Envelope, now time.Time) (any, error) {
 	if k == nil {
 		return nil, refuse(wire.CodeUnknownKey, "no key")
 	}
-	if g.refuse != "" {
-		return nil, refuse(g.refuse, "this guardian refuses")
-	}
 	switch {
 	case r.Ceremony != "":
+		if g.refuse != "" {
+			return nil, refuse(g.refuse, "this guardian refuses")
+		}
 		if k.status != "pending" || r.Ceremony != k.ceremony || r.Certificate != nil || !bytes.Equal(r.Message, wire.TestMessage(k.ceremony, &k.group)) {
 			return nil, refuse(wire.CodeMessageMismatch, "not this key's test message")
 		}
 	case k.status != "active":
 		return nil, refuse(wire.CodeKeyNotActive, "key %s", k.status)
-	case r.Certificate == nil || !bytes.Equal(r.Certificate.Intent, r.Message) || r.Certificate.Action != "transfer":
-		return nil, refuse("certificate_malformed", "no transfer certificate for this message")
-	case g.checkCert:
-		if err := g.checkCertificate(&r, now); err != nil {
+	case r.Certificate == nil:
+		// Ahead of the approval: a transfer from this wallet.
+		if t, err := intent.ParseTransfer(r.Message); err != nil || t.WalletID != r.WalletID {
+			return nil, refuse(wire.CodeMessageMismatch, "not a transfer from this wallet")
+		}
+	default:
+		if err := g.checkTransfer(&r, now); err != nil {
 			return nil, err
 		}
 	}
@@ -329,6 +333,21 @@ func (g *fakeGuardian) prepare(env *wire.Envelope, now time.Time) (any, error) {
 	return wire.Prepared{Guardian: k.index, Request: d}, nil
 }
 
+// checkTransfer checks a transfer request's certificate, as
+// guardian.checkTransfer does (with checkCert) or only its shape.
+func (g *fakeGuardian) checkTransfer(r *wire.SignRequest, now time.Time) error {
+	if g.refuse != "" {
+		return refuse(g.refuse, "this guardian refuses")
+	}
+	if r.Certificate == nil || !bytes.Equal(r.Certificate.Intent, r.Message) || r.Certificate.Action != "transfer" {
+		return refuse("certificate_malformed", "no transfer certificate for this message")
+	}
+	if g.checkCert {
+		return g.checkCertificate(r, now)
+	}
+	return nil
+}
+
 // checkCertificate checks a transfer's certificate against the governance
 // state g holds, as guardian.checkTransfer does.
 func (g *fakeGuardian) checkCertificate(r *wire.SignRequest, now time.Time) error {
@@ -347,7 +366,7 @@ func (g *fakeGuardian) checkCertificate(r *wire.SignRequest, now time.Time) erro
 	return err
 }
 
-func (g *fakeGuardian) sign(env *wire.Envelope) (any, error) {
+func (g *fakeGuardian) sign(env *wire.Envelope, now time.Time) (any, error) {
 	var r wire.ShareRequest
 	if err := env.Decode(&r); err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
@@ -355,6 +374,11 @@ func (g *fakeGuardian) sign(env *wire.Envelope) (any, error) {
 	k := g.keys[r.Request.KeyRef]
 	if k == nil {
 		return nil, refuse(wire.CodeUnknownKey, "no key")
+	}
+	if r.Request.Ceremony == "" {
+		if err := g.checkTransfer(&r.Request, now); err != nil {
+			return nil, err
+		}
 	}
 	own, err := ownCommitment(k, r.Request.Commitments)
 	if err != nil {
@@ -386,6 +410,7 @@ func (g *fakeGuardian) sign(env *wire.Envelope) (any, error) {
 		share = slices.Clone(share)
 		share[3] ^= 0x40
 	}
+	g.shares++
 	return wire.ShareResponse{Guardian: k.index, Share: share}, nil
 }
 

@@ -50,7 +50,8 @@ type frostSigner struct {
 	mu        sync.Mutex
 	pools     map[poolKey][]frost.Commitment
 	refilling map[poolKey]bool
-	groups    map[[32]byte]*groupKey // parsed group keys by hash of their JSON
+	groups    map[[32]byte]*groupKey     // parsed group keys by hash of their JSON
+	ahead     map[[32]byte]*aheadSession // round 1 run before the approval, by aheadKey
 }
 
 // groupKey is a wallet's parsed group key with its prepared aggregator
@@ -63,7 +64,8 @@ type groupKey struct {
 var _ Signer = (*frostSigner)(nil)
 
 func newFROSTSigner(s *Service) *frostSigner {
-	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*groupKey{}}
+	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*groupKey{},
+		ahead: map[[32]byte]*aheadSession{}}
 }
 
 // group parses and validates a wallet's group key (cached) and checks it
@@ -183,12 +185,32 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 		refusals []*GuardianRefusal // by guardians in step with the coordinator: final
 		behind   error              // a guardian behind on governance could not be brought up to date
 	)
+	var ahead *aheadSession
+	if job.Certificate != nil {
+		ahead = f.takeAhead(ctx, ref, job.Message)
+	}
 	for attempt := 0; attempt < 2*len(w.Guardians)+2 && ctx.Err() == nil; attempt++ {
-		slots := f.pick(ref, w, all, excluded, t)
-		if len(slots) < t {
-			break
+		var (
+			sig   []byte
+			fails []*failure
+		)
+		if a := ahead; a != nil && usableAhead(a, all, excluded) {
+			// Round 1 ran before the approval: round 2 only.
+			ahead = nil
+			slots := make([]slot, len(a.slots))
+			for i, sl := range a.slots {
+				slots[i] = slot{sl.idx, all[sl.g.ID]}
+			}
+			req := &wire.SignRequest{KeyRef: ref, Message: job.Message, Commitments: a.list,
+				Certificate: job.Certificate, Valuation: job.Valuation}
+			sig, fails = f.round2(ctx, g, req, a.session, slots, a.prepared)
+		} else {
+			slots := f.pick(ref, w, all, excluded, t)
+			if len(slots) < t {
+				break
+			}
+			sig, fails = f.attempt(ctx, job, g, ref, slots)
 		}
-		sig, fails := f.attempt(ctx, job, g, ref, slots)
 		if len(fails) == 0 {
 			return sig, nil
 		}
@@ -396,6 +418,23 @@ func collect(fails []*failure) []*failure {
 // or fetched), round 1 (prepare), round 2 (shares), aggregation. It returns
 // the signature or what went wrong with which guardians.
 func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *groupKey, ref wire.KeyRef, slots []slot) ([]byte, []*failure) {
+	list, fails := f.commitmentsFor(ctx, g, ref, slots)
+	if len(fails) > 0 {
+		return nil, fails
+	}
+	req := &wire.SignRequest{KeyRef: ref, Message: job.Message, Commitments: list, Certificate: job.Certificate,
+		Valuation: job.Valuation, Ceremony: job.Ceremony}
+	session := f.s.newID()
+	prepared, fails := f.round1(ctx, req, session, slots)
+	if len(fails) > 0 {
+		return nil, fails
+	}
+	return f.round2(ctx, g, req, session, slots, prepared)
+}
+
+// commitmentsFor takes a commitment of each slot's guardian from its pool,
+// or fetches one, and tops the pools up.
+func (f *frostSigner) commitmentsFor(ctx context.Context, g *groupKey, ref wire.KeyRef, slots []slot) ([]frost.Commitment, []*failure) {
 	n := len(slots)
 	fails := make([]*failure, n)
 	list := make([]frost.Commitment, n)
@@ -428,14 +467,18 @@ func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *groupKey, re
 		}
 		return nil, out
 	}
+	return list, nil
+}
 
-	req := &wire.SignRequest{KeyRef: ref, Message: job.Message, Commitments: list, Certificate: job.Certificate,
-		Valuation: job.Valuation, Ceremony: job.Ceremony}
+// round1 asks each slot's guardian to check req and reserve its commitment
+// for session, and returns their signed statements.
+func (f *frostSigner) round1(ctx context.Context, req *wire.SignRequest, session string, slots []slot) ([]wire.Envelope, []*failure) {
 	digest, err := wire.RequestDigest(req)
 	if err != nil {
 		return nil, []*failure{{slot: slots[0], kind: failOther, err: err}}
 	}
-	session := f.s.newID()
+	n := len(slots)
+	fails := make([]*failure, n)
 	prepared := make([]wire.Envelope, n)
 	parallel(n, func(i int) {
 		var p wire.Prepared
@@ -453,7 +496,16 @@ func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *groupKey, re
 	if out := collect(fails); len(out) > 0 {
 		return nil, out
 	}
+	return prepared, nil
+}
 
+// round2 gives each slot's guardian req (with its certificate) and every
+// round-1 statement, collects the shares and aggregates them; Aggregate
+// verifies the signature, and checks the shares one by one only when it
+// does not verify.
+func (f *frostSigner) round2(ctx context.Context, g *groupKey, req *wire.SignRequest, session string, slots []slot, prepared []wire.Envelope) ([]byte, []*failure) {
+	n := len(slots)
+	fails := make([]*failure, n)
 	sr := &wire.ShareRequest{Request: *req, Prepared: prepared}
 	shares := make([][]byte, n)
 	parallel(n, func(i int) {
@@ -480,7 +532,7 @@ func (f *frostSigner) attempt(ctx context.Context, job *SignJob, g *groupKey, re
 	for i, sl := range slots {
 		byIdx[sl.idx] = shares[i]
 	}
-	sig, err := g.agg.Aggregate(job.Message, list, byIdx)
+	sig, err := g.agg.Aggregate(req.Message, req.Commitments, byIdx)
 	var bad *frost.InvalidSharesError
 	switch {
 	case errors.As(err, &bad):

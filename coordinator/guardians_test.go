@@ -802,9 +802,15 @@ func TestFROSTSigning(t *testing.T) {
 		if n := auditCount(t, gf, "guardian.refused", "request:"+tx.RequestID); n != 2 {
 			t.Fatalf("%d guardian.refused events, want 2", n)
 		}
-		for _, g := range gf.gs {
-			if g.count(wire.KindSign) != 0 {
-				t.Fatalf("guardian %s was asked for a share of a refused request", g.name)
+		// The guardian that accepts the certificate may have released its
+		// share in a round 2 with a refusing one (a share alone signs
+		// nothing); the refusing ones released none.
+		for _, g := range gf.gs[:2] {
+			g.mu.Lock()
+			n := g.shares
+			g.mu.Unlock()
+			if n != 0 {
+				t.Fatalf("guardian %s released %d shares for a request it refuses", g.name, n)
 			}
 		}
 	})
@@ -946,6 +952,49 @@ func TestFROSTSigning(t *testing.T) {
 		refused := gf.gs[0].count(wire.KindPrepare)
 		if refused < 2 {
 			t.Fatalf("g1 prepared %d times; the stale commitment was not refused first", refused)
+		}
+	})
+	t.Run("prepared-ahead/one-round-after-approval", func(t *testing.T) {
+		gf := newGuardianFixture(t, "", 3)
+		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		prepares := func() int {
+			n := 0
+			for _, g := range gf.gs {
+				n += g.count(wire.KindPrepare)
+			}
+			return n
+		}
+		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
+		// Round 1 runs while the transfer awaits approval, without a
+		// certificate; no share is asked for.
+		waitFor(t, "round 1 ahead of the approval", func() bool { return prepares() == 2 })
+		for _, g := range gf.gs {
+			if g.count(wire.KindSign) != 0 {
+				t.Fatalf("%s was asked for a share before the approval", g.name)
+			}
+		}
+		if _, err := gf.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		checkSigned(t, w, gf.tx(tx.ID))
+		if n := prepares(); n != 2 {
+			t.Fatalf("%d round-1 calls in all, want the 2 made ahead of the approval", n)
+		}
+	})
+	t.Run("prepared-ahead/guardian-restarted", func(t *testing.T) {
+		gf := newGuardianFixture(t, "", 2)
+		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
+		waitFor(t, "round 1 ahead of the approval", func() bool { return gf.gs[1].count(wire.KindPrepare) == 1 })
+		// g1 forgets the nonce it reserved: round 2 of the prepared session
+		// is refused, and the signature runs both rounds afresh.
+		restart(t, gf.gs[1])
+		if _, err := gf.vote("bob", tx.RequestID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		checkSigned(t, w, gf.tx(tx.ID))
+		if n := gf.gs[1].count(wire.KindPrepare); n != 2 {
+			t.Fatalf("g2 prepared %d times, want 2 (ahead, then afresh)", n)
 		}
 	})
 	t.Run("concurrent", func(t *testing.T) {

@@ -133,8 +133,9 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 	}
 	var view *RequestView
 	var quorum bool
+	var res *reservation
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		quorum = false
+		quorum, res = false, nil
 		v, err := s.loadRequest(ctx, tx, requestID)
 		if err != nil {
 			return err
@@ -195,17 +196,33 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 				return err
 			}
 			view.Request.Status = store.RequestApproved
-			return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.approved", actor: "system",
+			if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.approved", actor: "system",
 				target: "request:" + r.ID, result: audit.ResultSuccess,
-				meta: map[string]string{"approvals": strconv.Itoa(v.Tally.Approvals)}})
+				meta: map[string]string{"approvals": strconv.Itoa(v.Tally.Approvals)}}); err != nil {
+				return err
+			}
+			if r.Action == "transfer" {
+				// Phase 1 of the execution in the same transaction: the
+				// approval and the reservation of the spend commit together.
+				res, err = s.reserveTransfer(ctx, tx, v)
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, s.storeErr("vote", err)
 	}
+	approved := time.Now()
 	if quorum {
-		if err := s.execute(ctx, requestID); err != nil {
+		var err error
+		switch {
+		case res != nil:
+			err = s.finishSigning(ctx, requestID, res.t, res.job, approved)
+		case view.Request.Action != "transfer":
+			err = s.execute(ctx, requestID)
+		}
+		if err != nil {
 			s.log.WarnContext(ctx, "executing approved request failed", "request", requestID, "err", err)
 		}
 		// Execution ends the request (executed or failed) or, when a rate

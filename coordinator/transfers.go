@@ -61,6 +61,7 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 
 	var outcome string
 	var replay *store.Transaction
+	var wallet *store.Wallet
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		replay = nil
 		if idemKey != "" {
@@ -87,6 +88,7 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 		if err != nil {
 			return err
 		}
+		wallet = w
 		d := ev.decision
 		outcome = d.Outcome
 		t.EURCents = d.EURCents
@@ -142,6 +144,11 @@ func (s *Service) SubmitTransfer(ctx context.Context, p *Principal, in TransferI
 			return nil, false, newErr(KindUnprocessable, "idempotency_key_reused", "Idempotency-Key %q was used for a different request", idemKey)
 		}
 		return replay, false, nil
+	}
+	if outcome == policy.OutcomeApprovalRequired && wallet.Mode == store.ModeFROST {
+		// While the approvers decide, the guardians run round 1.
+		w, msg := wallet, t.Intent
+		s.goBackground(func(ctx context.Context) { s.frost.PrepareAhead(ctx, w, msg) })
 	}
 	if outcome == policy.OutcomeAllow {
 		if err := s.execute(ctx, t.RequestID); err != nil {

@@ -149,6 +149,13 @@ func (s *Signer) Commit() (Commitment, error) {
 		Binding: com.BindingNonceCommitment.Encode(),
 	}
 	s.issued[c.ID] = c.clone()
+	if s.suite == Ed25519 {
+		// Made here from fresh nonces: valid elements, which this
+		// participant need not check again when they come back in a
+		// commitment list.
+		checkedEd25519.Add([32]byte(c.Hiding))
+		checkedEd25519.Add([32]byte(c.Binding))
+	}
 	return c, nil
 }
 

@@ -170,7 +170,6 @@ type Node struct {
 	id         string            // guardian id given at enrolment
 	coordKey   ed25519.PublicKey // pinned at enrolment
 	keys       map[wire.KeyRef]*key
-	prepared   map[string]*prepared   // signing session -> round-1 state
 	ceremonies map[string]*ceremony   // DKG session -> state (memory only)
 	seen       map[[32]byte]seenEntry // answers by request digest, for redelivered envelopes
 	seenSwept  time.Time
@@ -206,7 +205,7 @@ func Open(dir string, o Options) (*Node, error) {
 		return nil, err
 	}
 	n := &Node{dir: dir, cfg: cfg, log: o.Logger, now: o.Now, fault: o.Fault, keys: map[wire.KeyRef]*key{},
-		prepared: map[string]*prepared{}, ceremonies: map[string]*ceremony{}, seen: map[[32]byte]seenEntry{}}
+		ceremonies: map[string]*ceremony{}, seen: map[[32]byte]seenEntry{}}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
 	}

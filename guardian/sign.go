@@ -23,14 +23,6 @@ const (
 	spentRetention = 10 * time.Minute
 )
 
-// prepared is a signing session after round 1.
-type prepared struct {
-	ref    wire.KeyRef
-	commit uint64
-	digest [32]byte
-	at     time.Time
-}
-
 func (n *Node) keyFor(ref wire.KeyRef) (*key, error) {
 	k := n.keys[ref]
 	if k == nil {
@@ -56,11 +48,12 @@ func (n *Node) commit(env *wire.Envelope) (any, error) {
 	}
 	if over := len(k.issued) + r.Count - maxOutstanding; over > 0 {
 		// A coordinator that restarted lost the commitments it held; they
-		// would stay issued here for ever. Forget the oldest ones no
-		// session reserved: a coordinator still holding one is refused
-		// (unknown_commitment) and fetches fresh ones.
+		// would stay issued here for ever, as would those reserved for
+		// transfers never approved. Forget the oldest (evictOldest): a
+		// coordinator still holding one is refused (unknown_commitment)
+		// and fetches fresh ones.
 		if n := evictOldest(k, over); n < over {
-			return nil, refuse(wire.CodeMalformed, "%d commitments are reserved by signing sessions already", len(k.issued))
+			return nil, refuse(wire.CodeMalformed, "%d commitments are in signing sessions already", len(k.issued))
 		}
 		n.log.Warn("forgot the oldest unused commitments", "wallet", r.WalletID, "key_version", r.KeyVersion, "count", over)
 	}
@@ -77,21 +70,32 @@ func (n *Node) commit(env *wire.Envelope) (any, error) {
 	return out, nil
 }
 
-// evictOldest forgets up to count of k's issued commitments that no
-// signing session reserved, oldest first, and returns how many it forgot.
-// The caller holds n.mu.
+// evictOldest forgets up to count of k's issued commitments, oldest
+// first: first those no signing session reserved, then those reserved by a
+// round 1 whose round 2 is not running (a transfer prepared ahead of an
+// approval that never came, or a session its coordinator gave up). It
+// returns how many it forgot. A forgotten nonce is never used: a round 2
+// for it is refused (unknown_commitment) and the coordinator starts again
+// with fresh commitments. The caller holds n.mu.
 func evictOldest(k *key, count int) int {
 	type cand struct {
-		id uint64
-		at time.Time
+		id       uint64
+		reserved bool
+		at       time.Time
 	}
 	var cs []cand
 	for id, is := range k.issued {
-		if is.session == "" && !is.signing {
-			cs = append(cs, cand{id, is.at})
+		if !is.signing {
+			cs = append(cs, cand{id, is.session != "", is.at})
 		}
 	}
 	slices.SortFunc(cs, func(a, b cand) int {
+		if a.reserved != b.reserved {
+			if a.reserved {
+				return 1
+			}
+			return -1
+		}
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
@@ -162,6 +166,12 @@ func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 		}
 	case status != "active":
 		return nil, refuse(wire.CodeKeyNotActive, "wallet %s key version %d is %s", r.WalletID, r.KeyVersion, status)
+	case r.Certificate == nil:
+		// Prepared ahead of approval: the share needs the certificate in
+		// round 2. The message must be a transfer from this wallet.
+		if err := checkIntent(&r); err != nil {
+			return nil, err
+		}
 	default:
 		if err := n.checkTransfer(ctx, &r, true); err != nil {
 			return nil, err
@@ -188,9 +198,21 @@ func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 	case is.session == env.Session && is.digest != digest:
 		return nil, refuse(wire.CodeInconsistent, "session %s was prepared for another request", env.Session)
 	}
-	is.session, is.digest = env.Session, digest
-	n.prepared[env.Session] = &prepared{ref: r.KeyRef, commit: own.ID, digest: digest, at: n.now()}
+	is.session, is.digest, is.at = env.Session, digest, n.now()
 	return wire.Prepared{Guardian: k.index, Request: digest}, nil
+}
+
+// checkIntent checks that a request's message is a transfer intent from
+// the request's wallet.
+func checkIntent(r *wire.SignRequest) error {
+	t, err := intent.ParseTransfer(r.Message)
+	if err != nil {
+		return refuse(wire.CodeMessageMismatch, "the message is not a transfer intent: %v", err)
+	}
+	if t.WalletID != r.WalletID {
+		return refuse("intent_mismatch", "the intent is for wallet %s, the request for %s", t.WalletID, r.WalletID)
+	}
+	return nil
 }
 
 // checkTransfer verifies a transfer's certificate against this guardian's
@@ -295,7 +317,6 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 		// this nonce is never used.
 		delete(k.issued, own.ID)
 		k.signer.Discard(own.ID)
-		delete(n.prepared, env.Session)
 		n.mu.Unlock()
 		return nil, err
 	}
@@ -342,7 +363,6 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	share, err := k.signer.Sign(r.Request.Message, r.Request.Commitments)
 	n.mu.Lock()
 	delete(k.issued, own.ID)
-	delete(n.prepared, env.Session)
 	if err != nil {
 		n.mu.Unlock()
 		return nil, refuse(wire.CodeCommitmentList, "%v", err)
@@ -376,7 +396,15 @@ func checkPrepared(k *key, session string, digest [32]byte, list []frost.Commitm
 			return refuse(wire.CodeInconsistent, "a round-1 statement from %q, not a participant", p.From)
 		}
 		part := k.participants[pi]
-		if err := p.Verify(part.IdentityKey, wire.Expect{Kind: wire.KindPrepare, Session: session, From: part.GuardianID, To: wire.CoordinatorID}); err != nil {
+		if part.Index == k.index {
+			// This guardian's own statement: what it says is checked
+			// below, and that this guardian reserved its commitment for
+			// this very request by the caller. Its signature proves
+			// nothing to the guardian that made it.
+			if p.Kind != wire.KindPrepare || p.Session != session {
+				return refuse(wire.CodeInconsistent, "round-1 statement of participant %d: another kind or session", part.Index)
+			}
+		} else if err := p.Verify(part.IdentityKey, wire.Expect{Kind: wire.KindPrepare, Session: session, From: part.GuardianID, To: wire.CoordinatorID}); err != nil {
 			return refuse(wire.CodeInconsistent, "round-1 statement of participant %d: %v", part.Index, err)
 		}
 		var body wire.Prepared

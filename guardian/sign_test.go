@@ -141,11 +141,6 @@ func TestLyingCoordinatorCommitments(t *testing.T) {
 			r.Commitments[0] = c.commitments(t, pair[0], w.ref, 1)[0] // another of the first guardian's commitments
 			return r
 		}},
-		{"different valuations", func(t *testing.T, s *signing) wire.SignRequest {
-			r := s.req
-			r.Valuation = &governance.Valuation{EURPerUnit: "2100", Decimals: 18}
-			return r
-		}},
 	}
 	for _, tc := range split {
 		t.Run("fail/"+tc.name+" to different guardians", func(t *testing.T) {
@@ -165,6 +160,25 @@ func TestLyingCoordinatorCommitments(t *testing.T) {
 			s.spent(t, pair[1])
 		})
 	}
+
+	// The valuation is each guardian's own input to its certificate check
+	// (at least its approved anchor), not part of what is signed: two
+	// guardians given different valuations under which the certificate
+	// holds sign the same message and list.
+	t.Run("ok/different valuations to different guardians", func(t *testing.T) {
+		s := c.newSigning(t, w, pair, c.smallRequest(t, w))
+		s.prepare(t)
+		reqB := s.req
+		reqB.Valuation = &governance.Valuation{EURPerUnit: "2100", Decimals: 18}
+		shares := map[uint16][]byte{w.index(pair[0]): s.shareOf(t, pair[0])}
+		ans := c.deliver(t, pair[1], s.shareEnvelope(t, pair[1], reqB, s.prepared))
+		var r wire.ShareResponse
+		if e := answer(t, ans, &r); e != nil {
+			t.Fatalf("round 2 refused: %s: %s", e.Code, e.Message)
+		}
+		shares[w.index(pair[1])] = r.Share
+		s.aggregate(t, shares)
+	})
 
 	t.Run("fail/round-1 statements", func(t *testing.T) {
 		old := c.newSigning(t, w, pair, c.smallRequest(t, w))
@@ -386,6 +400,9 @@ func TestCertificateRefusals(t *testing.T) {
 		code string
 	}{
 		{"no certificate", func() wire.SignRequest { return req(transferIntent(t, wid, amountSmall), nil) }, "certificate_malformed"},
+		{"no certificate, another action", func() wire.SignRequest {
+			return req(c.walletCreate(t, nodes, 2, "w-new").Intent, nil)
+		}, wire.CodeMessageMismatch},
 		{"too few approvals", func() wire.SignRequest {
 			return transfer(amountMid, certSpec{approvers: []string{"u-bob"}})
 		}, "quorum_not_met"},
@@ -504,8 +521,39 @@ func TestCertificateRefusals(t *testing.T) {
 	} {
 		t.Run("fail/"+tc.name, func(t *testing.T) {
 			r := tc.req()
+			// With the certificate in round 1: refused there.
+			if r.Certificate != nil {
+				for _, n := range pair {
+					mustRefuse(t, s.prepareOne(t, n, r), tc.code)
+				}
+			}
+			// Round 1 ahead of the approval, without the certificate (a
+			// message that is no transfer of this wallet is refused
+			// already), then round 2 with it: refused, no share.
+			s2 := c.newSigning(t, w, pair, wire.SignRequest{Message: r.Message})
+			r.KeyRef, r.Commitments = s2.req.KeyRef, s2.req.Commitments
+			var early []string
 			for _, n := range pair {
-				mustRefuse(t, s.prepareOne(t, n, r), tc.code)
+				ans := s2.prepareOne(t, n, s2.req)
+				if e := answer(t, ans, nil); e != nil {
+					early = append(early, e.Code)
+					continue
+				}
+				s2.prepared = append(s2.prepared, *ans)
+			}
+			if len(early) > 0 {
+				for _, code := range early {
+					if code != wire.CodeMessageMismatch && code != "intent_mismatch" {
+						t.Fatalf("round 1 without a certificate refused with %s, want %s or intent_mismatch", code, wire.CodeMessageMismatch)
+					}
+				}
+				if len(early) != len(pair) {
+					t.Fatalf("round 1 refused by %d of %d guardians", len(early), len(pair))
+				}
+				return
+			}
+			for _, n := range pair {
+				mustRefuse(t, c.deliver(t, n, s2.shareEnvelope(t, n, r, s2.prepared)), tc.code)
 			}
 		})
 	}
@@ -546,6 +594,18 @@ func TestCertificateRefusals(t *testing.T) {
 			}
 			cert := c.certificate(t, certSpec{action: "transfer", intent: msg, eurCents: eur, approvers: tc.approvers})
 			c.sign(t, w, pair, wire.SignRequest{Message: msg, Certificate: cert, Valuation: tc.valuation})
+		})
+		t.Run("ok/prepared before the approval/"+tc.name, func(t *testing.T) {
+			msg := transferIntent(t, wid, tc.amount)
+			eur := c.eurOf(t, msg)
+			if tc.valuation != nil {
+				eur = 4_000_000
+			}
+			s := c.newSigning(t, w, pair, wire.SignRequest{Message: msg})
+			s.prepare(t)
+			s.req.Certificate = c.certificate(t, certSpec{action: "transfer", intent: msg, eurCents: eur, approvers: tc.approvers})
+			s.req.Valuation = tc.valuation
+			s.aggregate(t, s.shares(t))
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
@@ -141,6 +142,15 @@ func runFROST(bin string, o frostOptions) error {
 				}
 				fmt.Printf("%s  throughput, %d concurrent clients each submitting and approving transfers: %d signed in %s = %.0f signatures/s (approved to stored p50 %s, p99 %s)\n",
 					set, c, n, el.Round(time.Millisecond), float64(n)/el.Seconds(), round(pct(lat, .50)), round(pct(lat, .99)))
+			}
+			for _, c := range o.concurrency {
+				count := max(100, int(o.duration.Seconds()*100))
+				el, lat, err := sys.approvalThroughput(ctx, walletID, groupKey, c, count)
+				if err != nil {
+					return fmt.Errorf("%s approval throughput: %w", set, err)
+				}
+				fmt.Printf("%s  throughput, %d concurrent clients approving %d submitted transfers: %s = %.0f signatures/s (approved to stored p50 %s, p99 %s)\n",
+					set, c, count, el.Round(time.Millisecond), float64(count)/el.Seconds(), round(pct(lat, .50)), round(pct(lat, .99)))
 			}
 		}
 	}
@@ -352,6 +362,16 @@ func (sys *frostSystem) createWallet(ctx context.Context, set thresholdSet, run 
 // default policy, so guardians check a real certificate), approves it,
 // and returns the transaction and the approving call's duration.
 func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64, a approver) (string, time.Duration, error) {
+	id, r, err := sys.submit(ctx, walletID, seq, a)
+	if err != nil {
+		return "", 0, err
+	}
+	took, err := a.approveExecuted(ctx, id, r)
+	return id, took, err
+}
+
+// submit submits a transfer of 2 SOL and reads its request as a sees it.
+func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, a approver) (string, *requestJSON, error) {
 	var tx struct {
 		ID        string          `json:"id"`
 		Status    string          `json:"status"`
@@ -362,25 +382,85 @@ func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64
 		"asset": "sol", "to": fmt.Sprintf("load-%d", seq), "amount": "2000000000", "memo": "load"}, &tx,
 		"Idempotency-Key", fmt.Sprintf("frost-load-%d-%d", time.Now().UnixNano(), seq))
 	if err != nil {
-		return "", 0, fmt.Errorf("submitting: %w", err)
+		return "", nil, fmt.Errorf("submitting: %w", err)
 	}
 	if tx.Status != "pending_approval" {
-		return "", 0, fmt.Errorf("transaction %s is %s, want pending_approval: %s", tx.ID, tx.Status, tx.Decision)
+		return "", nil, fmt.Errorf("transaction %s is %s, want pending_approval: %s", tx.ID, tx.Status, tx.Decision)
 	}
 	var r requestJSON
 	if _, _, err := a.cl.Do(ctx, http.MethodGet, client.Path("requests", tx.RequestID), nil, &r); err != nil {
-		return "", 0, fmt.Errorf("transaction %s: reading request %q: %w", tx.ID, tx.RequestID, err)
+		return "", nil, fmt.Errorf("transaction %s: reading request %q: %w", tx.ID, tx.RequestID, err)
 	}
+	return tx.ID, &r, nil
+}
+
+// approveExecuted approves r, whose approval executes it, and returns the
+// call's duration.
+func (a approver) approveExecuted(ctx context.Context, txID string, r *requestJSON) (time.Duration, error) {
 	start := time.Now()
-	after, err := a.approve(ctx, &r)
+	after, err := a.approve(ctx, r)
 	took := time.Since(start)
 	if err != nil {
-		return "", 0, err
+		return 0, err
 	}
 	if after.Status != "executed" {
-		return "", 0, fmt.Errorf("transaction %s: request %s is %s after its approval, want executed", tx.ID, r.ID, after.Status)
+		return 0, fmt.Errorf("transaction %s: request %s is %s after its approval, want executed", txID, r.ID, after.Status)
 	}
-	return tx.ID, took, nil
+	return took, nil
+}
+
+// approvalThroughput submits count transfers (not measured), then has
+// conc clients approve them, each approval executing its transfer, and
+// counts the signatures per second of that phase: the signing pipeline
+// from the vote on, without the submissions.
+func (sys *frostSystem) approvalThroughput(ctx context.Context, walletID, groupKey string, conc, count int) (time.Duration, []time.Duration, error) {
+	type pending struct {
+		id string
+		r  *requestJSON
+		a  approver
+	}
+	from, err := sys.auditHead(ctx)
+	if err != nil {
+		return 0, nil, err
+	}
+	work := make(chan pending, count)
+	ids := map[string]bool{}
+	for i := range count {
+		a := sys.approvers[1+i%2]
+		id, r, err := sys.submit(ctx, walletID, 2_000_000+int64(i), a)
+		if err != nil {
+			return 0, nil, err
+		}
+		ids[id] = true
+		work <- pending{id, r, a}
+	}
+	close(work)
+	time.Sleep(time.Second) // round 1 of the last submissions
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	start := time.Now()
+	for range conc {
+		wg.Go(func() {
+			for p := range work {
+				if _, err := p.a.approveExecuted(ctx, p.id, p.r); err != nil {
+					mu.Lock()
+					first = cmp.Or(first, err)
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if first != nil {
+		return 0, nil, first
+	}
+	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
+	return elapsed, lat, err
 }
 
 // sequentialSigning signs count transfers one after the other and returns

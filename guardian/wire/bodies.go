@@ -86,7 +86,8 @@ type CommitResponse struct {
 // SignRequest is what the coordinator asks t guardians to sign, the same
 // for all of them: in round 1 (KindPrepare) each checks it and answers a
 // Prepared statement; in round 2 (KindSign) it comes back with every
-// participant's statement.
+// participant's statement. A transfer's certificate may be missing in
+// round 1 (the transfer awaits approval) and is required in round 2.
 type SignRequest struct {
 	KeyRef
 	Message     []byte                 `json:"message"`
@@ -117,13 +118,22 @@ type ShareResponse struct {
 	Share    []byte `json:"share"`
 }
 
-// RequestDigest identifies a SignRequest's content.
+// RequestDigest identifies what a signing session signs: the key, the
+// message, the commitment list and, for a key's test signature, the
+// ceremony. These must be the same for every participant. The certificate
+// and the valuation are not in it: each participant checks them on its own
+// in round 2, and round 1 may run before the request is approved.
 func RequestDigest(r *SignRequest) ([32]byte, error) {
-	b, err := json.Marshal(r)
+	b, err := json.Marshal(struct {
+		KeyRef
+		Message     []byte             `json:"message"`
+		Commitments []frost.Commitment `json:"commitments"`
+		Ceremony    string             `json:"ceremony,omitempty"`
+	}{r.KeyRef, r.Message, r.Commitments, r.Ceremony})
 	if err != nil {
 		return [32]byte{}, err
 	}
-	return sumDomain("custos/sign-request/v1\x00", b), nil
+	return sumDomain("custos/sign-package/v1\x00", b), nil
 }
 
 // Participant is one member of a key ceremony.

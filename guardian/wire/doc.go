@@ -44,14 +44,20 @@ package wire
 //	pool     KindCommit   CommitRequest -> CommitResponse (session: any
 //	         fresh id). Nonces live only in the guardian's memory.
 //	round 1  KindPrepare  SignRequest   -> Prepared (the guardian checked the
-//	         certificate, the message and the list, and reserved its
-//	         commitment for S)
-//	round 2  KindSign     ShareRequest (the same SignRequest and all t
-//	         Prepared answer envelopes) -> ShareResponse
+//	         message and the list, and the certificate if there is one
+//	         yet, and reserved its commitment for S)
+//	round 2  KindSign     ShareRequest (the same SignRequest, now with its
+//	         certificate, and all t Prepared answer envelopes) ->
+//	         ShareResponse
 //
 // A guardian releases a share only if every participant was shown the same
-// SignRequest (the Prepared envelopes carry its RequestDigest, signed by
-// each participant). An identical round-2 retry returns the same share; any
-// other reuse of a commitment is refused.
+// message and commitment list (the Prepared envelopes carry the
+// RequestDigest, signed by each participant) and the certificate verifies
+// against its own governance state. An identical round-2 retry returns the
+// same share; any other reuse of a commitment is refused.
+//
+// Round 1 does not need the certificate, so the coordinator runs it for a
+// transfer as soon as the transfer awaits approval: once approved, the
+// transfer needs round 2 only, one network round.
 //
 // Governance (KindGovernance, any session): GovernanceUpdate -> GovernanceState.
