@@ -79,16 +79,21 @@ type reservation struct {
 // that approved it): it checks the policy again and reserves the spend. It
 // returns nil if the transfer is not to be signed now: not approved, or
 // failed or sent back for more approvals here.
-func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestView) (*reservation, error) {
+//
+// before are the caller's audit events, recorded after the locking reads
+// (transaction, wallet, spend ledger) and before any event of its own: the
+// audit chain's head is the last lock a transaction takes
+// (store/internal/sqlstore), or PostgreSQL deadlocks it with submissions.
+func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestView, before ...event) (*reservation, error) {
 	if v.Request.Status != store.RequestApproved {
-		return nil, nil
+		return nil, s.recordAll(ctx, tx, before)
 	}
 	t, err := tx.GetTransactionByRequest(ctx, v.Request.ID)
 	if err != nil {
 		return nil, err
 	}
 	if t.Status != store.TxApproved {
-		return nil, nil
+		return nil, s.recordAll(ctx, tx, before)
 	}
 	w, err := tx.GetWallet(ctx, t.WalletID)
 	if err != nil {
@@ -101,6 +106,9 @@ func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestVi
 	}
 	ev, err := s.evaluateTransfer(ctx, tx, w, tr)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.recordAll(ctx, tx, before); err != nil {
 		return nil, err
 	}
 	cert, err := s.certificate(v)

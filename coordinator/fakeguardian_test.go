@@ -100,6 +100,7 @@ type fakeGuardian struct {
 	checkCert  bool   // checks a transfer's certificate against the governance state it holds, as a guardian does
 	dropGov    bool   // governance updates reach it but get no answer
 	onPrepare  func() // called when it receives sign.prepare
+	onSign     func() // called when it receives sign.share
 	badProof   bool   // DKG: sends a round-1 package with a broken proof of knowledge
 	govHash    string
 	state      *governance.State // the governance state it holds
@@ -367,6 +368,9 @@ func (g *fakeGuardian) checkCertificate(r *wire.SignRequest, now time.Time) erro
 }
 
 func (g *fakeGuardian) sign(env *wire.Envelope, now time.Time) (any, error) {
+	if g.onSign != nil {
+		g.onSign()
+	}
 	var r wire.ShareRequest
 	if err := env.Decode(&r); err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)

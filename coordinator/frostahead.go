@@ -33,6 +33,9 @@ const (
 	// aheadMaxAge: sessions older than this are dropped (the guardians
 	// forget their reservations when they need the room anyway).
 	aheadMaxAge = 7 * 24 * time.Hour
+	// aheadConcurrent bounds the rounds 1 run ahead at once: submissions
+	// beyond it are signed with both rounds after their approval.
+	aheadConcurrent = 8
 )
 
 // aheadSession is round 1 of a transfer's signature, run before its approval.
@@ -59,6 +62,12 @@ func aheadKey(ref wire.KeyRef, msg []byte) [32]byte {
 // effort: whatever fails here only means Sign runs both rounds.
 func (f *frostSigner) PrepareAhead(ctx context.Context, w *store.Wallet, msg []byte) {
 	if f.s.guardianKey == nil || w.Mode != store.ModeFROST || !w.Active() {
+		return
+	}
+	select {
+	case f.aheadSlots <- struct{}{}:
+		defer func() { <-f.aheadSlots }()
+	default:
 		return
 	}
 	g, err := f.group(w)

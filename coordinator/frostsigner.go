@@ -47,11 +47,12 @@ type frostSigner struct {
 	s  *Service
 	rr atomic.Uint64 // rotates the choice among equally good guardians
 
-	mu        sync.Mutex
-	pools     map[poolKey][]frost.Commitment
-	refilling map[poolKey]bool
-	groups    map[[32]byte]*groupKey     // parsed group keys by hash of their JSON
-	ahead     map[[32]byte]*aheadSession // round 1 run before the approval, by aheadKey
+	mu         sync.Mutex
+	pools      map[poolKey][]frost.Commitment
+	refilling  map[poolKey]bool
+	groups     map[[32]byte]*groupKey     // parsed group keys by hash of their JSON
+	ahead      map[[32]byte]*aheadSession // round 1 run before the approval, by aheadKey
+	aheadSlots chan struct{}              // bounds the rounds 1 run ahead at once
 }
 
 // groupKey is a wallet's parsed group key with its prepared aggregator
@@ -65,7 +66,7 @@ var _ Signer = (*frostSigner)(nil)
 
 func newFROSTSigner(s *Service) *frostSigner {
 	return &frostSigner{s: s, pools: map[poolKey][]frost.Commitment{}, refilling: map[poolKey]bool{}, groups: map[[32]byte]*groupKey{},
-		ahead: map[[32]byte]*aheadSession{}}
+		ahead: map[[32]byte]*aheadSession{}, aheadSlots: make(chan struct{}, aheadConcurrent)}
 }
 
 // group parses and validates a wallet's group key (cached) and checks it

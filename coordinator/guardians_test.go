@@ -868,13 +868,14 @@ func TestFROSTSigning(t *testing.T) {
 		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		gf.gs[0].set(func(g *fakeGuardian) { g.onPrepare = cancel })
 		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
+		waitFor(t, "round 1 ahead of the approval", func() bool { return gf.gs[0].count(wire.KindPrepare) == 1 })
+		gf.gs[0].set(func(g *fakeGuardian) { g.onSign = cancel })
 		if _, err := gf.svc.Vote(cctx, gf.users["bob"], tx.RequestID, approvals.Approve, gf.sign("bob", tx.RequestID, approvals.Approve)); err != nil {
 			t.Fatal(err)
 		}
 		if cctx.Err() == nil {
-			t.Fatal("signing did not reach round 1")
+			t.Fatal("signing did not reach round 2")
 		}
 		for _, g := range gf.gs {
 			if at := gf.svc.GuardianFailedAt(g.id); !at.IsZero() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/custos-dev/custos/store"
 	"github.com/custos-dev/custos/store/postgres"
 	"github.com/custos-dev/custos/store/postgres/pgtest"
+	"github.com/jackc/pgx/v5"
 )
 
 // TestTwoCoordinatorsOnePostgresSignOnce runs two coordinators, each with
@@ -167,5 +169,79 @@ func TestConcurrentGovernanceChangesOnePostgres(t *testing.T) {
 	g.mu.Unlock()
 	if got != want || applied != 2 {
 		t.Fatalf("guardian reached %s after %d changes, coordinators hold %s", got, applied, want)
+	}
+}
+
+// TestApprovalsRaceSubmissionsOnePostgres races the approvals that
+// complete quorums (each reserves its transfer in the vote's transaction)
+// with submissions on the same wallet: both lock the wallet, the spend
+// ledger and the audit chain's head, in that order, so PostgreSQL detects
+// no deadlock and every vote goes through.
+func TestApprovalsRaceSubmissionsOnePostgres(t *testing.T) {
+	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
+	ctx := context.Background()
+	st, err := postgres.Open(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sd, err := seed(ctx, testService(t, st, func() time.Time { return testStart }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := newFixtureOn(t, st, "", sd)
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	deadlocks := func() int64 {
+		var n int64
+		if err := conn.QueryRow(ctx, `SELECT deadlocks FROM pg_stat_database WHERE datname = current_database()`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var reqs, txs []string
+	for range 40 {
+		tx := f.submit(f.api, f.ethW, "eth", "0xabc", eth(1))
+		if _, err := f.vote("alice", tx.RequestID, approvals.Approve); err != nil {
+			t.Fatal(err)
+		}
+		reqs, txs = append(reqs, tx.RequestID), append(txs, tx.ID)
+	}
+	before := deadlocks()
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*len(reqs))
+	for _, id := range reqs {
+		sig := f.sign("bob", id, approvals.Approve)
+		wg.Go(func() {
+			if _, err := f.svc.Vote(ctx, f.users["bob"], id, approvals.Approve, sig); err != nil {
+				errs <- err
+			}
+		})
+		wg.Go(func() {
+			in := coordinator.TransferInput{WalletID: f.ethW.ID, Chain: "message", Asset: "eth", To: "0xdef", Amount: eth(1)}
+			if _, _, err := f.svc.SubmitTransfer(ctx, f.api, in, ""); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	// Each approved transfer is signed, or denied by the velocity limits
+	// the racing submissions used up: a policy decision, not an error.
+	for _, id := range txs {
+		if tx := f.tx(id); tx.Status != store.TxSigned && (tx.Status != store.TxDenied || !strings.Contains(tx.FailureReason, "velocity")) {
+			t.Fatalf("transfer %s is %s after its approval: %s", id, tx.Status, tx.FailureReason)
+		}
+	}
+	st.Close() // its sessions end and report their statistics
+	time.Sleep(200 * time.Millisecond)
+	if n := deadlocks() - before; n != 0 {
+		t.Fatalf("PostgreSQL detected %d deadlocks", n)
 	}
 }

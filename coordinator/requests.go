@@ -173,11 +173,9 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 			}
 			return err
 		}
-		if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.vote", actor: p.Actor(),
+		evs := []event{{category: audit.CategoryPolicy, action: "request.vote", actor: p.Actor(),
 			target: "request:" + r.ID, result: audit.ResultSuccess,
-			meta: map[string]string{"decision": decision, "revision": strconv.FormatInt(r.Revision, 10)}}); err != nil {
-			return err
-		}
+			meta: map[string]string{"decision": decision, "revision": strconv.FormatInt(r.Revision, 10)}}}
 		v.Approvals = append(v.Approvals, a)
 		if err := v.recount(); err != nil {
 			return err
@@ -186,6 +184,9 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		switch {
 		case v.Tally.Rejected:
 			view.Request.Status = store.RequestRejected
+			if err := s.recordAll(ctx, tx, evs); err != nil {
+				return err
+			}
 			return s.finish(ctx, tx, p.Actor(), r, store.RequestRejected, store.TxRejected, "rejected by approvers")
 		case v.Tally.QuorumMet:
 			quorum = true
@@ -196,19 +197,20 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 				return err
 			}
 			view.Request.Status = store.RequestApproved
-			if err := s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.approved", actor: "system",
+			evs = append(evs, event{category: audit.CategoryPolicy, action: "request.approved", actor: "system",
 				target: "request:" + r.ID, result: audit.ResultSuccess,
-				meta: map[string]string{"approvals": strconv.Itoa(v.Tally.Approvals)}}); err != nil {
-				return err
-			}
+				meta: map[string]string{"approvals": strconv.Itoa(v.Tally.Approvals)}})
 			if r.Action == "transfer" {
 				// Phase 1 of the execution in the same transaction: the
-				// approval and the reservation of the spend commit together.
-				res, err = s.reserveTransfer(ctx, tx, v)
+				// approval and the reservation of the spend commit
+				// together. It records the vote's events after its
+				// locking reads (wallet, spend ledger), so that the audit
+				// chain's head is locked last, as everywhere else.
+				res, err = s.reserveTransfer(ctx, tx, v, evs...)
 				return err
 			}
 		}
-		return nil
+		return s.recordAll(ctx, tx, evs)
 	})
 	if err != nil {
 		return nil, s.storeErr("vote", err)

@@ -237,6 +237,16 @@ type event struct {
 	meta                                    map[string]string
 }
 
+// recordAll records evs in order.
+func (s *Service) recordAll(ctx context.Context, tx store.Tx, evs []event) error {
+	for _, ev := range evs {
+		if err := s.record(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *Service) record(ctx context.Context, tx store.Tx, ev event) error {
 	m := metaFrom(ctx)
 	md := make(map[string]string, len(ev.meta)+1)

@@ -402,6 +402,14 @@ func TestDKGAdversarial(t *testing.T) {
 		s.req = wire.SignRequest{KeyRef: s.req.KeyRef, Commitments: s.req.Commitments, Message: msg, Ceremony: cr.session}
 		mustRefuse(t, s.prepareOne(t, nodes[0], s.req), wire.CodeMessageMismatch)
 
+		// Round 2 of the test signature with a transfer's certificate
+		// added: refused, and the certificate is not spent on it.
+		ts := c.newSigning(t, cr.w, nodes[:2], wire.SignRequest{Message: wire.TestMessage(cr.session, &cr.w.group), Ceremony: cr.session})
+		ts.prepare(t)
+		withCert := ts.req
+		withCert.Certificate = cert
+		mustRefuse(t, c.deliver(t, nodes[0], ts.shareEnvelope(t, nodes[0], withCert, ts.prepared)), wire.CodeMessageMismatch)
+
 		sig := cr.testSignature(t)
 		bad := bytes.Clone(sig)
 		bad[40] ^= 0x01

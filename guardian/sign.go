@@ -274,6 +274,11 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	if err != nil {
 		return nil, refuse(wire.CodeMalformed, "%v", err)
 	}
+	if r.Request.Ceremony != "" && r.Request.Certificate != nil {
+		// A test signature carries no certificate: one here would be
+		// recorded as used for the test message.
+		return nil, refuse(wire.CodeMessageMismatch, "a key's test signature carries no certificate")
+	}
 	// Round 1 may be long past: the certificate must still hold, on this
 	// guardian's clock and under the governance state it holds now.
 	if r.Request.Ceremony == "" {
