@@ -186,6 +186,7 @@ type key struct {
 	signer       *frost.Signer
 	issued       map[uint64]*issued // commitments handed out and not yet spent
 	spent        map[uint64]*issued // recently spent, for identical round-2 retries
+	spentSwept   time.Time          // when spent was last cleared of entries past spentRetention
 }
 
 // issued is a commitment handed out, with the session it is reserved for.

@@ -376,11 +376,17 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 		share = slices.Clone(share)
 		share[len(share)/2] ^= 0x01
 	}
-	is.share, is.signing, is.at = share, false, n.now()
+	now := n.now()
+	is.share, is.signing, is.at = share, false, now
 	k.spent[own.ID] = is
-	for id, sp := range k.spent {
-		if n.now().Sub(sp.at) > spentRetention {
-			delete(k.spent, id)
+	if now.Sub(k.spentSwept) > spentRetention/10 {
+		// At most every minute: the map holds the last ten minutes of
+		// signatures, too many to walk on each one.
+		k.spentSwept = now
+		for id, sp := range k.spent {
+			if now.Sub(sp.at) > spentRetention {
+				delete(k.spent, id)
+			}
 		}
 	}
 	n.mu.Unlock()
