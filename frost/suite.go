@@ -131,7 +131,8 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	if len(b) != s.ElementLength() {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrElement, len(b), s.ElementLength())
 	}
-	if s == Ed25519 && !checkedEd25519.Has([32]byte(b)) {
+	seen := s == Ed25519 && checkedEd25519.Has([32]byte(b))
+	if s == Ed25519 && !seen {
 		p, err := new(edwards25519.Point).SetBytes(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a point", ErrElement)
@@ -153,6 +154,10 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	e := s.Group().NewElement()
 	if err := e.Decode(b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrElement, err)
+	}
+	if seen {
+		// Passed every check below before, and the checks above.
+		return e, nil
 	}
 	if e.IsIdentity() {
 		return nil, fmt.Errorf("%w: identity", ErrElement)

@@ -329,11 +329,19 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	index := k.index
 	n.mu.Unlock()
 
-	release := func() {
-		n.mu.Lock()
-		is.signing = false
-		n.mu.Unlock()
+	// The share is computed while its release is recorded (the write
+	// waits on the disk), and held back until the record is durable. From
+	// here the nonce is spent, whatever the record's fate.
+	type result struct {
+		share []byte
+		err   error
 	}
+	computed := make(chan result, 1)
+	go func() {
+		share, err := k.signer.Sign(r.Request.Message, r.Request.Commitments)
+		computed <- result{share, err}
+	}()
+
 	// Durable record of the certificate's use before any share leaves:
 	// sign.authorize says the share of this session may be released, not
 	// that it was (a crash right after it leaves no share anywhere).
@@ -355,8 +363,15 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 		meta["session"] = env.Session
 		return appendEvent(ctx, tx, n.eventOf("sign.authorize", target, "success", meta))
 	})
+	res := <-computed
+	drop := func() {
+		n.mu.Lock()
+		delete(k.issued, own.ID)
+		n.mu.Unlock()
+	}
 	if err != nil {
-		release()
+		// Not recorded: the share is dropped, and its nonce with it.
+		drop()
 		return nil, err
 	}
 	if n.fault == "stall-before-share" {
@@ -364,14 +379,13 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 		<-ctx.Done()
 		select {} // never answer; the test kills the process
 	}
-
-	share, err := k.signer.Sign(r.Request.Message, r.Request.Commitments)
+	if res.err != nil {
+		drop()
+		return nil, refuse(wire.CodeCommitmentList, "%v", res.err)
+	}
+	share := res.share
 	n.mu.Lock()
 	delete(k.issued, own.ID)
-	if err != nil {
-		n.mu.Unlock()
-		return nil, refuse(wire.CodeCommitmentList, "%v", err)
-	}
 	if n.fault == "corrupt-share" {
 		share = slices.Clone(share)
 		share[len(share)/2] ^= 0x01
