@@ -174,7 +174,7 @@ func checkActiveWallet(t *testing.T, s *frostSystem, w *frostWalletView, thresho
 	}
 	out := mustCLI(t, "wallet", "show", w.Name, s.credsFlag())
 	for _, want := range []string{"status      active", fmt.Sprintf("any %d of %d guardians", threshold, len(members)),
-		"public key  " + w.PublicKey, "completed at done", "test-sign"} {
+		"public key  " + w.PublicKey, w.Ceremony.ID + ": completed\n", "test-sign"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("custos wallet show %s lacks %q:\n%s", w.Name, want, out)
 		}

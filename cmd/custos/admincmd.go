@@ -210,7 +210,11 @@ func printWallet(out io.Writer, w *walletView) error {
 	if cer == nil {
 		return nil
 	}
-	fmt.Fprintf(out, "ceremony    %s: %s at %s\n", cer.ID, cer.State, cer.Round)
+	if cer.Round == "" || cer.Round == "done" {
+		fmt.Fprintf(out, "ceremony    %s: %s\n", cer.ID, cer.State)
+	} else {
+		fmt.Fprintf(out, "ceremony    %s: %s, at %s\n", cer.ID, cer.State, cer.Round)
+	}
 	if cer.Progress != nil {
 		for _, st := range cer.Progress.Steps {
 			took := "running"

@@ -343,7 +343,7 @@ func (d *devGuardians) createWallet(ctx context.Context, creds *credentials, adm
 					return err
 				}
 				fmt.Fprintf(d.out, "custos: FROST wallet %s active, group key %x\n", w.Name, w.PublicKey)
-				fmt.Fprintf(d.out, "hint: ./bin/custos tx submit --wallet %s --asset sol --to <address> --amount 2000000000; approve as alice and bob\n", w.Name)
+				fmt.Fprintf(d.out, "hint: ./bin/custos tx submit --as carol --wallet %s --asset sol --to beneficiary --amount 2000000000; then ./bin/custos approve --as alice TX (EUR 300: one approval)\n", w.Name)
 				return nil
 			case store.WalletFailed:
 				return fmt.Errorf("the key ceremony of %s failed; see `custos wallet show %s`", w.Name, w.ID)
