@@ -88,7 +88,7 @@ func (c *Certificate) Verify(roster map[string]Approver) error {
 		if roster != nil {
 			known, ok := roster[a.ApproverID]
 			if !ok || !bytes.Equal(known.Key, a.PublicKey) || known.Role != a.Role {
-				return fmt.Errorf("%w: approver %s does not match the roster", ErrBadCertificate, a.ApproverID)
+				return fmt.Errorf("%w: %w: approver %s does not match the roster", ErrBadCertificate, ErrNotApprover, a.ApproverID)
 			}
 			ap = known
 		}

@@ -194,22 +194,22 @@ func TestCertificateVerify(t *testing.T) {
 			b := c.Binding()
 			v := tina.vote(b, Approve)
 			c.Approvals[i].PublicKey, c.Approvals[i].Signature = tina.Key, v.Signature
-		}, roster: testRoster()},
+		}, roster: testRoster(), want: ErrNotApprover},
 		{name: "fail/roster-key-differs", mutate: func(c *Certificate) {}, roster: rosterWith(func(r map[string]Approver) {
 			a := r["bob"]
 			a.Key = erin.Key
 			r["bob"] = a
-		})},
+		}), want: ErrNotApprover},
 		{name: "fail/roster-role-differs", mutate: func(c *Certificate) {}, roster: rosterWith(func(r map[string]Approver) {
 			a := r["trent"]
 			a.Role = "approver"
 			r["trent"] = a
-		})},
+		}), want: ErrNotApprover},
 		{name: "fail/role-escalated-in-certificate", mutate: func(c *Certificate) {
 			c.Approvals[0].Role = "treasury_manager"
-		}, roster: testRoster()},
-		{name: "fail/approver-not-in-roster", mutate: func(c *Certificate) {}, roster: testRoster(bob, carol, trent)},
-		{name: "fail/empty-roster", mutate: func(c *Certificate) {}, roster: map[string]Approver{}},
+		}, roster: testRoster(), want: ErrNotApprover},
+		{name: "fail/approver-not-in-roster", mutate: func(c *Certificate) {}, roster: testRoster(bob, carol, trent), want: ErrNotApprover},
+		{name: "fail/empty-roster", mutate: func(c *Certificate) {}, roster: map[string]Approver{}, want: ErrNotApprover},
 		{name: "fail/role-not-approving", mutate: func(c *Certificate) { c.Approvals[0].Role = "admin" }, want: ErrNotApprover},
 		{name: "fail/wrong-version-0", mutate: func(c *Certificate) { c.Version = 0 }},
 		{name: "fail/wrong-version-2", mutate: func(c *Certificate) { c.Version = 2 }},

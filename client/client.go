@@ -6,6 +6,7 @@ package client
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +14,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/custos-dev/custos/approvals"
 )
 
 // Client calls one Custos coordinator.
@@ -112,4 +115,31 @@ func Path(segments ...string) string {
 		b.WriteString("/" + url.PathEscape(s))
 	}
 	return b.String()
+}
+
+// ApprovalRequest is an approval request as GET /v1/requests/{id} shows
+// it: its status and what an approver's signature binds.
+type ApprovalRequest struct {
+	ID          string    `json:"id"`
+	Status      string    `json:"status"`
+	RequesterID string    `json:"requester_id"`
+	Revision    int64     `json:"revision"`
+	Fingerprint string    `json:"fingerprint"`
+	PolicyHash  string    `json:"policy_hash"`
+	ExpiresAt   time.Time `json:"expires_at"`
+}
+
+// Binding is what a vote on r signs (see approvals.Message). It refuses a
+// fingerprint or policy hash that is not 32 bytes of hex.
+func (r *ApprovalRequest) Binding() (approvals.Binding, error) {
+	fp, err := hex.DecodeString(r.Fingerprint)
+	if err != nil || len(fp) != 32 {
+		return approvals.Binding{}, fmt.Errorf("request %s: malformed fingerprint", r.ID)
+	}
+	ph, err := hex.DecodeString(r.PolicyHash)
+	if err != nil || len(ph) != 32 {
+		return approvals.Binding{}, fmt.Errorf("request %s: malformed policy hash", r.ID)
+	}
+	return approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fp, PolicyHash: ph,
+		ExpiresAt: r.ExpiresAt}, nil
 }

@@ -205,19 +205,24 @@ func (cr *ceremonyRun) callAll(ctx context.Context, kind string, round int, body
 // participant is left out and logged: the report is the guardian's word,
 // not a reason to blame anyone else.
 func (cr *ceremonyRun) named(ctx context.Context, by *store.Guardian, culprits []uint16) []string {
-	var out []string
-	bad := 0
-	for _, i := range culprits {
-		if i < 1 || int(i) > len(cr.gs) {
-			bad++
-			continue
-		}
-		out = append(out, cr.gs[i-1].ID)
-	}
+	out, bad := cr.ids(culprits)
 	if bad > 0 {
 		cr.s.log.WarnContext(ctx, "guardian names culprits that are no participants", "guardian", by.ID, "ceremony", cr.c.ID, "count", bad)
 	}
 	return uniq(out)
+}
+
+// ids maps participant indexes to guardian ids, in order, leaving out and
+// counting in bad the indexes that are no participant.
+func (cr *ceremonyRun) ids(indexes []uint16) (ids []string, bad int) {
+	for _, i := range indexes {
+		if i < 1 || int(i) > len(cr.gs) {
+			bad++
+			continue
+		}
+		ids = append(ids, cr.gs[i-1].ID)
+	}
+	return ids, bad
 }
 
 func uniq(ids []string) []string {
@@ -267,12 +272,7 @@ func (cr *ceremonyRun) run(ctx context.Context) error {
 		packages[i], all[i] = r1[i].Package, *p
 	}
 	if err := dkg.VerifyRound1(cr.session, all); err != nil {
-		var ids []string
-		for _, i := range dkg.Culprits(err) {
-			if int(i) >= 1 && int(i) <= n {
-				ids = append(ids, cr.gs[i-1].ID)
-			}
-		}
+		ids, _ := cr.ids(dkg.Culprits(err))
 		return &ceremonyError{msg: "round 1 does not verify: " + err.Error(), blamed: ids}
 	}
 	transcript, err := dkg.Transcript(cr.session, all)
@@ -390,7 +390,8 @@ func checkShares(shares [][]byte, from, n uint16, transcript [32]byte, routed []
 		return fmt.Errorf("%d messages for %d other participants", len(shares), n-1)
 	}
 	seen := map[uint16]bool{}
-	for _, b := range shares {
+	to := make([]uint16, len(shares))
+	for i, b := range shares {
 		m, err := dkg.UnmarshalRound2(b)
 		switch {
 		case err != nil:
@@ -400,11 +401,10 @@ func checkShares(shares [][]byte, from, n uint16, transcript [32]byte, routed []
 		case m.Transcript != transcript:
 			return errors.New("a message built on another transcript")
 		}
-		seen[m.To] = true
+		seen[m.To], to[i] = true, m.To
 	}
-	for _, b := range shares {
-		m, _ := dkg.UnmarshalRound2(b)
-		routed[m.To-1] = append(routed[m.To-1], b)
+	for i, b := range shares {
+		routed[to[i]-1] = append(routed[to[i]-1], b)
 	}
 	return nil
 }

@@ -41,8 +41,7 @@ func (n *tamperNet) RoundTrip(ctx context.Context, g *store.Guardian, req *wire.
 
 // reply is g's signed answer of kind with body to req.
 func (gf *guardianFixture) reply(g *fakeGuardian, req *wire.Envelope, kind string, body any) *wire.Envelope {
-	d := req.Digest()
-	env, err := wire.New(g.identity, kind, req.Session, req.Round, g.id, wire.CoordinatorID, d[:], body, gf.clock.Now())
+	env, err := g.answer(req, kind, body, gf.clock.Now())
 	if err != nil {
 		panic(err)
 	}
@@ -63,10 +62,7 @@ func (gf *guardianFixture) withTransport(st store.Store, edit func(g *fakeGuardi
 }
 
 func (g *fakeGuardian) wasAborted(session string) bool {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	_, ok := g.aborted[session]
-	return ok
+	return locked(g, func(g *fakeGuardian) bool { _, ok := g.aborted[session]; return ok })
 }
 
 // TestCeremonyBlameFromCulprits: the coordinator blames the participants a

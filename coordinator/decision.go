@@ -135,12 +135,13 @@ type evaluation struct {
 	price    string // the EUR price per unit the transfer was valued at (rate or anchor)
 }
 
-// valuation is the EUR rate a transfer was valued at, as guardians take it.
-func (ev *evaluation) valuation() *governance.Valuation {
-	if ev.rate == nil {
+// valuation is the EUR price per unit of rate's asset a transfer is valued
+// at, as guardians take it; nil without a rate.
+func valuation(rate *store.Rate, price string) *governance.Valuation {
+	if rate == nil {
 		return nil
 	}
-	return &governance.Valuation{EURPerUnit: ev.price, Decimals: ev.rate.Decimals}
+	return &governance.Valuation{EURPerUnit: price, Decimals: rate.Decimals}
 }
 
 // evaluateTransfer runs gate 1 for t inside tx.

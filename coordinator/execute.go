@@ -15,7 +15,6 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/audit"
-	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -135,7 +134,7 @@ func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestVi
 	if !covers(v.Quorum, need) {
 		return nil, s.retier(ctx, tx, v, t, ev, need)
 	}
-	job := &SignJob{Wallet: w, Message: t.Intent, Certificate: cert, Valuation: ev.valuation()}
+	job := &SignJob{Wallet: w, Message: t.Intent, Certificate: cert, Valuation: valuation(ev.rate, ev.price)}
 	t.Status, t.UpdatedAt, t.EURCents = store.TxSigning, s.now(), d.EURCents
 	if t.Decision, err = s.prove(StagePreSigning, t, ev); err != nil {
 		return nil, err
@@ -171,8 +170,9 @@ func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestVi
 // of the vote that approved the transfer and reserved it, or for a
 // transfer approved otherwise the start of its execution) to the verified
 // signature being written in the store transaction (its commit excluded),
-// which is what the load generator reports as signing latency. A transfer the sweep
-// resumed (start zero) is marked resumed instead.
+// which is what the load generator reports as signing latency. It is
+// measured on the wall clock, not s.now: the tests' clock stands still. A
+// transfer the sweep resumed (start zero) is marked resumed instead.
 func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob, start time.Time) error {
 	w := job.Wallet
 	sig, signErr := s.sign(ctx, job)
@@ -323,11 +323,11 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction, grace, 
 			reason = "the emergency stop was on when signing resumed"
 		}
 		if reason == "" {
-			val, err := s.valuationOf(ctx, tx, cur.Asset)
+			r, price, err := s.rateOf(ctx, tx, cur.Asset)
 			if err != nil {
 				return err
 			}
-			job = &SignJob{Wallet: wallet, Message: cur.Intent, Certificate: cert, Valuation: val}
+			job = &SignJob{Wallet: wallet, Message: cur.Intent, Certificate: cert, Valuation: valuation(r, price)}
 			// Take the transfer over: from now on it is in flight here,
 			// and other coordinators give it SigningGrace, not WaitingRetry.
 			cur.UpdatedAt, cur.FailureReason = s.now(), ""
@@ -344,15 +344,6 @@ func (s *Service) resumeCheck(ctx context.Context, t *store.Transaction, grace, 
 			target: "transaction:" + t.ID, result: audit.ResultDenied, meta: map[string]string{"reason": reason}})
 	})
 	return job, err
-}
-
-// valuationOf is the EUR rate an asset is valued at now (nil without a rate).
-func (s *Service) valuationOf(ctx context.Context, tx store.Tx, asset string) (*governance.Valuation, error) {
-	r, price, err := s.rateOf(ctx, tx, asset)
-	if err != nil || r == nil {
-		return nil, err
-	}
-	return &governance.Valuation{EURPerUnit: price, Decimals: r.Decimals}, nil
 }
 
 // resumeSigning finishes transfers left in signing for longer than grace

@@ -150,10 +150,15 @@ func (g *fakeGuardian) set(f func(g *fakeGuardian)) {
 	g.mu.Unlock()
 }
 
-func (g *fakeGuardian) count(kind string) int {
+// locked returns f(g), read under g's lock.
+func locked[T any](g *fakeGuardian, f func(g *fakeGuardian) T) T {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.calls[kind]
+	return f(g)
+}
+
+func (g *fakeGuardian) count(kind string) int {
+	return locked(g, func(g *fakeGuardian) int { return g.calls[kind] })
 }
 
 type fakeRefusal struct {
@@ -189,8 +194,13 @@ func (g *fakeGuardian) serve(env *wire.Envelope, coord ed25519.PublicKey, now fu
 		}
 		kind, body = wire.KindError, wire.Error{Code: r.code, Message: r.msg, Culprits: r.culprits}
 	}
-	d := env.Digest()
-	return wire.New(g.identity, kind, env.Session, env.Round, g.id, wire.CoordinatorID, d[:], body, now())
+	return g.answer(env, kind, body, now())
+}
+
+// answer is g's signed answer of kind with body to req.
+func (g *fakeGuardian) answer(req *wire.Envelope, kind string, body any, now time.Time) (*wire.Envelope, error) {
+	d := req.Digest()
+	return wire.New(g.identity, kind, req.Session, req.Round, g.id, wire.CoordinatorID, d[:], body, now)
 }
 
 func (g *fakeGuardian) dispatch(env *wire.Envelope, now time.Time) (any, error) {
@@ -747,6 +757,14 @@ func (gf *guardianFixture) dealerWallet(name string, suite frost.Suite, threshol
 		})
 	}
 	return w
+}
+
+// frostSolFixture enrols n fake guardians and gives them a 2-of-n Ed25519
+// FROST wallet, "frost-sol", split by a trusted dealer.
+func frostSolFixture(t *testing.T, n int) (*guardianFixture, *store.Wallet) {
+	t.Helper()
+	gf := newGuardianFixture(t, "", n)
+	return gf, gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
 }
 
 // guardian returns the coordinator's record of g.

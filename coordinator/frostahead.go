@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"slices"
 	"time"
 
 	"github.com/custos-dev/custos/frost"
@@ -48,6 +49,13 @@ type aheadSession struct {
 	slots    []slot
 	list     []frost.Commitment
 	prepared []wire.Envelope // nil if round 1 failed
+}
+
+// aheadEntry is a session in the order the sessions were put; it is gone
+// once f.ahead no longer holds it under key.
+type aheadEntry struct {
+	key [32]byte
+	a   *aheadSession
 }
 
 func aheadKey(ref wire.KeyRef, msg []byte) [32]byte {
@@ -116,22 +124,26 @@ func (f *frostSigner) putAhead(key [32]byte, a *aheadSession) bool {
 		return false
 	}
 	if len(f.ahead) >= aheadMax {
-		var oldest [32]byte
-		var at time.Time
-		for k, o := range f.ahead {
-			if a.at.Sub(o.at) > aheadMaxAge {
-				delete(f.ahead, k)
-				continue
+		// The oldest come first: drop those past aheadMaxAge, and the
+		// oldest one if none is.
+		for len(f.aheadOrder) > 0 {
+			e := f.aheadOrder[0]
+			live := f.ahead[e.key] == e.a
+			if live && len(f.ahead) < aheadMax && a.at.Sub(e.a.at) <= aheadMaxAge {
+				break
 			}
-			if at.IsZero() || o.at.Before(at) {
-				oldest, at = k, o.at
+			if live {
+				delete(f.ahead, e.key)
 			}
-		}
-		if len(f.ahead) >= aheadMax {
-			delete(f.ahead, oldest)
+			f.aheadOrder = f.aheadOrder[1:]
 		}
 	}
 	f.ahead[key] = a
+	f.aheadOrder = append(f.aheadOrder, aheadEntry{key, a})
+	if len(f.aheadOrder) >= 2*aheadMax {
+		// Most sessions leave the map through takeAhead: forget them here.
+		f.aheadOrder = slices.DeleteFunc(f.aheadOrder, func(e aheadEntry) bool { return f.ahead[e.key] != e.a })
+	}
 	return true
 }
 
@@ -174,8 +186,7 @@ func (f *frostSigner) takeAhead(ctx context.Context, ref wire.KeyRef, msg []byte
 // active and not excluded in this call.
 func usableAhead(a *aheadSession, all map[string]*store.Guardian, excluded map[uint16]bool) bool {
 	for _, sl := range a.slots {
-		g := all[sl.g.ID]
-		if excluded[sl.idx] || g == nil || g.Status != store.GuardianActive {
+		if usableGuardian(all, sl.g.ID, sl.idx, excluded) == nil {
 			return false
 		}
 	}

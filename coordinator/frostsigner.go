@@ -52,6 +52,7 @@ type frostSigner struct {
 	refilling  map[poolKey]bool
 	groups     map[[32]byte]*groupKey     // parsed group keys by hash of their JSON
 	ahead      map[[32]byte]*aheadSession // round 1 run before the approval, by aheadKey
+	aheadOrder []aheadEntry               // ahead's sessions, oldest first, with some gone since
 	aheadSlots chan struct{}              // bounds the rounds 1 run ahead at once
 }
 
@@ -124,21 +125,33 @@ const (
 
 type failure struct {
 	slot
-	kind failKind
-	err  error
+	kind    failKind
+	err     error
+	refusal *GuardianRefusal // the guardian's refusal in err, if it refused
 }
 
 func classify(sl slot, err error) *failure {
-	var r *GuardianRefusal
-	switch {
-	case errors.As(err, &r) && certificateRefusal(r.Code):
-		return &failure{slot: sl, kind: failRefused, err: err}
-	case errors.As(err, &r) && commitmentRefusal(r.Code):
-		return &failure{slot: sl, kind: failCommitment, err: err}
-	case errors.As(err, &r):
-		return &failure{slot: sl, kind: failOther, err: err}
+	fl := &failure{slot: sl, kind: failUnreachable, err: err}
+	if errors.As(err, &fl.refusal) {
+		switch {
+		case certificateRefusal(fl.refusal.Code):
+			fl.kind = failRefused
+		case commitmentRefusal(fl.refusal.Code):
+			fl.kind = failCommitment
+		default:
+			fl.kind = failOther
+		}
 	}
-	return &failure{slot: sl, kind: failUnreachable, err: err}
+	return fl
+}
+
+// usableGuardian returns guardian id, a wallet's participant idx, if it
+// is one to ask: known, active and not excluded; nil otherwise.
+func usableGuardian(all map[string]*store.Guardian, id string, idx uint16, excluded map[uint16]bool) *store.Guardian {
+	if g := all[id]; g != nil && g.Status == store.GuardianActive && !excluded[idx] {
+		return g
+	}
+	return nil
 }
 
 // Verify implements Signer: sig is a Schnorr signature (RFC 9591; for
@@ -232,8 +245,7 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 				f.s.guardians.failed(fl.g.ID, f.s.now())
 				excluded[fl.idx] = true
 			case failRefused:
-				var r *GuardianRefusal
-				errors.As(fl.err, &r)
+				r := fl.refusal
 				if governanceRefusal(r.Code) && !caughtUp[fl.idx] {
 					caughtUp[fl.idx] = true
 					retry, err := f.catchUp(ctx, fl.g, gov)
@@ -281,7 +293,7 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 	}
 	usable := 0
 	for i, id := range w.Guardians {
-		if g := all[id]; g != nil && g.Status == store.GuardianActive && !excluded[uint16(i+1)] {
+		if usableGuardian(all, id, uint16(i+1), excluded) != nil {
 			usable++
 		}
 	}
@@ -356,8 +368,8 @@ func (f *frostSigner) pick(ref wire.KeyRef, w *store.Wallet, all map[string]*sto
 	f.mu.Lock()
 	for i, id := range w.Guardians {
 		idx := uint16(i + 1)
-		g := all[id]
-		if excluded[idx] || g == nil || g.Status != store.GuardianActive {
+		g := usableGuardian(all, id, idx, excluded)
+		if g == nil {
 			continue
 		}
 		score := 0
@@ -403,6 +415,25 @@ func parallel(n int, f func(i int)) {
 		wg.Go(func() { f(i) })
 	}
 	wg.Wait()
+}
+
+// callSlots calls call for every slot in parallel and returns the answers,
+// or, if any call failed, the failures, classified.
+func callSlots[T any](slots []slot, call func(sl slot) (T, error)) ([]T, []*failure) {
+	out := make([]T, len(slots))
+	fails := make([]*failure, len(slots))
+	parallel(len(slots), func(i int) {
+		v, err := call(slots[i])
+		if err != nil {
+			fails[i] = classify(slots[i], err)
+			return
+		}
+		out[i] = v
+	})
+	if fl := collect(fails); len(fl) > 0 {
+		return nil, fl
+	}
+	return out, nil
 }
 
 func collect(fails []*failure) []*failure {
@@ -478,26 +509,17 @@ func (f *frostSigner) round1(ctx context.Context, req *wire.SignRequest, session
 	if err != nil {
 		return nil, []*failure{{slot: slots[0], kind: failOther, err: err}}
 	}
-	n := len(slots)
-	fails := make([]*failure, n)
-	prepared := make([]wire.Envelope, n)
-	parallel(n, func(i int) {
+	return callSlots(slots, func(sl slot) (wire.Envelope, error) {
 		var p wire.Prepared
-		env, err := f.s.rpc.call(ctx, slots[i].g, wire.KindPrepare, session, 1, req, &p)
+		env, err := f.s.rpc.call(ctx, sl.g, wire.KindPrepare, session, 1, req, &p)
 		switch {
 		case err != nil:
-			fails[i] = classify(slots[i], err)
-		case p.Guardian != slots[i].idx || p.Request != digest:
-			fails[i] = &failure{slot: slots[i], kind: failUnreachable,
-				err: fmt.Errorf("%w: round-1 statement for another participant or request", ErrGuardianAnswer)}
-		default:
-			prepared[i] = *env
+			return wire.Envelope{}, err
+		case p.Guardian != sl.idx || p.Request != digest:
+			return wire.Envelope{}, fmt.Errorf("%w: round-1 statement for another participant or request", ErrGuardianAnswer)
 		}
+		return *env, nil
 	})
-	if out := collect(fails); len(out) > 0 {
-		return nil, out
-	}
-	return prepared, nil
 }
 
 // round2 gives each slot's guardian req (with its certificate) and every
@@ -505,31 +527,25 @@ func (f *frostSigner) round1(ctx context.Context, req *wire.SignRequest, session
 // verifies the signature, and checks the shares one by one only when it
 // does not verify.
 func (f *frostSigner) round2(ctx context.Context, g *groupKey, req *wire.SignRequest, session string, slots []slot, prepared []wire.Envelope) ([]byte, []*failure) {
-	n := len(slots)
-	fails := make([]*failure, n)
 	sr := &wire.ShareRequest{Request: *req, Prepared: prepared}
-	shares := make([][]byte, n)
-	parallel(n, func(i int) {
+	shares, fails := callSlots(slots, func(sl slot) ([]byte, error) {
 		var ans wire.ShareResponse
-		_, err := f.s.rpc.call(ctx, slots[i].g, wire.KindSign, session, 2, sr, &ans)
-		switch {
-		case err != nil:
-			fails[i] = classify(slots[i], err)
-		case ans.Guardian != slots[i].idx:
-			fails[i] = &failure{slot: slots[i], kind: failUnreachable,
-				err: fmt.Errorf("%w: a share for participant %d", ErrGuardianAnswer, ans.Guardian)}
-		default:
-			shares[i] = ans.Share
+		if _, err := f.s.rpc.call(ctx, sl.g, wire.KindSign, session, 2, sr, &ans); err != nil {
+			return nil, err
 		}
+		if ans.Guardian != sl.idx {
+			return nil, fmt.Errorf("%w: a share for participant %d", ErrGuardianAnswer, ans.Guardian)
+		}
+		return ans.Share, nil
 	})
-	if out := collect(fails); len(out) > 0 {
-		return nil, out
+	if len(fails) > 0 {
+		return nil, fails
 	}
 	now := f.s.now()
 	for _, sl := range slots {
 		f.s.guardians.succeeded(sl.g.ID, now)
 	}
-	byIdx := make(map[uint16][]byte, n)
+	byIdx := make(map[uint16][]byte, len(slots))
 	for i, sl := range slots {
 		byIdx[sl.idx] = shares[i]
 	}
@@ -666,7 +682,7 @@ func (f *frostSigner) warm(ctx context.Context) {
 			continue
 		}
 		for i, id := range w.Guardians {
-			if gd := all[id]; gd != nil && gd.Status == store.GuardianActive {
+			if gd := usableGuardian(all, id, uint16(i+1), nil); gd != nil {
 				f.refillIfLow(g.Suite, wire.KeyRef{WalletID: w.ID, KeyVersion: w.KeyVersion}, slot{uint16(i + 1), gd})
 			}
 		}

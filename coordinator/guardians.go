@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 	"github.com/custos-dev/custos/store"
 )
@@ -158,12 +159,9 @@ func (s *Service) PreviewGuardianEnrollment(ctx context.Context, code string) (*
 		if inv.UsedAt != nil || !s.now().Before(inv.ExpiresAt) {
 			return errBadClaim
 		}
-		st, err := s.governanceState(ctx, tx)
+		st, err := s.enrolmentGovernance(ctx, tx)
 		if err != nil {
 			return err
-		}
-		if _, err := st.Document(); err != nil {
-			return wrapErr(KindInternal, "governance_invalid", "the governance state does not validate", err)
 		}
 		out = &wire.EnrollPreview{Name: inv.Name, CoordinatorKey: s.guardianKey.Public().(ed25519.PublicKey),
 			Governance: st.Canonical(), GovernanceHash: st.HashHex()}
@@ -176,6 +174,19 @@ func (s *Service) PreviewGuardianEnrollment(ctx context.Context, code string) (*
 		return nil, s.storeErr("preview guardian enrolment", err)
 	}
 	return out, nil
+}
+
+// enrolmentGovernance is the governance state a guardian enrolling now
+// pins, checked to validate.
+func (s *Service) enrolmentGovernance(ctx context.Context, tx store.Tx) (*governance.State, error) {
+	st, err := s.governanceState(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Document(); err != nil {
+		return nil, wrapErr(KindInternal, "governance_invalid", "the governance state does not validate", err)
+	}
+	return st, nil
 }
 
 // EnrollGuardian registers a guardian that claims an invitation. No
@@ -228,12 +239,9 @@ func (s *Service) EnrollGuardian(ctx context.Context, req *wire.EnrollRequest) (
 			return err
 		}
 		g.Name = inv.Name
-		st, err := s.governanceState(ctx, tx)
+		st, err := s.enrolmentGovernance(ctx, tx)
 		if err != nil {
 			return err
-		}
-		if _, err := st.Document(); err != nil {
-			return wrapErr(KindInternal, "governance_invalid", "the governance state does not validate", err)
 		}
 		state, hash = st.Canonical(), st.HashHex()
 		if req.GovernanceHash != hash {

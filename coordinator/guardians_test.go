@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -396,19 +395,9 @@ func TestGovernanceState(t *testing.T) {
 
 	waitSynced := func(g *fakeGuardian, want string) {
 		t.Helper()
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			g.mu.Lock()
-			got := g.govHash
-			g.mu.Unlock()
-			if got == want {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("guardian %s holds governance state %s, want %s", g.name, got, want)
-			}
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "guardian "+g.name+" to hold governance state "+want, func() bool {
+			return locked(g, func(g *fakeGuardian) bool { return g.govHash == want })
+		})
 	}
 	approve := func(v *coordinator.RequestView, voters ...string) {
 		t.Helper()
@@ -575,8 +564,7 @@ func checkSigned(t *testing.T, w *store.Wallet, tx *store.Transaction) {
 // TestSignerVerify checks each mode's Signer.Verify on a signature its
 // Sign produced, and on altered ones.
 func TestSignerVerify(t *testing.T) {
-	gf := newGuardianFixture(t, "", 2)
-	fw := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	gf, fw := frostSolFixture(t, 2)
 	ftx := gf.signTransfer(fw)
 	checkSigned(t, fw, ftx)
 	htx := gf.submit(gf.api, gf.solW, "sol", "recipient", "1000000000")
@@ -630,8 +618,7 @@ func auditCount(t *testing.T, gf *guardianFixture, action, target string) int {
 func TestFROSTSigning(t *testing.T) {
 	ctx := context.Background()
 	t.Run("ok/2-of-3", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		tx := gf.signTransfer(w)
 		checkSigned(t, w, tx)
 		signers := 0
@@ -664,24 +651,19 @@ func TestFROSTSigning(t *testing.T) {
 		checkSigned(t, w, gf.signTransfer(w))
 	})
 	t.Run("ok/precomputed-commitments", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		fillPools(t, gf, w)
 		for range 3 {
 			checkSigned(t, w, gf.signTransfer(w))
 		}
 		for _, g := range gf.gs {
-			g.mu.Lock()
-			n := g.onDemand
-			g.mu.Unlock()
-			if n != 0 {
+			if n := locked(g, func(g *fakeGuardian) int { return g.onDemand }); n != 0 {
 				t.Fatalf("guardian %s was asked for %d commitments on demand with a full pool", g.name, n)
 			}
 		}
 	})
 	t.Run("invalid-share/quarantined-and-retried", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		bad := gf.gs[0]
 		bad.set(func(g *fakeGuardian) { g.corrupt = true })
 		fillPools(t, gf, w)
@@ -721,8 +703,7 @@ func TestFROSTSigning(t *testing.T) {
 			{"fail/not_quarantined", "ada", gf.gs[1].name, "fixed", "guardian_not_quarantined"},
 		} {
 			_, err := gf.svc.ReinstateGuardian(ctx, gf.users[tc.who], tc.guardian, tc.reason)
-			var ce *coordinator.Error
-			if !errors.As(err, &ce) || ce.Code != tc.code {
+			if code(err) != tc.code {
 				t.Fatalf("%s: %v, want %s", tc.name, err, tc.code)
 			}
 		}
@@ -754,14 +735,12 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("one-guardian-down", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		gf.gs[0].set(func(g *fakeGuardian) { g.down = true })
 		checkSigned(t, w, gf.signTransfer(w))
 	})
 	t.Run("unavailable/waits-then-resumes", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		for _, g := range gf.gs[1:] {
 			g.set(func(g *fakeGuardian) { g.down = true })
 		}
@@ -790,8 +769,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("refused/fails-with-the-reason", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		for _, g := range gf.gs[:2] {
 			g.set(func(g *fakeGuardian) { g.refuse = governance.CodeQuorum })
 		}
@@ -806,17 +784,13 @@ func TestFROSTSigning(t *testing.T) {
 		// share in a round 2 with a refusing one (a share alone signs
 		// nothing); the refusing ones released none.
 		for _, g := range gf.gs[:2] {
-			g.mu.Lock()
-			n := g.shares
-			g.mu.Unlock()
-			if n != 0 {
+			if n := locked(g, func(g *fakeGuardian) int { return g.shares }); n != 0 {
 				t.Fatalf("guardian %s released %d shares for a request it refuses", g.name, n)
 			}
 		}
 	})
 	t.Run("refused-by-one/others-sign", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		gf.gs[1].set(func(g *fakeGuardian) { g.refuse = governance.CodeQuorum })
 		checkSigned(t, w, gf.signTransfer(w))
 	})
@@ -864,8 +838,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("cancelled/guardians-not-blamed", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 2)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 2)
 		cctx, cancel := context.WithCancel(ctx)
 		defer cancel()
 		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
@@ -887,8 +860,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("inactive-wallet/resume-refused", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 2)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 2)
 		gf.gs[1].set(func(g *fakeGuardian) { g.down = true })
 		tx := gf.signTransfer(w)
 		if tx.Status != store.TxSigning {
@@ -918,8 +890,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("fail/group-key-not-the-wallet-key", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 2)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 2)
 		other, err := frost.TrustedDealerKeys(frost.Ed25519, 2, 2)
 		if err != nil {
 			t.Fatal(err)
@@ -942,8 +913,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("restarted-guardian/fresh-commitments", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 2)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 2)
 		checkSigned(t, w, gf.signTransfer(w))
 		waitFor(t, "refills", func() bool { return gf.svc.PoolSize(w.ID, 1, gf.gs[0].id) > 0 })
 		// g1 restarts: the commitments in the pool are unknown to it now;
@@ -956,8 +926,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("prepared-ahead/one-round-after-approval", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		prepares := func() int {
 			n := 0
 			for _, g := range gf.gs {
@@ -983,8 +952,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("prepared-ahead/guardian-restarted", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 2)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 2)
 		tx := gf.submit(gf.api, w, "sol", "recipient", "1000000000")
 		waitFor(t, "round 1 ahead of the approval", func() bool { return gf.gs[1].count(wire.KindPrepare) == 1 })
 		// g1 forgets the nonce it reserved: round 2 of the prepared session
@@ -999,8 +967,7 @@ func TestFROSTSigning(t *testing.T) {
 		}
 	})
 	t.Run("concurrent", func(t *testing.T) {
-		gf := newGuardianFixture(t, "", 3)
-		w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+		gf, w := frostSolFixture(t, 3)
 		var txs []*store.Transaction
 		for range 6 {
 			txs = append(txs, gf.submit(gf.api, w, "sol", "recipient", "1000000000"))
@@ -1026,8 +993,7 @@ func TestFROSTSigning(t *testing.T) {
 // and refuses certificates approved under the new one.
 func staleGovernance(t *testing.T) (*guardianFixture, *store.Wallet) {
 	t.Helper()
-	gf := newGuardianFixture(t, "", 2)
-	w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	gf, w := frostSolFixture(t, 2)
 	for _, g := range gf.gs {
 		g.set(func(g *fakeGuardian) { g.checkCert = true })
 	}
@@ -1040,15 +1006,9 @@ func staleGovernance(t *testing.T) (*guardianFixture, *store.Wallet) {
 	}
 	// Wait for the push that follows the change to have reached both.
 	waitFor(t, "the governance push", func() bool {
-		gf.gs[0].mu.Lock()
-		synced := gf.gs[0].govHash == current
-		gf.gs[0].mu.Unlock()
-		return synced && behind.count(wire.KindGovernance) > 0
+		return locked(gf.gs[0], func(g *fakeGuardian) bool { return g.govHash == current }) && behind.count(wire.KindGovernance) > 0
 	})
-	behind.mu.Lock()
-	stale := behind.govHash != current
-	behind.mu.Unlock()
-	if !stale {
+	if locked(behind, func(g *fakeGuardian) bool { return g.govHash == current }) {
 		t.Fatal("g2 took the policy change")
 	}
 	return gf, w
@@ -1189,12 +1149,7 @@ func TestKeyCeremony(t *testing.T) {
 			t.Fatalf("wallet %s, ceremony %s blamed %q (%s)", w.Status, c.State, c.Blamed, c.Error)
 		}
 		for _, g := range gf.gs {
-			waitFor(t, "the abort at "+g.name, func() bool {
-				g.mu.Lock()
-				defer g.mu.Unlock()
-				_, aborted := g.aborted[c.ID]
-				return aborted
-			})
+			waitFor(t, "the abort at "+g.name, func() bool { return g.wasAborted(c.ID) })
 		}
 		if _, _, err := gf.svc.SubmitTransfer(ctx, gf.api, coordinator.TransferInput{WalletID: w.ID, Chain: "message", Asset: "sol",
 			To: "x", Amount: "1"}, ""); code(err) != "wallet_not_active" {
@@ -1318,8 +1273,7 @@ func (n *gatedTransport) RoundTrip(ctx context.Context, g *store.Guardian, req *
 // so the guardians release shares for one session only.
 func TestResumeTakesOver(t *testing.T) {
 	ctx := context.Background()
-	gf := newGuardianFixture(t, "", 3)
-	w := gf.dealerWallet("frost-sol", frost.Ed25519, 2, gf.gs...)
+	gf, w := frostSolFixture(t, 3)
 	for _, g := range gf.gs[1:] {
 		g.set(func(g *fakeGuardian) { g.down = true })
 	}

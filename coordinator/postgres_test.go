@@ -19,28 +19,46 @@ import (
 	"github.com/jackc/pgx/v5"
 )
 
+// openPG opens a store on dsn, closed when the test ends.
+func openPG(t *testing.T, dsn string) store.Store {
+	t.Helper()
+	st, err := postgres.Open(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+// seededPG opens a fresh PostgreSQL database and seeds it.
+func seededPG(t *testing.T) (dsn string, st store.Store, sd *seeded) {
+	t.Helper()
+	dsn = pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
+	st = openPG(t, dsn)
+	sd, err := seed(context.Background(), testService(t, st, func() time.Time { return testStart }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return dsn, st, sd
+}
+
+// twoPGCoordinators runs two coordinators on one seeded PostgreSQL
+// database, each with its own connection pool, on one clock.
+func twoPGCoordinators(t *testing.T) (a, b *fixture) {
+	t.Helper()
+	dsn, st, sd := seededPG(t)
+	a = newFixtureOn(t, st, "", sd)
+	b = newFixtureOn(t, openPG(t, dsn), "", sd)
+	b.clock = a.clock
+	return a, b
+}
+
 // TestTwoCoordinatorsOnePostgresSignOnce runs two coordinators, each with
 // its own connection pool, on one PostgreSQL database and races the
 // approvals that complete a quorum through both: exactly one signature.
 func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
-	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
 	ctx := context.Background()
-	open := func() store.Store {
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	stA := open()
-	sd, err := seed(ctx, testService(t, stA, func() time.Time { return testStart }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newFixtureOn(t, stA, "", sd)
-	b := newFixtureOn(t, open(), "", sd)
-	b.clock = a.clock
+	a, b := twoPGCoordinators(t)
 
 	for round := 0; round < 3; round++ {
 		tx := a.submit(a.api, a.ethW, "eth", "0xrace", eth(6)) // EUR 15,000: 4 incl. a treasury manager
@@ -68,7 +86,7 @@ func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
 			t.Fatalf("round %d: status %s", round, got.Status)
 		}
 		var events []*audit.Event
-		err := stA.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
+		err := a.st.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
 			var err error
 			events, err = txn.ListAudit(ctx, 0, 0)
 			return err
@@ -92,7 +110,8 @@ func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
 			t.Fatalf("round %d: %d sign and %d signing events for one transfer, want 1 and 1", round, signs, signing)
 		}
 		var spent, count int64
-		stA.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
+		a.st.ReadTx(ctx, func(ctx context.Context, txn store.Tx) error {
+			var err error
 			spent, count, err = txn.SpendSince(ctx, a.ethW.ID, testStart.Add(-time.Hour))
 			return err
 		})
@@ -107,24 +126,8 @@ func TestTwoCoordinatorsOnePostgresSignOnce(t *testing.T) {
 // database. Both land in the governance log, in an order a guardian can
 // apply: a guardian that missed both catches up to the coordinators' state.
 func TestConcurrentGovernanceChangesOnePostgres(t *testing.T) {
-	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
 	ctx := context.Background()
-	open := func() store.Store {
-		st, err := postgres.Open(ctx, dsn)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	}
-	stA := open()
-	sd, err := seed(ctx, testService(t, stA, func() time.Time { return testStart }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := newFixtureOn(t, stA, "", sd)
-	b := newFixtureOn(t, open(), "", sd)
-	b.clock = a.clock
+	a, b := twoPGCoordinators(t)
 	net := &fakeNet{coord: coordinatorGuardianKey.Public().(ed25519.PublicKey), now: a.clock.Now, guardians: map[string]*fakeGuardian{}}
 	ga := &guardianFixture{fixture: a, net: net}
 	for _, f := range []*fixture{a, b} {
@@ -178,17 +181,8 @@ func TestConcurrentGovernanceChangesOnePostgres(t *testing.T) {
 // ledger and the audit chain's head, in that order, so PostgreSQL detects
 // no deadlock and every vote goes through.
 func TestApprovalsRaceSubmissionsOnePostgres(t *testing.T) {
-	dsn := pgtest.NewDatabase(t, os.Getenv(pgtest.EnvDSN))
 	ctx := context.Background()
-	st, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sd, err := seed(ctx, testService(t, st, func() time.Time { return testStart }))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dsn, st, sd := seededPG(t)
 	f := newFixtureOn(t, st, "", sd)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {

@@ -121,6 +121,25 @@ func TestUnmarshalRound2(t *testing.T) {
 	}
 }
 
+// decodeRoundTrip decodes b with unmarshal. It reports false for bytes
+// that do not decode, after checking that the error matches ErrMalformed;
+// what decodes must re-encode to b.
+func decodeRoundTrip[M interface{ Marshal() ([]byte, error) }](t *testing.T, b []byte, unmarshal func([]byte) (M, error)) (M, bool) {
+	t.Helper()
+	m, err := unmarshal(b)
+	if err != nil {
+		if !errors.Is(err, ErrMalformed) {
+			t.Fatalf("error %v is not ErrMalformed", err)
+		}
+		return m, false
+	}
+	again, err := m.Marshal()
+	if err != nil || !bytes.Equal(again, b) {
+		t.Fatalf("re-encoding differs: %x, %v", again, err)
+	}
+	return m, true
+}
+
 // FuzzUnmarshalRound1 decodes untrusted bytes: whatever decodes re-encodes
 // to the same bytes, and checking it in place of an honest package never
 // panics and either passes or names a participant.
@@ -138,16 +157,9 @@ func FuzzUnmarshalRound1(f *testing.F) {
 	f.Add(b)
 	f.Add([]byte{wireVersion, kindRound1, 0, 1, 1, 1, 0, 1, 0, 1, 0})
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := UnmarshalRound1(b)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("error %v is not ErrMalformed", err)
-			}
+		r, ok := decodeRoundTrip(t, b, UnmarshalRound1)
+		if !ok {
 			return
-		}
-		again, err := r.Marshal()
-		if err != nil || !bytes.Equal(again, b) {
-			t.Fatalf("re-encoding differs: %x, %v", again, err)
 		}
 		all := cloneSet(honest)
 		if r.From >= 1 && r.From <= c.s.N {
@@ -179,16 +191,9 @@ func FuzzUnmarshalRound2(f *testing.F) {
 	f.Add([]byte{wireVersion, kindRound2, 0, 2, 0, 1})
 	p := c.p(1)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := UnmarshalRound2(b)
-		if err != nil {
-			if !errors.Is(err, ErrMalformed) {
-				t.Fatalf("error %v is not ErrMalformed", err)
-			}
+		r, ok := decodeRoundTrip(t, b, UnmarshalRound2)
+		if !ok {
 			return
-		}
-		again, err := r.Marshal()
-		if err != nil || !bytes.Equal(again, b) {
-			t.Fatalf("re-encoding differs: %x, %v", again, err)
 		}
 		if r.From < 2 || r.From > c.s.N {
 			return // Finalize refuses these before opening anything

@@ -79,6 +79,43 @@ func forgePackage(tb testing.TB, s Session, id uint16, coeffs []*ecc.Scalar) Rou
 	return r
 }
 
+// round1In runs round 1 for participant id, holding key, in session s.
+func round1In(tb testing.TB, s Session, id uint16, key *ecdh.PrivateKey) Round1 {
+	tb.Helper()
+	p, err := NewParticipant(s, id, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := p.Round1()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return *r
+}
+
+// checkMisbehaviour checks that err is a MisbehaviourError naming culprits,
+// the first one with reason in its Reason, and wrapping cause if that is
+// not nil. who names the call that returned err.
+func checkMisbehaviour(tb testing.TB, who string, err error, culprits []uint16, reason string, cause error) {
+	tb.Helper()
+	if !errors.Is(err, ErrMisbehaviour) {
+		tb.Fatalf("%s: %v, want ErrMisbehaviour", who, err)
+	}
+	var m *MisbehaviourError
+	if !errors.As(err, &m) || m.Participant != culprits[0] {
+		tb.Fatalf("%s: errors.As gives %v, want participant %d", who, m, culprits[0])
+	}
+	if !strings.Contains(m.Reason, reason) {
+		tb.Fatalf("%s: reason %q, want %q in it", who, m.Reason, reason)
+	}
+	if got := Culprits(err); !slices.Equal(got, culprits) {
+		tb.Fatalf("%s: Culprits = %v, want %v (%v)", who, got, culprits, err)
+	}
+	if cause != nil && !errors.Is(err, cause) {
+		tb.Fatalf("%s: %v does not wrap %v", who, err, cause)
+	}
+}
+
 func cloneSet(all []Round1) []Round1 {
 	out := make([]Round1, len(all))
 	for i := range all {
@@ -181,15 +218,7 @@ func TestRound1Misbehaviour(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				p, err := NewParticipant(other, 3, c.keys[2])
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := p.Round1()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return replace(all, *r)
+				return replace(all, round1In(t, other, 3, c.keys[2]))
 			},
 			culprits: []uint16{3},
 			reason:   "does not verify",
@@ -199,15 +228,7 @@ func TestRound1Misbehaviour(t *testing.T) {
 			edit: func(t *testing.T, c *ceremony, all []Round1) []Round1 {
 				other := c.s
 				other.N = 6
-				p, err := NewParticipant(other, 3, c.keys[2])
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := p.Round1()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return replace(all, *r)
+				return replace(all, round1In(t, other, 3, c.keys[2]))
 			},
 			culprits: []uint16{3},
 			reason:   "does not verify",
@@ -217,16 +238,9 @@ func TestRound1Misbehaviour(t *testing.T) {
 			edit: func(t *testing.T, c *ceremony, all []Round1) []Round1 {
 				other := c.s
 				other.Threshold = 2
-				p, err := NewParticipant(other, 3, c.keys[2])
-				if err != nil {
-					t.Fatal(err)
-				}
-				r, err := p.Round1()
-				if err != nil {
-					t.Fatal(err)
-				}
+				r := round1In(t, other, 3, c.keys[2])
 				r.Commitments = append(r.Commitments, all[2].Commitments[2]) // pad to t
-				return replace(all, *r)
+				return replace(all, r)
 			},
 			culprits: []uint16{3},
 			reason:   "does not verify",
@@ -440,32 +454,13 @@ func TestRound1Misbehaviour(t *testing.T) {
 			honest := c.round1(t)
 			all := tc.edit(t, c, cloneSet(honest))
 
-			check := func(who string, err error) {
-				t.Helper()
-				if !errors.Is(err, ErrMisbehaviour) {
-					t.Fatalf("%s: %v, want ErrMisbehaviour", who, err)
-				}
-				var m *MisbehaviourError
-				if !errors.As(err, &m) || m.Participant != tc.culprits[0] {
-					t.Fatalf("%s: errors.As gives %v, want participant %d", who, m, tc.culprits[0])
-				}
-				if !strings.Contains(m.Reason, tc.reason) {
-					t.Fatalf("%s: reason %q, want %q in it", who, m.Reason, tc.reason)
-				}
-				if got := Culprits(err); !slices.Equal(got, tc.culprits) {
-					t.Fatalf("%s: Culprits = %v, want %v (%v)", who, got, tc.culprits, err)
-				}
-				if tc.cause != nil && !errors.Is(err, tc.cause) {
-					t.Fatalf("%s: %v does not wrap %v", who, err, tc.cause)
-				}
-			}
-			check("VerifyRound1", VerifyRound1(c.s, all))
+			checkMisbehaviour(t, "VerifyRound1", VerifyRound1(c.s, all), tc.culprits, tc.reason, tc.cause)
 
 			// Participant 1 is honest: it refuses round 2 with the same
 			// culprits, zeroes its polynomial and cannot go on.
 			p := c.p(1)
 			_, out, err := p.Round2(all, c.pubs)
-			check("Round2", err)
+			checkMisbehaviour(t, "Round2", err, tc.culprits, tc.reason, tc.cause)
 			if out != nil {
 				t.Fatal("Round2 returned shares with an error")
 			}
@@ -760,22 +755,7 @@ func TestRound2Misbehaviour(t *testing.T) {
 
 			p := c.p(1)
 			_, err := p.Finalize(tr, in)
-			if !errors.Is(err, ErrMisbehaviour) {
-				t.Fatalf("Finalize = %v, want ErrMisbehaviour", err)
-			}
-			var m *MisbehaviourError
-			if !errors.As(err, &m) || m.Participant != tc.culprits[0] {
-				t.Fatalf("errors.As gives %v, want participant %d", m, tc.culprits[0])
-			}
-			if !strings.Contains(m.Reason, tc.reason) {
-				t.Fatalf("reason %q, want %q in it", m.Reason, tc.reason)
-			}
-			if got := Culprits(err); !slices.Equal(got, tc.culprits) {
-				t.Fatalf("Culprits = %v, want %v (%v)", got, tc.culprits, err)
-			}
-			if tc.cause != nil && !errors.Is(err, tc.cause) {
-				t.Fatalf("%v does not wrap %v", err, tc.cause)
-			}
+			checkMisbehaviour(t, "Finalize", err, tc.culprits, tc.reason, tc.cause)
 			for i := uint16(2); i <= 5; i++ {
 				if sh := hex.EncodeToString(c.share(i, 1).Encode()); strings.Contains(err.Error(), sh) {
 					t.Fatal("error carries a secret share")

@@ -61,14 +61,7 @@ func TestDevFROSTWallet(t *testing.T) {
 	}
 	txID := m[1]
 	mustCLI(t, "approve", "--as", "alice", d.credsFlag(), txID)
-	var tx *txView
-	for deadline := time.Now().Add(2 * time.Minute); ; {
-		tx = getTx(t, d.url, d.creds.APIKey, txID)
-		if tx.Status == "signed" || tx.Status == "failed" || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	tx := d.waitTx(t, txID, 2*time.Minute, "signed or failed", func(tx *txView) bool { return tx.Status == "signed" || tx.Status == "failed" })
 	if tx.Status != "signed" {
 		t.Fatalf("transaction %s is %s (%s), want signed\n%s", txID, tx.Status, tx.FailureReason, d.proc.tail())
 	}

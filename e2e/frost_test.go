@@ -51,7 +51,7 @@ func TestFROSTGuardianSets(t *testing.T) {
 	t.Parallel()
 	s := startFROSTSystem(t)
 	gs := s.addGuardians(t, "g1", "g2", "g3", "g4", "g5", "g6", "g7")
-	wallets := map[string]*frostWalletView{}
+	wallets := map[string]*walletView{}
 
 	if !t.Run("ok/key_ceremonies_among_3_5_and_7_guardians", func(t *testing.T) {
 		specs := []struct {
@@ -139,14 +139,14 @@ func TestFROSTGuardianSets(t *testing.T) {
 	}
 
 	t.Run("ok/no_key_share_in_coordinator_data_logs_or_traffic", func(t *testing.T) {
-		checkNoKeyShareLeaks(t, s, []*frostWalletView{wallets["ops-2of3"], wallets["ops-3of5"], wallets["ops-5of7"]})
+		checkNoKeyShareLeaks(t, s, []*walletView{wallets["ops-2of3"], wallets["ops-3of5"], wallets["ops-5of7"]})
 	})
 }
 
 // checkActiveWallet checks a FROST wallet after its key ceremony: active,
 // with a group key on the curve, a completed ceremony, and a key share of
 // the right participant index on each of its guardians and on no other.
-func checkActiveWallet(t *testing.T, s *frostSystem, w *frostWalletView, threshold int, members, all []*guardianNode) {
+func checkActiveWallet(t *testing.T, s *frostSystem, w *walletView, threshold int, members, all []*guardianNode) {
 	t.Helper()
 	if w.Status != "active" || w.Mode != "frost" || w.Curve != "ed25519" || w.Threshold != threshold || w.KeyVersion != 1 {
 		t.Fatalf("wallet %s: status %s, mode %s, curve %s, %d-of-%d, key version %d; want an active ed25519 FROST wallet %d-of-%d (ceremony %+v)",
@@ -382,7 +382,7 @@ func encryptShare(recipient []byte, session string, threshold, n uint16, tr [32]
 // testCorruptShare is acceptance point 5: a guardian returning corrupt
 // signature shares is quarantined, named, and the transfer it took part in
 // is signed by another subset under the same approvals.
-func testCorruptShare(t *testing.T, s *frostSystem, gs []*guardianNode, w, other *frostWalletView) {
+func testCorruptShare(t *testing.T, s *frostSystem, gs []*guardianNode, w, other *walletView) {
 	bad := gs[0]
 	bad.stop(t)
 	restarted := time.Now()
@@ -491,7 +491,7 @@ func lineWith(text string, words ...string) bool {
 // never hold a guardian's key share, nor the group secret, in plaintext,
 // raw, hex or base64. The shares searched for are the real ones, opened
 // from each guardian's sealed share file with its key-encryption key.
-func checkNoKeyShareLeaks(t *testing.T, s *frostSystem, wallets []*frostWalletView) {
+func checkNoKeyShareLeaks(t *testing.T, s *frostSystem, wallets []*walletView) {
 	checkSecretSearch(t)
 	s.mu.Lock()
 	guardians := slices.Clone(s.guardians)
@@ -808,7 +808,7 @@ func TestFROSTGuardianFailures(t *testing.T) {
 	}
 
 	t.Run("ok/no_key_share_in_coordinator_data_logs_or_traffic", func(t *testing.T) {
-		checkNoKeyShareLeaks(t, s, []*frostWalletView{w})
+		checkNoKeyShareLeaks(t, s, []*walletView{w})
 	})
 }
 

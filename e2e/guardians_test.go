@@ -27,7 +27,6 @@ import (
 	"net/http/httputil"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -40,11 +39,9 @@ import (
 
 	"filippo.io/edwards25519"
 
-	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/frost"
 	"github.com/custos-dev/custos/guardian"
 	"github.com/custos-dev/custos/guardian/wire"
-	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/internal/seal"
 )
 
@@ -68,7 +65,7 @@ type frostSystem struct {
 // administrator does: the first line of `custos guardian list`.
 func startFROSTSystem(t *testing.T) *frostSystem {
 	t.Helper()
-	s := &frostSystem{devSystem: startDev(t, "--guardians", "0", "--log-level", "debug"), top: t, logDir: t.TempDir(), tokens: map[string]string{}}
+	s := &frostSystem{devSystem: startDev(t, "--log-level", "debug"), top: t, logDir: t.TempDir(), tokens: map[string]string{}}
 	out := mustCLI(t, "guardian", "list", "--as", "ada", s.credsFlag())
 	m := regexp.MustCompile(`^governance state ([0-9a-f]{64})\n`).FindStringSubmatch(out)
 	if m == nil {
@@ -100,27 +97,9 @@ func (s *frostSystem) voteRequest(t *testing.T, user, id string) request {
 	t.Helper()
 	tok := s.token(t, user)
 	r := getRequest(t, s.url, tok, id)
-	fp, err1 := hex.DecodeString(r.Fingerprint)
-	ph, err2 := hex.DecodeString(r.PolicyHash)
-	if err1 != nil || err2 != nil || len(fp) != 32 || len(ph) != 32 {
-		t.Fatalf("request %s: fingerprint %q, policy hash %q", r.ID, r.Fingerprint, r.PolicyHash)
-	}
-	var keyPath string
-	for _, u := range s.creds.Users {
-		if u.Name == user {
-			keyPath = u.ApprovalKeyFile
-		}
-	}
-	key, err := keyfile.ReadEd25519(keyPath)
-	if err != nil {
-		t.Fatalf("approval key of %s: %v", user, err)
-	}
+	key := s.creds.approvalKey(t, user)
 	defer clear(key)
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision,
-		Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
-	sig := ed25519.Sign(key, msg)
-	return request{Method: http.MethodPost, Path: "/v1/requests/" + r.ID + "/votes", Token: tok,
-		Body: map[string]string{"decision": approvals.Approve, "signature": base64.StdEncoding.EncodeToString(sig)}}
+	return signVote(t, tok, key, r)
 }
 
 // approve sends user's approval of request id and expects it recorded.
@@ -198,7 +177,8 @@ func (s *frostSystem) addGuardians(t *testing.T, names ...string) []*guardianNod
 
 // enroll runs `custos guardian enroll`, confirming the governance hash.
 // Enrolments share the coordinator's per-address login limit: a refusal
-// for that alone (the code is not claimed then) is tried again.
+// for that alone (the code is not claimed then) is tried again (runCLI's
+// retry misses it: `guardian enroll` words the refusal its own way).
 func (g *guardianNode) enroll(t *testing.T, code string) string {
 	t.Helper()
 	args := []string{"guardian", "enroll", "--dir", g.dir, "--coordinator", g.sys.url, "--code", code, "--governance-hash", g.sys.govHash}
@@ -216,17 +196,7 @@ func (g *guardianNode) enroll(t *testing.T, code string) string {
 
 // guardianStatus is `custos guardian status --json`.
 type guardianStatus struct {
-	GuardianID     string `json:"guardian_id"`
-	IdentityKey    string `json:"identity_key"`
-	EncryptionKey  string `json:"encryption_key"`
-	Endpoint       string `json:"endpoint"`
-	GovernanceHash string `json:"governance_hash"`
-	Keys           []struct {
-		WalletID   string `json:"wallet_id"`
-		KeyVersion int    `json:"key_version"`
-		Index      uint16 `json:"index"`
-		Status     string `json:"status"`
-	} `json:"keys"`
+	guardian.Status
 	Daemon string `json:"daemon"`
 }
 
@@ -278,47 +248,12 @@ func (g *guardianNode) start(t *testing.T, fault string) {
 	g.runs++
 	name := fmt.Sprintf("guardian-%s-run%d", g.name, g.runs)
 	g.mu.Unlock()
-	logPath := filepath.Join(g.sys.logDir, name+".log")
-	f, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(custosBin, "guardian", "run", "--dir", g.dir)
-	cmd.Env = append(os.Environ(), "CUSTOS_GUARDIAN_TEST_FAULT="+fault)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		f.Close()
-		t.Fatalf("starting guardian %s: %v", g.name, err)
-	}
-	p := &process{name: name, cmd: cmd, logPath: logPath, done: make(chan struct{})}
-	go func() {
-		p.err = cmd.Wait()
-		f.Close()
-		close(p.done)
-	}()
+	p := startProcess(t, g.sys.logDir, []string{"CUSTOS_GUARDIAN_TEST_FAULT=" + fault}, name, "guardian", "run", "--dir", g.dir)
 	g.mu.Lock()
 	g.proc = p
 	g.mu.Unlock()
-
-	cl := &http.Client{Timeout: 2 * time.Second}
-	deadline := time.Now().Add(time.Minute) // only keeps a broken start from hanging the suite
-	for {
-		resp, err := cl.Get("http://" + g.listen + "/healthz")
-		if err == nil {
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		select {
-		case <-p.done:
-			t.Fatalf("guardian %s exited at start: %v\n%s", g.name, p.err, p.tail())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("guardian %s not answering at %s: %v\n%s", g.name, g.listen, err, p.tail())
-		}
+	if !p.waitReady(t, "http://"+g.listen+"/healthz") {
+		t.Fatalf("guardian %s exited at start: %v\n%s", g.name, p.err, p.tail())
 	}
 }
 
@@ -386,17 +321,12 @@ func (g *guardianNode) waitLog(t *testing.T, substr string) string {
 // ---- the coordinator's view of guardians and wallets ----
 
 type guardianAPIView struct {
-	ID           string     `json:"id"`
-	Name         string     `json:"name"`
-	Status       string     `json:"status"`
-	StatusReason string     `json:"status_reason"`
-	StartedAt    *time.Time `json:"started_at"`
-	Keys         []struct {
-		WalletID string `json:"wallet_id"`
-		Index    uint16 `json:"index"`
-		Status   string `json:"status"`
-		Nonces   int    `json:"nonces"`
-	} `json:"keys"`
+	ID           string           `json:"id"`
+	Name         string           `json:"name"`
+	Status       string           `json:"status"`
+	StatusReason string           `json:"status_reason"`
+	StartedAt    *time.Time       `json:"started_at"`
+	Keys         []wire.KeyStatus `json:"keys"`
 }
 
 // guardianView is GET /v1/guardians/{id}.
@@ -428,28 +358,8 @@ func (s *frostSystem) waitRestartSeen(t *testing.T, g *guardianNode, since time.
 	}
 }
 
-type frostWalletView struct {
-	ID         string   `json:"id"`
-	Name       string   `json:"name"`
-	Mode       string   `json:"mode"`
-	Curve      string   `json:"curve"`
-	PublicKey  string   `json:"public_key"`
-	KeyVersion int      `json:"key_version"`
-	Status     string   `json:"status"`
-	Threshold  int      `json:"threshold"`
-	Guardians  []string `json:"guardians"`
-	Ceremony   *struct {
-		ID         string   `json:"id"`
-		State      string   `json:"state"`
-		Round      string   `json:"round"`
-		Transcript string   `json:"transcript"`
-		Blamed     []string `json:"blamed"`
-		Error      string   `json:"error"`
-	} `json:"ceremony"`
-}
-
 // pub is the wallet's group public key.
-func (w *frostWalletView) pub(t *testing.T) ed25519.PublicKey {
+func (w *walletView) pub(t *testing.T) ed25519.PublicKey {
 	t.Helper()
 	b, err := hex.DecodeString(w.PublicKey)
 	if err != nil || len(b) != ed25519.PublicKeySize {
@@ -458,11 +368,11 @@ func (w *frostWalletView) pub(t *testing.T) ed25519.PublicKey {
 	return b
 }
 
-func (s *frostSystem) wallet(t *testing.T, id string) *frostWalletView {
+func (s *frostSystem) wallet(t *testing.T, id string) *walletView {
 	t.Helper()
 	r := doHTTP(t, s.url, request{Method: http.MethodGet, Path: "/v1/wallets/" + id, Token: s.creds.APIKey})
 	expectStatus(t, r, http.StatusOK)
-	var w frostWalletView
+	var w walletView
 	r.decode(t, &w)
 	return &w
 }
@@ -489,13 +399,7 @@ func (s *frostSystem) fileWallet(t *testing.T, name string, threshold int, gs []
 	if r := getRequest(t, s.url, s.token(t, "ada"), reqID); r.Status != "executed" {
 		t.Fatalf("wallet.create request %s is %s after its quorum, want executed", reqID, r.Status)
 	}
-	r := doHTTP(t, s.url, request{Method: http.MethodGet, Path: "/v1/wallets", Token: s.creds.APIKey})
-	expectStatus(t, r, http.StatusOK)
-	var list struct {
-		Wallets []frostWalletView `json:"wallets"`
-	}
-	r.decode(t, &list)
-	for _, w := range list.Wallets {
+	for _, w := range listWallets(t, s.url, s.creds.APIKey) {
 		if w.Name == name {
 			return w.ID
 		}
@@ -506,7 +410,7 @@ func (s *frostSystem) fileWallet(t *testing.T, name string, threshold int, gs []
 
 // waitWallet waits until the wallet's key ceremony has ended (the wallet
 // is active or failed) and returns the wallet.
-func (s *frostSystem) waitWallet(t *testing.T, id string) *frostWalletView {
+func (s *frostSystem) waitWallet(t *testing.T, id string) *walletView {
 	t.Helper()
 	deadline := time.Now().Add(2 * time.Minute) // a hang guard
 	for {
@@ -544,7 +448,7 @@ func (s *frostSystem) submitTransfer(t *testing.T, walletID string) *txView {
 // signedTransfer submits a transfer, approves it (alice) and checks that
 // it was signed and that the signature verifies, with crypto/ed25519,
 // over the intent under the wallet's group key.
-func (s *frostSystem) signedTransfer(t *testing.T, w *frostWalletView) *txView {
+func (s *frostSystem) signedTransfer(t *testing.T, w *walletView) *txView {
 	t.Helper()
 	tx := s.submitTransfer(t, w.ID)
 	s.approve(t, "alice", tx.RequestID)
@@ -557,33 +461,13 @@ func (s *frostSystem) signedTransfer(t *testing.T, w *frostWalletView) *txView {
 }
 
 // checkSignature verifies a transfer's signature with crypto/ed25519 alone.
-func checkSignature(t *testing.T, w *frostWalletView, tx *txView) {
+func checkSignature(t *testing.T, w *walletView, tx *txView) {
 	t.Helper()
-	sig, err := hex.DecodeString(tx.Signature)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		t.Fatalf("transfer %s signature %q is not 64 bytes of hex", tx.ID, tx.Signature)
-	}
-	if !ed25519.Verify(w.pub(t), tx.Intent, sig) {
-		t.Fatalf("transfer %s: signature %s does not verify under %s's group key %s over %s", tx.ID, tx.Signature, w.Name, w.PublicKey, tx.Intent)
+	if err := verifyWalletSignature("ed25519", w.PublicKey, tx.Signature, tx.Intent); err != nil {
+		t.Fatalf("transfer %s: signature %s under %s's group key %s over %s: %v", tx.ID, tx.Signature, w.Name, w.PublicKey, tx.Intent, err)
 	}
 	if len(tx.Intent) < 10 || !bytes.Contains(tx.Intent, []byte(w.ID)) {
 		t.Fatalf("transfer %s: the signed intent %s is not for wallet %s", tx.ID, tx.Intent, w.ID)
-	}
-}
-
-// waitTx polls a transaction until cond holds.
-func (s *frostSystem) waitTx(t *testing.T, id string, limit time.Duration, what string, cond func(*txView) bool) *txView {
-	t.Helper()
-	deadline := time.Now().Add(limit) // a hang guard
-	for {
-		tx := getTx(t, s.url, s.creds.APIKey, id)
-		if cond(tx) {
-			return tx
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("transfer %s: %s not reached within %v: status %s, reason %q\n%s", id, what, limit, tx.Status, tx.FailureReason, s.proc.tail())
-		}
-		time.Sleep(500 * time.Millisecond)
 	}
 }
 
@@ -945,7 +829,7 @@ type keyShare struct {
 // and the associated data guardian/node.go binds it to (purpose, wallet,
 // guardian id, key version, participant index): a test-only decoder, as
 // the guardian package exports no share reader.
-func (g *guardianNode) openShare(t *testing.T, w *frostWalletView) *keyShare {
+func (g *guardianNode) openShare(t *testing.T, w *walletView) *keyShare {
 	t.Helper()
 	index, status := g.keyIndex(t, w.ID)
 	if index == 0 || status != "active" {

@@ -15,6 +15,9 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +35,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/store/postgres/pgtest"
 )
 
@@ -139,14 +144,9 @@ func failCLI(t *testing.T, args ...string) (stdout, stderr string) {
 
 // credentials mirrors the file `custos dev` writes.
 type credentials struct {
-	APIURL string `json:"api_url"`
-	APIKey string `json:"api_key"`
-	Users  []struct {
-		Name            string `json:"name"`
-		Role            string `json:"role"`
-		Password        string `json:"password"`
-		ApprovalKeyFile string `json:"approval_key_file"`
-	} `json:"users"`
+	APIURL  string     `json:"api_url"`
+	APIKey  string     `json:"api_key"`
+	Users   []credUser `json:"users"`
 	Wallets []struct {
 		ID    string `json:"id"`
 		Name  string `json:"name"`
@@ -154,15 +154,38 @@ type credentials struct {
 	} `json:"wallets"`
 }
 
-func (c *credentials) password(t *testing.T, name string) string {
+// credUser is a demo user in the credentials.
+type credUser struct {
+	Name            string `json:"name"`
+	Role            string `json:"role"`
+	Password        string `json:"password"`
+	ApprovalKeyFile string `json:"approval_key_file"`
+}
+
+func (c *credentials) user(t *testing.T, name string) *credUser {
 	t.Helper()
-	for _, u := range c.Users {
-		if u.Name == name {
-			return u.Password
+	for i := range c.Users {
+		if c.Users[i].Name == name {
+			return &c.Users[i]
 		}
 	}
 	t.Fatalf("no user %q in the credentials", name)
-	return ""
+	return nil
+}
+
+func (c *credentials) password(t *testing.T, name string) string {
+	t.Helper()
+	return c.user(t, name).Password
+}
+
+// approvalKey reads the user's approval key; the caller clears it.
+func (c *credentials) approvalKey(t *testing.T, name string) ed25519.PrivateKey {
+	t.Helper()
+	key, err := keyfile.ReadEd25519(c.user(t, name).ApprovalKeyFile)
+	if err != nil {
+		t.Fatalf("approval key of %s: %v", name, err)
+	}
+	return key
 }
 
 func (c *credentials) walletID(t *testing.T, name string) string {
@@ -185,16 +208,18 @@ type process struct {
 	err     error // set before done is closed
 }
 
-// startProcess starts custos with args; its standard output and error go to
-// a log file whose tail is printed on failure.
-func startProcess(t *testing.T, name string, args ...string) *process {
+// startProcess starts custos with args and env added to this process's
+// environment; its standard output and error go to name.log in logDir,
+// whose tail is printed on failure.
+func startProcess(t *testing.T, logDir string, env []string, name string, args ...string) *process {
 	t.Helper()
-	logPath := filepath.Join(t.TempDir(), name+".log")
+	logPath := filepath.Join(logDir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(custosBin, args...)
+	cmd.Env = append(os.Environ(), env...)
 	cmd.Stdout, cmd.Stderr = f, f
 	if err := cmd.Start(); err != nil {
 		f.Close()
@@ -231,16 +256,17 @@ func (p *process) exited() bool {
 	}
 }
 
-// waitReady polls url/readyz until it answers 200 and reports true. If
-// the process exits because its port was taken it reports false; any other
-// exit fails the test. The deadline only keeps a broken start from hanging
-// the suite (`custos dev` hashes every demo password before it listens).
+// waitReady polls url (a /readyz or /healthz) until it answers 200 and
+// reports true. If the process exits because its port was taken it reports
+// false; any other exit fails the test. The deadline only keeps a broken
+// start from hanging the suite (`custos dev` hashes every demo password
+// before it listens).
 func (p *process) waitReady(t *testing.T, url string) bool {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Minute)
 	cl := &http.Client{Timeout: 5 * time.Second}
 	for {
-		resp, err := cl.Get(url + "/readyz")
+		resp, err := cl.Get(url)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
@@ -258,7 +284,7 @@ func (p *process) waitReady(t *testing.T, url string) bool {
 		}
 		if time.Now().After(deadline) {
 			p.cmd.Process.Kill()
-			t.Fatalf("%s not ready at %s/readyz: %v\n%s", p.name, url, err, p.tail())
+			t.Fatalf("%s not ready at %s: %v\n%s", p.name, url, err, p.tail())
 		}
 	}
 }
@@ -324,11 +350,11 @@ func startDev(t *testing.T, extra ...string) *devSystem {
 		d := &devSystem{dir: t.TempDir()}
 		addr := freeAddr(t)
 		args := append([]string{"dev", "--data", d.dir, "--listen", addr, "--log-level", "warn", "--guardians", "0"}, extra...)
-		d.proc = startProcess(t, "custos-dev", args...)
+		d.proc = startProcess(t, t.TempDir(), nil, "custos-dev", args...)
 		d.url = "http://" + addr
 		// Another process may take the port between freeAddr and the
 		// listen: then start again on a new one.
-		if !d.proc.waitReady(t, d.url) {
+		if !d.proc.waitReady(t, d.url+"/readyz") {
 			if attempt < 3 {
 				continue
 			}
@@ -353,6 +379,22 @@ func startDev(t *testing.T, extra ...string) *devSystem {
 
 // creds returns the --credentials flag for CLI commands.
 func (d *devSystem) credsFlag() string { return "--credentials=" + d.credsPath }
+
+// waitTx polls a transaction until cond holds.
+func (d *devSystem) waitTx(t *testing.T, id string, limit time.Duration, what string, cond func(*txView) bool) *txView {
+	t.Helper()
+	deadline := time.Now().Add(limit) // a hang guard
+	for {
+		tx := getTx(t, d.url, d.creds.APIKey, id)
+		if cond(tx) {
+			return tx
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("transfer %s: %s not reached within %v: status %s, reason %q\n%s", id, what, limit, tx.Status, tx.FailureReason, d.proc.tail())
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
 
 // ---- HTTP ----
 
@@ -501,6 +543,23 @@ func expectError(t *testing.T, r *apiResponse, status int, code string) errorEnv
 	return env
 }
 
+// signVote is the vote that approves r as it stands, signed with key, in
+// the session token: built, not sent, so that it can be sent from another
+// goroutine.
+func signVote(t *testing.T, token string, key ed25519.PrivateKey, r *requestView) request {
+	t.Helper()
+	fp, err1 := hex.DecodeString(r.Fingerprint)
+	ph, err2 := hex.DecodeString(r.PolicyHash)
+	if err1 != nil || err2 != nil || len(fp) != 32 || len(ph) != 32 {
+		t.Fatalf("request %s: fingerprint %q, policy hash %q", r.ID, r.Fingerprint, r.PolicyHash)
+	}
+	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision,
+		Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
+	sig := ed25519.Sign(key, msg)
+	return request{Method: http.MethodPost, Path: "/v1/requests/" + r.ID + "/votes", Token: token,
+		Body: map[string]string{"decision": approvals.Approve, "signature": base64.StdEncoding.EncodeToString(sig)}}
+}
+
 // login opens a staff session over HTTP and returns its token.
 func login(t *testing.T, base, name, password string) string {
 	t.Helper()
@@ -577,11 +636,24 @@ type requestView struct {
 }
 
 type walletView struct {
-	ID        string `json:"id"`
-	Name      string `json:"name"`
-	Curve     string `json:"curve"`
-	PublicKey string `json:"public_key"`
-	Frozen    bool   `json:"frozen"`
+	ID         string   `json:"id"`
+	Name       string   `json:"name"`
+	Mode       string   `json:"mode"`
+	Curve      string   `json:"curve"`
+	PublicKey  string   `json:"public_key"`
+	KeyVersion int      `json:"key_version"`
+	Frozen     bool     `json:"frozen"`
+	Status     string   `json:"status"`
+	Threshold  int      `json:"threshold"`
+	Guardians  []string `json:"guardians"`
+	Ceremony   *struct {
+		ID         string   `json:"id"`
+		State      string   `json:"state"`
+		Round      string   `json:"round"`
+		Transcript string   `json:"transcript"`
+		Blamed     []string `json:"blamed"`
+		Error      string   `json:"error"`
+	} `json:"ceremony"`
 }
 
 type auditEventView struct {

@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
@@ -20,7 +19,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
@@ -176,9 +174,9 @@ func startCoordinator(t *testing.T, sys *pgSystem, name string) string {
 	t.Helper()
 	for attempt := 1; ; attempt++ {
 		addr := freeAddr(t)
-		p := startProcess(t, name, "coordinator", "--postgres-dsn-file", sys.dsnFile, "--kek-file", sys.kekFile,
+		p := startProcess(t, t.TempDir(), nil, name, "coordinator", "--postgres-dsn-file", sys.dsnFile, "--kek-file", sys.kekFile,
 			"--decision-key-file", sys.decisionKeyFile, "--listen", addr, "--log-level", "warn", "--sweep-every", "50ms")
-		if p.waitReady(t, "http://"+addr) {
+		if p.waitReady(t, "http://"+addr+"/readyz") {
 			t.Cleanup(func() { p.stop(t) })
 			t.Cleanup(func() { p.logTailIfFailed(t) })
 			return "http://" + addr
@@ -187,20 +185,6 @@ func startCoordinator(t *testing.T, sys *pgSystem, name string) string {
 			t.Fatalf("%s: no free port after %d attempts\n%s", name, attempt, p.tail())
 		}
 	}
-}
-
-// voteRequest is name's signed approval of the request as it stands.
-func voteRequest(t *testing.T, sys *pgSystem, token, name string, r *requestView) request {
-	t.Helper()
-	fp, err1 := hex.DecodeString(r.Fingerprint)
-	ph, err2 := hex.DecodeString(r.PolicyHash)
-	if err1 != nil || err2 != nil || len(fp) != 32 || len(ph) != 32 {
-		t.Fatalf("request %s: fingerprint %q, policy hash %q", r.ID, r.Fingerprint, r.PolicyHash)
-	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
-	sig := ed25519.Sign(sys.keys[name], msg)
-	return request{Method: http.MethodPost, Path: "/v1/requests/" + r.ID + "/votes", Token: token,
-		Body: map[string]string{"decision": approvals.Approve, "signature": base64.StdEncoding.EncodeToString(sig)}}
 }
 
 // TestPostgresReplicasSignOnce is acceptance point 6: two coordinator
@@ -241,7 +225,7 @@ func TestPostgresReplicasSignOnce(t *testing.T) {
 			}
 			req := getRequest(t, b, sys.apiKey, tx.RequestID)
 			for i, name := range []string{"alice", "bob", "dave"} {
-				r := doHTTP(t, replicas[i%2], voteRequest(t, sys, tokens[name], name, req))
+				r := doHTTP(t, replicas[i%2], signVote(t, tokens[name], sys.keys[name], req))
 				expectStatus(t, r, http.StatusOK)
 			}
 			if got := getRequest(t, a, sys.apiKey, req.ID); got.Status != "pending" || got.Tally.Approvals != 3 {
@@ -256,7 +240,7 @@ func TestPostgresReplicasSignOnce(t *testing.T) {
 			start := make(chan struct{})
 			var wg sync.WaitGroup
 			for i, s := range shots {
-				rq := voteRequest(t, sys, tokens[s.name], s.name, req)
+				rq := signVote(t, tokens[s.name], sys.keys[s.name], req)
 				wg.Go(func() {
 					<-start
 					answers[i], failures[i] = tryHTTP(s.url, rq)

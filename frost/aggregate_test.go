@@ -21,22 +21,11 @@ type session struct {
 
 func newSession(t *testing.T, g *GroupKey, signers []*Signer, ids []uint16, msg []byte) *session {
 	t.Helper()
-	s := &session{g: g, msg: msg, shares: map[uint16][]byte{}}
-	for _, id := range ids {
-		c, err := signers[id-1].Commit()
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.list = append(s.list, c)
+	list, shares, err := commitAndSign(signers, ids, nil, msg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, id := range ids {
-		sh, err := signers[id-1].Sign(msg, s.list)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s.shares[id] = sh
-	}
-	return s
+	return &session{g: g, msg: msg, list: list, shares: shares}
 }
 
 // plusOne is share + 1: a canonical scalar, but the wrong one.
@@ -291,15 +280,30 @@ func TestVerify(t *testing.T) {
 // TestConcurrentSigning runs full rounds from 8 goroutines at once, on
 // shared Signers of both suites, so -race sees every path into bytemare.
 func TestConcurrentSigning(t *testing.T) {
-	const goroutines, rounds = 8, 50
+	signConcurrently(t, 8, 50, func(t *testing.T, g *GroupKey) aggregateFunc {
+		return func(msg []byte, list []Commitment, shares map[uint16][]byte) ([]byte, error) {
+			return Aggregate(g, msg, list, shares)
+		}
+	})
+}
+
+// aggregateFunc aggregates the signature shares of one round.
+type aggregateFunc func(msg []byte, list []Commitment, shares map[uint16][]byte) ([]byte, error)
+
+// signConcurrently runs rounds signing rounds from each of goroutines
+// goroutines at once, on shared Signers of a 2-of-3 group in both suites,
+// aggregating with what aggregator returns for the group. Every signature
+// must verify, and no nonce may be left behind.
+func signConcurrently(t *testing.T, goroutines, rounds int, aggregator func(*testing.T, *GroupKey) aggregateFunc) {
 	type group struct {
-		g       *GroupKey
-		signers []*Signer
+		g         *GroupKey
+		aggregate aggregateFunc
+		signers   []*Signer
 	}
 	var groups []group
 	for _, suite := range []Suite{Ed25519, Secp256k1} {
 		ks, signers := dealer(t, suite, 2, 3)
-		groups = append(groups, group{&ks[0].Group, signers})
+		groups = append(groups, group{&ks[0].Group, aggregator(t, &ks[0].Group), signers})
 	}
 	subsets := subsets(3, 2)
 	errs := make(chan error, goroutines)
@@ -309,7 +313,11 @@ func TestConcurrentSigning(t *testing.T) {
 			gr := groups[w%len(groups)]
 			for r := range rounds {
 				msg := fmt.Appendf(nil, "goroutine %d round %d", w, r)
-				sig, err := signRound(gr.g, gr.signers, subsets[(w+r)%len(subsets)], nil, msg)
+				list, shares, err := commitAndSign(gr.signers, subsets[(w+r)%len(subsets)], nil, msg)
+				var sig []byte
+				if err == nil {
+					sig, err = gr.aggregate(msg, list, shares)
+				}
 				if err == nil {
 					err = Verify(gr.g.Suite, gr.g.VerificationKey, msg, sig)
 				}
@@ -426,62 +434,11 @@ func TestNewAggregator(t *testing.T) {
 // goroutines, so -race sees its state only read and bytemare only called
 // under the lock.
 func TestAggregatorConcurrent(t *testing.T) {
-	const goroutines, rounds = 4, 6
-	type group struct {
-		g       *GroupKey
-		a       *Aggregator
-		signers []*Signer
-	}
-	var groups []group
-	for _, suite := range []Suite{Ed25519, Secp256k1} {
-		ks, signers := dealer(t, suite, 2, 3)
-		a, err := NewAggregator(&ks[0].Group)
+	signConcurrently(t, 4, 6, func(t *testing.T, g *GroupKey) aggregateFunc {
+		a, err := NewAggregator(g)
 		if err != nil {
 			t.Fatal(err)
 		}
-		groups = append(groups, group{&ks[0].Group, a, signers})
-	}
-	subsets := subsets(3, 2)
-	errs := make(chan error, goroutines)
-	var wg sync.WaitGroup
-	for w := range goroutines {
-		wg.Go(func() {
-			gr := groups[w%len(groups)]
-			for r := range rounds {
-				ids := subsets[(w+r)%len(subsets)]
-				msg := fmt.Appendf(nil, "goroutine %d round %d", w, r)
-				var list []Commitment
-				shares := map[uint16][]byte{}
-				for _, id := range ids {
-					c, err := gr.signers[id-1].Commit()
-					if err != nil {
-						errs <- err
-						return
-					}
-					list = append(list, c)
-				}
-				for _, id := range ids {
-					sh, err := gr.signers[id-1].Sign(msg, list)
-					if err != nil {
-						errs <- err
-						return
-					}
-					shares[id] = sh
-				}
-				sig, err := gr.a.Aggregate(msg, list, shares)
-				if err == nil {
-					err = Verify(gr.g.Suite, gr.g.VerificationKey, msg, sig)
-				}
-				if err != nil {
-					errs <- fmt.Errorf("goroutine %d round %d: %w", w, r, err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		return a.Aggregate
+	})
 }

@@ -27,29 +27,6 @@ func (c Commitment) clone() Commitment {
 	return c
 }
 
-// checkGroupShape checks everything about g except its elements, which the
-// callers decode as they use them.
-func checkGroupShape(g *GroupKey) error {
-	if g == nil {
-		return fmt.Errorf("%w: no group key", ErrKey)
-	}
-	if !g.Suite.Valid() {
-		return fmt.Errorf("%w: %w", ErrKey, ErrUnknownSuite)
-	}
-	if g.Threshold < 2 || g.Threshold > g.MaxSigners || g.MaxSigners > MaxSigners {
-		return fmt.Errorf("%w: threshold %d of %d", ErrKey, g.Threshold, g.MaxSigners)
-	}
-	if len(g.Shares) != int(g.MaxSigners) {
-		return fmt.Errorf("%w: %d public shares for %d signers", ErrKey, len(g.Shares), g.MaxSigners)
-	}
-	for i, s := range g.Shares {
-		if s.ID != uint16(i+1) {
-			return fmt.Errorf("%w: public share %d has identifier %d", ErrKey, i, s.ID)
-		}
-	}
-	return nil
-}
-
 // decodeList validates list against the group parameters and returns it in
 // bytemare's form. The checks, in order: length in [threshold, n]; every
 // identifier in 1..n and strictly greater than the previous one (so no

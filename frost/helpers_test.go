@@ -44,11 +44,27 @@ func round(tb testing.TB, g *GroupKey, signers []*Signer, ids []uint16, order []
 
 // signRound is round for any goroutine: it returns errors instead.
 func signRound(g *GroupKey, signers []*Signer, ids []uint16, order []int, msg []byte) ([]byte, error) {
+	list, shares, err := commitAndSign(signers, ids, order, msg)
+	if err != nil {
+		return nil, err
+	}
+	sig, err := Aggregate(g, msg, list, shares)
+	if err != nil {
+		return nil, fmt.Errorf("Aggregate(%v): %w", ids, err)
+	}
+	return sig, nil
+}
+
+// commitAndSign runs rounds one and two with the given participants
+// (ascending identifiers), signing in the order given by order (indices
+// into ids; nil means ascending). It returns the commitment list and the
+// signature shares.
+func commitAndSign(signers []*Signer, ids []uint16, order []int, msg []byte) ([]Commitment, map[uint16][]byte, error) {
 	list := make([]Commitment, len(ids))
 	for i, id := range ids {
 		c, err := signers[id-1].Commit()
 		if err != nil {
-			return nil, fmt.Errorf("Commit(%d): %w", id, err)
+			return nil, nil, fmt.Errorf("Commit(%d): %w", id, err)
 		}
 		list[i] = c
 	}
@@ -63,15 +79,11 @@ func signRound(g *GroupKey, signers []*Signer, ids []uint16, order []int, msg []
 		id := ids[i]
 		sh, err := signers[id-1].Sign(msg, list)
 		if err != nil {
-			return nil, fmt.Errorf("Sign(%d): %w", id, err)
+			return nil, nil, fmt.Errorf("Sign(%d): %w", id, err)
 		}
 		shares[id] = sh
 	}
-	sig, err := Aggregate(g, msg, list, shares)
-	if err != nil {
-		return nil, fmt.Errorf("Aggregate(%v): %w", ids, err)
-	}
-	return sig, nil
+	return list, shares, nil
 }
 
 // checkSignature verifies sig with Verify and, for Ed25519, with

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+
+	"github.com/bytemare/ecc"
 )
 
 // MaxSigners bounds n; identifiers are 1..MaxSigners.
@@ -35,14 +37,24 @@ type GroupKey struct {
 // Validate checks g's shape and decodes every element through
 // DecodeElement.
 func (g *GroupKey) Validate() error {
+	if err := checkGroupShape(g); err != nil {
+		return err
+	}
+	_, _, err := decodeKeys(g, g.Shares)
+	return err
+}
+
+// checkGroupShape checks everything about g except its elements, which the
+// callers decode as they use them.
+func checkGroupShape(g *GroupKey) error {
+	if g == nil {
+		return fmt.Errorf("%w: no group key", ErrKey)
+	}
 	if !g.Suite.Valid() {
 		return fmt.Errorf("%w: %w", ErrKey, ErrUnknownSuite)
 	}
 	if g.Threshold < 2 || g.Threshold > g.MaxSigners || g.MaxSigners > MaxSigners {
 		return fmt.Errorf("%w: threshold %d of %d", ErrKey, g.Threshold, g.MaxSigners)
-	}
-	if _, err := g.Suite.DecodeElement(g.VerificationKey); err != nil {
-		return fmt.Errorf("%w: verification key: %w", ErrKey, err)
 	}
 	if len(g.Shares) != int(g.MaxSigners) {
 		return fmt.Errorf("%w: %d public shares for %d signers", ErrKey, len(g.Shares), g.MaxSigners)
@@ -51,11 +63,24 @@ func (g *GroupKey) Validate() error {
 		if s.ID != uint16(i+1) {
 			return fmt.Errorf("%w: public share %d has identifier %d", ErrKey, i, s.ID)
 		}
-		if _, err := g.Suite.DecodeElement(s.Key); err != nil {
-			return fmt.Errorf("%w: public share %d: %w", ErrKey, s.ID, err)
-		}
 	}
 	return nil
+}
+
+// decodeKeys decodes g's verification key and the given public shares
+// through DecodeElement.
+func decodeKeys(g *GroupKey, shares []PublicShare) (*ecc.Element, []*ecc.Element, error) {
+	vk, err := g.Suite.DecodeElement(g.VerificationKey)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w: verification key: %w", ErrKey, err)
+	}
+	pks := make([]*ecc.Element, len(shares))
+	for i, s := range shares {
+		if pks[i], err = g.Suite.DecodeElement(s.Key); err != nil {
+			return nil, nil, fmt.Errorf("%w: public share %d: %w", ErrKey, s.ID, err)
+		}
+	}
+	return vk, pks, nil
 }
 
 // Share returns the public share of participant id.
@@ -81,12 +106,9 @@ func (k *KeyShare) Validate() error {
 	if err := k.Group.Validate(); err != nil {
 		return err
 	}
-	if k.ID < 1 || k.ID > k.Group.MaxSigners {
-		return fmt.Errorf("%w: identifier %d", ErrKey, k.ID)
-	}
-	sc, err := k.Group.Suite.DecodeScalar(k.Secret)
-	if err != nil || sc.IsZero() {
-		return fmt.Errorf("%w: secret share", ErrKey)
+	sc, err := k.decodeSecret()
+	if err != nil {
+		return err
 	}
 	pub, _ := k.Group.Share(k.ID)
 	got := k.Group.Suite.Group().Base().Multiply(sc).Encode()
@@ -95,6 +117,19 @@ func (k *KeyShare) Validate() error {
 		return fmt.Errorf("%w: secret share does not match public share %d", ErrKey, k.ID)
 	}
 	return nil
+}
+
+// decodeSecret checks k.ID against the group's size and decodes k.Secret,
+// which must be a non-zero canonical scalar. The caller zeroes the result.
+func (k *KeyShare) decodeSecret() (*ecc.Scalar, error) {
+	if k.ID < 1 || k.ID > k.Group.MaxSigners {
+		return nil, fmt.Errorf("%w: identifier %d", ErrKey, k.ID)
+	}
+	sc, err := k.Group.Suite.DecodeScalar(k.Secret)
+	if err != nil || sc.IsZero() {
+		return nil, fmt.Errorf("%w: secret share", ErrKey)
+	}
+	return sc, nil
 }
 
 // Marshal encodes k (secret included) for sealing at rest.

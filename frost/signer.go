@@ -43,7 +43,9 @@ func NewSigner(k *KeyShare) (*Signer, error) {
 	if k == nil {
 		return nil, fmt.Errorf("%w: no key share", ErrKey)
 	}
-	if err := k.Validate(); err != nil {
+	// k.Validate's checks, each made once: the shape here, the elements in
+	// configuration, the secret against its public share in conf.Signer.
+	if err := checkGroupShape(&k.Group); err != nil {
 		return nil, err
 	}
 	suite := k.Group.Suite
@@ -53,9 +55,9 @@ func NewSigner(k *KeyShare) (*Signer, error) {
 	if err != nil {
 		return nil, err
 	}
-	secret, err := suite.DecodeScalar(k.Secret)
+	secret, err := k.decodeSecret()
 	if err != nil {
-		return nil, fmt.Errorf("%w: secret share", ErrKey)
+		return nil, err
 	}
 	defer secret.Zero()
 	ks, err := keys.NewKeyShare(g, k.ID, secret, conf.VerificationKey, nil)
@@ -88,18 +90,13 @@ func NewSigner(k *KeyShare) (*Signer, error) {
 // the given public shares (all of them for a signer, the participants' for
 // the coordinator), decoding every element through DecodeElement.
 func configuration(g *GroupKey, shares []PublicShare) (*bm.Configuration, error) {
-	vk, err := g.Suite.DecodeElement(g.VerificationKey)
+	vk, elems, err := decodeKeys(g, shares)
 	if err != nil {
-		return nil, fmt.Errorf("%w: verification key: %w", ErrKey, err)
+		return nil, err
 	}
 	pks := make([]*keys.PublicKeyShare, len(shares))
 	for i, s := range shares {
-		e, err := g.Suite.DecodeElement(s.Key)
-		if err != nil {
-			return nil, fmt.Errorf("%w: public share %d: %w", ErrKey, s.ID, err)
-		}
-		pks[i], err = keys.NewPublicKeyShare(g.Suite.Group(), s.ID, e, nil)
-		if err != nil {
+		if pks[i], err = keys.NewPublicKeyShare(g.Suite.Group(), s.ID, elems[i], nil); err != nil {
 			return nil, fmt.Errorf("%w: public share %d", ErrKey, s.ID)
 		}
 	}

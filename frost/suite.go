@@ -131,8 +131,8 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	if len(b) != s.ElementLength() {
 		return nil, fmt.Errorf("%w: %d bytes, want %d", ErrElement, len(b), s.ElementLength())
 	}
-	seen := s == Ed25519 && checkedEd25519.Has([32]byte(b))
-	if s == Ed25519 && !seen {
+	checked := s == Ed25519 && checkedEd25519.Has([32]byte(b))
+	if s == Ed25519 && !checked {
 		p, err := new(edwards25519.Point).SetBytes(b)
 		if err != nil {
 			return nil, fmt.Errorf("%w: not a point", ErrElement)
@@ -155,7 +155,7 @@ func (s Suite) DecodeElement(b []byte) (*ecc.Element, error) {
 	if err := e.Decode(b); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrElement, err)
 	}
-	if seen {
+	if checked {
 		// Passed every check below before, and the checks above.
 		return e, nil
 	}

@@ -252,7 +252,7 @@ func classify(err error) *Refusal {
 		return refuse(CodeSelfApproval, "%s", msg)
 	case errors.Is(err, approvals.ErrBadSignature):
 		return refuse(CodeBadSignature, "%s", msg)
-	case strings.Contains(msg, "roster"), errors.Is(err, approvals.ErrNotApprover):
+	case errors.Is(err, approvals.ErrNotApprover):
 		return refuse(CodeNotRostered, "%s", msg)
 	}
 	return refuse(CodeMalformed, "%s", msg)
@@ -333,8 +333,8 @@ func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 	if c == nil || !IsGovernanceAction(c.Action) {
 		return nil, refuse(CodeWrongAction, "not a governance request")
 	}
-	var a intent.Action
-	if err := json.Unmarshal(c.Intent, &a); err != nil || a.Type != "custos."+c.Action+".v1" {
+	a, err := intent.ParseAction(c.Intent, c.Action)
+	if err != nil {
 		return nil, refuse(CodeIntentMismatch, "the intent is not a %s", c.Action)
 	}
 	if err := s.check(c, 0, now, false); err != nil {

@@ -15,9 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/dkg"
 	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 )
 
@@ -27,11 +29,8 @@ type ceremony struct {
 	session      string
 	ref          wire.KeyRef
 	index        uint16
-	suite        frost.Suite
-	threshold    uint16
 	participants []wire.Participant
 	p            *dkg.Participant
-	own          []byte // our round-1 package as sent
 	transcript   [32]byte
 	shares       []dkg.Round2 // our encrypted round-2 output, released after the echo check
 	step         string       // round1, confirmed, shared, finalized
@@ -81,7 +80,7 @@ func (n *Node) ceremonyFor(session, step string) (*ceremony, error) {
 func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.DKGStart
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	sid, err := hex.DecodeString(env.Session)
 	if err != nil || len(sid) != 32 {
@@ -129,14 +128,14 @@ func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 	}
 	req, err := policy.RequirementFor(doc, "wallet.create", 0)
 	if err != nil {
-		return nil, refuse("wrong_action", "this guardian's policy has no rule for wallet.create")
+		return nil, refuse(governance.CodeWrongAction, "this guardian's policy has no rule for wallet.create")
 	}
 	switch c := r.Certificate; {
 	case c == nil && req.Approvals > 0:
-		return nil, refuse("certificate_malformed", "creating a wallet needs an approved wallet.create request")
+		return nil, refuse(governance.CodeMalformed, "creating a wallet needs an approved wallet.create request")
 	case c != nil:
 		if c.Action != "wallet.create" {
-			return nil, refuse("wrong_action", "the certificate approves %q", c.Action)
+			return nil, refuse(governance.CodeWrongAction, "the certificate approves %q", c.Action)
 		}
 		if err := checkWalletIntent(c.Intent, &r); err != nil {
 			return nil, err
@@ -177,8 +176,7 @@ func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 		p.Zero()
 		return nil, err
 	}
-	n.ceremonies[env.Session] = &ceremony{session: env.Session, ref: ref, index: index, suite: suite, threshold: r.Threshold,
-		participants: r.Participants, p: p, own: own, step: "round1"}
+	n.ceremonies[env.Session] = &ceremony{session: env.Session, ref: ref, index: index, participants: r.Participants, p: p, step: "round1"}
 	return wire.DKGRound1{Package: own}, nil
 }
 
@@ -188,7 +186,7 @@ func (n *Node) dkgStart(ctx context.Context, env *wire.Envelope) (any, error) {
 func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
 	var r wire.DKGConfirm
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -207,9 +205,6 @@ func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
 			return nil, n.failCeremony(c, accuse(wire.CodeMisbehaviour, []uint16{uint16(i + 1)},
 				"round-1 package of participant %d (%s) does not decode: %v", i+1, c.participants[i].GuardianID, err))
 		}
-		if p.From == c.index && !bytes.Equal(b, c.own) {
-			return nil, n.failCeremony(c, refuse(wire.CodeCeremony, "the relayed set alters this guardian's round-1 package"))
-		}
 		all = append(all, *p)
 	}
 	recipients := map[uint16][]byte{}
@@ -219,6 +214,9 @@ func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
 		}
 	}
 	tr, out, err := c.p.Round2(all, recipients)
+	if errors.Is(err, dkg.ErrTampered) { // the relay's doing, no participant's
+		return nil, n.failCeremony(c, refuse(wire.CodeCeremony, "the relayed set alters this guardian's round-1 package"))
+	}
 	if err != nil {
 		return nil, n.failCeremony(c, misbehaviour(err, c.participants))
 	}
@@ -231,7 +229,7 @@ func (n *Node) dkgConfirm(env *wire.Envelope) (any, error) {
 func (n *Node) dkgShares(env *wire.Envelope) (any, error) {
 	var r wire.DKGShares
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
@@ -292,7 +290,7 @@ func checkStatements(c *ceremony, envs []wire.Envelope, kind string, check func(
 func (n *Node) dkgFinalize(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.DKGFinalize
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	n.mu.Lock()
 	c, err := n.ceremonyFor(env.Session, "shared")
@@ -351,7 +349,7 @@ func (n *Node) dkgFinalize(ctx context.Context, env *wire.Envelope) (any, error)
 func (n *Node) dkgActivate(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.DKGActivate
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	n.mu.Lock()
 	c, err := n.ceremonyFor(env.Session, "finalized")
@@ -424,7 +422,7 @@ const abortActiveWindow = 15 * time.Minute
 func (n *Node) dkgAbort(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.DKGAbort
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	n.mu.Lock()
 	if c := n.ceremonies[env.Session]; c != nil {
@@ -530,20 +528,21 @@ func validKeyRef(ref wire.KeyRef) bool {
 // these guardians (by id or by name is the coordinator's choice; ids are
 // checked when the intent lists them).
 func checkWalletIntent(raw []byte, r *wire.DKGStart) error {
-	var a struct {
-		Params struct {
-			Mode      string   `json:"mode"`
-			Threshold int      `json:"threshold"`
-			Curve     string   `json:"curve"`
-			Guardians []string `json:"guardians"`
-		} `json:"params"`
+	a, err := intent.ParseAction(raw, "wallet.create")
+	if err != nil {
+		return refuse(governance.CodeIntentMismatch, "the intent is not a wallet.create")
 	}
-	if err := json.Unmarshal(raw, &a); err != nil {
-		return refuse("intent_mismatch", "the wallet.create intent does not decode")
+	var p struct {
+		Mode      string   `json:"mode"`
+		Threshold int      `json:"threshold"`
+		Curve     string   `json:"curve"`
+		Guardians []string `json:"guardians"`
 	}
-	p := a.Params
+	if err := json.Unmarshal(a.Params, &p); err != nil {
+		return refuse(governance.CodeIntentMismatch, "the wallet.create intent does not decode")
+	}
 	if p.Mode != "frost" || p.Threshold != int(r.Threshold) || (p.Curve != "" && p.Curve != r.Curve) || len(p.Guardians) != len(r.Participants) {
-		return refuse("intent_mismatch", "the approved wallet.create is not for a %d-of-%d %s frost key", r.Threshold, len(r.Participants), r.Curve)
+		return refuse(governance.CodeIntentMismatch, "the approved wallet.create is not for a %d-of-%d %s frost key", r.Threshold, len(r.Participants), r.Curve)
 	}
 	return nil
 }

@@ -216,6 +216,12 @@ func TestDKGAdversarial(t *testing.T) {
 			{"a transfer certificate", func(s *wire.DKGStart) {
 				_, s.Certificate = c.transferCert(t, s.WalletID, amountSmall, "u-bob")
 			}, "wrong_action"},
+			{"another action's intent under wallet.create", func(s *wire.DKGStart) {
+				// Certificate.Action is not signed, the intent is: an
+				// approved intent of another type is no wallet.create.
+				other := bytes.Replace(s.Certificate.Intent, []byte(`"custos.wallet.create.v1"`), []byte(`"custos.policy.change.v1"`), 1)
+				s.Certificate = c.certificate(t, certSpec{action: "wallet.create", intent: other, approvers: []string{"u-alice", "u-bob"}})
+			}, "intent_mismatch"},
 			{"this guardian listed with other keys", func(s *wire.DKGStart) {
 				s.Participants[0].EncryptionKey = nodes[1].EncryptionKey()
 			}, wire.CodeMalformed},
@@ -253,45 +259,34 @@ func TestDKGAdversarial(t *testing.T) {
 		c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: [][]byte{{1}, {2}, {3}}}, wire.CodeCeremony)
 	})
 
-	t.Run("fail/relayed set alters own package", func(t *testing.T) {
-		cr := c.newCeremony(t, nodes, 2, next())
-		cr.doStart(t)
-		set := append([][]byte(nil), cr.round1...)
-		set[0] = flipProof(t, set[0])
-		e := c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: set}, wire.CodeCeremony)
-		if !strings.Contains(e.Message, "alters") {
-			t.Errorf("refusal %q does not say the set was altered", e.Message)
-		}
-		if len(e.Culprits) != 0 {
-			t.Errorf("culprits %v for an altered relay, want none", e.Culprits)
-		}
-		// The ceremony is over for that guardian, even with the honest set.
-		c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: cr.round1}, wire.CodeCeremony)
-	})
-
-	t.Run("fail/relayed set with a forged package of another participant", func(t *testing.T) {
-		cr := c.newCeremony(t, nodes, 2, next())
-		cr.doStart(t)
-		set := append([][]byte(nil), cr.round1...)
-		set[2] = flipProof(t, set[2])
-		e := c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: set}, wire.CodeMisbehaviour)
-		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
-			t.Errorf("refusal %q does not name participant 3 (%s)", e.Message, nodes[2].id)
-		}
-		wantCulprits(t, e, 3)
-	})
-
-	t.Run("fail/relayed set with a package that does not decode", func(t *testing.T) {
-		cr := c.newCeremony(t, nodes, 2, next())
-		cr.doStart(t)
-		set := append([][]byte(nil), cr.round1...)
-		set[1] = []byte("not a round-1 package")
-		e := c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: set}, wire.CodeMisbehaviour)
-		if !strings.Contains(e.Message, "participant 2 ("+nodes[1].id+")") {
-			t.Errorf("refusal %q does not name participant 2 (%s)", e.Message, nodes[1].id)
-		}
-		wantCulprits(t, e, 2)
-	})
+	for _, tc := range []struct {
+		name     string
+		slot     int // the package the relay replaces
+		replace  func(t *testing.T, pkg []byte) []byte
+		code     string
+		says     string   // in the refusal's message
+		culprits []uint16 // as the refusal names them
+	}{
+		{"fail/relayed set alters own package", 0, flipProof, wire.CodeCeremony, "alters", nil},
+		{"fail/relayed set with a forged package of another participant", 2, flipProof, wire.CodeMisbehaviour,
+			"participant 3 (" + nodes[2].id + ")", []uint16{3}},
+		{"fail/relayed set with a package that does not decode", 1, func(*testing.T, []byte) []byte { return []byte("not a round-1 package") },
+			wire.CodeMisbehaviour, "participant 2 (" + nodes[1].id + ")", []uint16{2}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cr := c.newCeremony(t, nodes, 2, next())
+			cr.doStart(t)
+			set := append([][]byte(nil), cr.round1...)
+			set[tc.slot] = tc.replace(t, set[tc.slot])
+			e := c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: set}, tc.code)
+			if !strings.Contains(e.Message, tc.says) {
+				t.Errorf("refusal %q does not say %q", e.Message, tc.says)
+			}
+			wantCulprits(t, e, tc.culprits...)
+			// The ceremony is over for that guardian, even with the honest set.
+			c.refused(t, nodes[0], wire.KindDKGConfirm, cr.session, 2, wire.DKGConfirm{Packages: cr.round1}, wire.CodeCeremony)
+		})
+	}
 
 	t.Run("fail/confirmation with another transcript", func(t *testing.T) {
 		cr := c.newCeremony(t, nodes, 2, next())
@@ -325,10 +320,7 @@ func TestDKGAdversarial(t *testing.T) {
 		}
 		ans := c.deliver(t, nodes[0], c.envelope(t, nodes[0].id, wire.KindDKGShares, cr.session, 3, wire.DKGShares{Confirmations: cr.confirms}))
 		e := mustRefuse(t, ans, wire.CodeInconsistent)
-		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
-			t.Errorf("refusal %q does not name participant 3 (%s)", e.Message, nodes[2].id)
-		}
-		wantCulprits(t, e, 3)
+		wantNamed(t, e, 3, nodes[2].id)
 		c.refused(t, nodes[0], wire.KindDKGShares, cr.session, 3, wire.DKGShares{Confirmations: cr.confirms}, wire.CodeCeremony)
 	})
 
@@ -344,10 +336,7 @@ func TestDKGAdversarial(t *testing.T) {
 		confirms := append([]wire.Envelope(nil), cr.confirms...)
 		confirms[1] = *f
 		e := c.refused(t, nodes[0], wire.KindDKGShares, cr.session, 3, wire.DKGShares{Confirmations: confirms}, wire.CodeMisbehaviour)
-		if !strings.Contains(e.Message, nodes[1].id) {
-			t.Errorf("refusal %q does not name %s", e.Message, nodes[1].id)
-		}
-		wantCulprits(t, e, 2)
+		wantNamed(t, e, 2, nodes[1].id)
 	})
 
 	t.Run("fail/corrupted encrypted share", func(t *testing.T) {
@@ -364,11 +353,7 @@ func TestDKGAdversarial(t *testing.T) {
 		bad, _ := m.Marshal()
 		shares := [][]byte{routed[1][0], bad}
 		e := c.refused(t, nodes[0], wire.KindDKGFinalize, cr.session, 4, wire.DKGFinalize{Shares: shares}, wire.CodeMisbehaviour)
-		culprit := nodes[m.From-1].id
-		if !strings.Contains(e.Message, fmt.Sprintf("participant %d (%s)", m.From, culprit)) {
-			t.Errorf("refusal %q does not name participant %d (%s)", e.Message, m.From, culprit)
-		}
-		wantCulprits(t, e, m.From)
+		wantNamed(t, e, m.From, nodes[m.From-1].id)
 		if s := c.keyStatus(t, nodes[0], cr.w.ref); s != "" {
 			t.Fatalf("key %s after a refused finalize", s)
 		}
@@ -382,10 +367,7 @@ func TestDKGAdversarial(t *testing.T) {
 		// cannot tell a sender that sent nothing from a relay that
 		// dropped it).
 		e = c.refused(t, nodes[1], wire.KindDKGFinalize, cr.session, 4, wire.DKGFinalize{Shares: routed[2][:1]}, wire.CodeMisbehaviour)
-		if !strings.Contains(e.Message, "participant 3 ("+nodes[2].id+")") {
-			t.Errorf("refusal %q does not name participant 3", e.Message)
-		}
-		wantCulprits(t, e, 3)
+		wantNamed(t, e, 3, nodes[2].id)
 	})
 
 	t.Run("fail/activation with a bad test signature", func(t *testing.T) {
@@ -470,6 +452,16 @@ func wantCulprits(t *testing.T, e *wire.Error, want ...uint16) {
 	if !slices.Equal(e.Culprits, want) {
 		t.Errorf("refusal %q names culprits %v, want %v", e.Message, e.Culprits, want)
 	}
+}
+
+// wantNamed checks that a refusal holds participant i, guardian id,
+// responsible: in its message for people and alone in Culprits.
+func wantNamed(t *testing.T, e *wire.Error, i uint16, id string) {
+	t.Helper()
+	if name := fmt.Sprintf("participant %d (%s)", i, id); !strings.Contains(e.Message, name) {
+		t.Errorf("refusal %q does not name %s", e.Message, name)
+	}
+	wantCulprits(t, e, i)
 }
 
 // auditHas reports whether n's own event log holds an event with action,

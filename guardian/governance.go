@@ -1,19 +1,16 @@
 package guardian
 
 import (
-	"bytes"
 	"context"
 	"crypto/ed25519"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"strings"
 	"time"
 
+	"github.com/custos-dev/custos/client"
 	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 )
@@ -23,7 +20,7 @@ import (
 func (n *Node) applyGovernance(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.GovernanceUpdate
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	// Read, check and write as one step: two updates applied at once
 	// must not both build on the same state (one would be lost, yet
@@ -83,9 +80,8 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 	if n.ID() != "" {
 		return nil, fmt.Errorf("guardian: enrolled already as %s", n.ID())
 	}
-	base := strings.TrimRight(coordinatorURL, "/")
 	var pv wire.EnrollPreview
-	if err := postEnrolment(ctx, base+"/v1/guardians/enroll/preview", "enrolment preview", &wire.EnrollPreviewRequest{Code: code}, &pv); err != nil {
+	if err := postEnrolment(ctx, coordinatorURL, "/v1/guardians/enroll/preview", "enrolment preview", &wire.EnrollPreviewRequest{Code: code}, &pv); err != nil {
 		return nil, err
 	}
 	if len(pv.CoordinatorKey) != ed25519.PublicKeySize {
@@ -106,7 +102,7 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 		GovernanceHash: hash}
 	req.Signature = ed25519.Sign(n.identity, wire.EnrollMessage(req))
 	var er wire.EnrollResponse
-	if err := postEnrolment(ctx, base+"/v1/guardians/enroll", "enrolment", req, &er); err != nil {
+	if err := postEnrolment(ctx, coordinatorURL, "/v1/guardians/enroll", "enrolment", req, &er); err != nil {
 		return nil, err
 	}
 	if er.GuardianID == "" || len(er.CoordinatorKey) != ed25519.PublicKeySize {
@@ -141,40 +137,30 @@ func (n *Node) Enroll(ctx context.Context, coordinatorURL, code string, confirm 
 	return &er, nil
 }
 
-// postEnrolment POSTs body as JSON to target and decodes a 200 or 201 answer
-// into out; what names the step in errors, which carry the coordinator's
-// error code and message.
-func postEnrolment(ctx context.Context, target, what string, body, out any) error {
-	raw, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, target, bytes.NewReader(raw))
-	if err != nil {
-		return err
-	}
-	hreq.Header.Set("Content-Type", "application/json")
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(hreq)
-	if err != nil {
-		return fmt.Errorf("guardian: contacting the coordinator: %w", err)
-	}
-	defer resp.Body.Close()
-	raw, err = io.ReadAll(io.LimitReader(resp.Body, 8<<20))
-	if err != nil {
-		return fmt.Errorf("guardian: reading the %s answer: %w", what, err)
-	}
-	if resp.StatusCode != http.StatusOK && resp.StatusCode != http.StatusCreated {
-		var e struct {
-			Error struct {
-				Code    string `json:"code"`
-				Message string `json:"message"`
-			} `json:"error"`
-		}
-		json.Unmarshal(raw, &e)
-		return fmt.Errorf("guardian: the coordinator refused the %s (HTTP %d): %s %s", what, resp.StatusCode, e.Error.Code, e.Error.Message)
-	}
-	if err := json.Unmarshal(raw, out); err != nil {
-		return fmt.Errorf("guardian: %s answer: %w", what, err)
+// postEnrolment POSTs body to path at the coordinator and decodes its
+// answer into out; what names the step in errors. A refusal keeps the
+// coordinator's *client.Error (errors.As finds it) under a message naming
+// the step.
+func postEnrolment(ctx context.Context, base, path, what string, body, out any) error {
+	_, _, err := client.New(base, "").Do(ctx, http.MethodPost, path, body, out)
+	var ce *client.Error
+	switch {
+	case errors.As(err, &ce):
+		return &enrolmentRefusal{what: what, err: ce}
+	case err != nil:
+		return fmt.Errorf("guardian: %s: %w", what, err)
 	}
 	return nil
 }
+
+// enrolmentRefusal is the coordinator's refusal of an enrolment step.
+type enrolmentRefusal struct {
+	what string
+	err  *client.Error
+}
+
+func (e *enrolmentRefusal) Error() string {
+	return fmt.Sprintf("guardian: the coordinator refused the %s (HTTP %d): %s %s", e.what, e.err.Status, e.err.Code, e.err.Message)
+}
+
+func (e *enrolmentRefusal) Unwrap() error { return e.err }

@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -59,8 +60,9 @@ type InitOptions struct {
 
 // Init creates a guardian directory: identity and encryption keys, the
 // key-encryption key (or its salt), the configuration and the state
-// database. It refuses a directory that already holds a guardian.
-func Init(dir string, o InitOptions) (*Config, error) {
+// database, and returns the new guardian's status. It refuses a directory
+// that already holds a guardian.
+func Init(dir string, o InitOptions) (*Status, error) {
 	if o.Listen == "" {
 		return nil, errors.New("guardian: a listen address is required")
 	}
@@ -117,9 +119,14 @@ func Init(dir string, o InitOptions) (*Config, error) {
 		return nil, err
 	}
 	defer d.close()
-	return cfg, d.event(context.Background(), &audit.Event{Time: time.Now().UTC(), Category: audit.CategoryAdmin,
+	st := &Status{IdentityKey: hex.EncodeToString(id.Public().(ed25519.PublicKey)), EncryptionKey: hex.EncodeToString(enc.PublicKey().Bytes()),
+		Listen: cfg.Listen, Endpoint: cfg.Endpoint}
+	if err := d.event(context.Background(), &audit.Event{Time: time.Now().UTC(), Category: audit.CategoryAdmin,
 		Action: "guardian.init", Actor: "operator", Target: "guardian", Result: audit.ResultSuccess,
-		Metadata: map[string]string{"identity_key": hex.EncodeToString(id.Public().(ed25519.PublicKey))}})
+		Metadata: map[string]string{"identity_key": st.IdentityKey}}); err != nil {
+		return nil, err
+	}
+	return st, nil
 }
 
 // LoadConfig reads a guardian's configuration.
@@ -150,14 +157,71 @@ type Options struct {
 	Fault string
 }
 
+// Dir is a guardian's directory opened by Inspect: its configuration,
+// public keys, enrolment and state database. It never reads the
+// key-encryption key or the sealed shares.
+type Dir struct {
+	dir           string
+	cfg           *Config
+	identityKey   ed25519.PublicKey
+	encryptionKey []byte
+	db            *db
+}
+
+// Inspect opens the guardian in dir for reading its configuration, keys,
+// status and event log; it holds no secret.
+func Inspect(dir string) (*Dir, error) {
+	d, id, _, err := openDir(dir)
+	clear(id)
+	return d, err
+}
+
+// openDir opens dir and returns its private keys with it.
+func openDir(dir string) (*Dir, ed25519.PrivateKey, *ecdh.PrivateKey, error) {
+	cfg, err := LoadConfig(dir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	id, err := keyfile.ReadEd25519(filepath.Join(dir, IdentityFile))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	enc, err := keyfile.ReadX25519(filepath.Join(dir, EncryptionFile))
+	if err != nil {
+		clear(id)
+		return nil, nil, nil, err
+	}
+	d, err := openDB(filepath.Join(dir, StateFile))
+	if err != nil {
+		clear(id)
+		return nil, nil, nil, err
+	}
+	return &Dir{dir: dir, cfg: cfg, identityKey: id.Public().(ed25519.PublicKey), encryptionKey: enc.PublicKey().Bytes(), db: d}, id, enc, nil
+}
+
+// Close closes the state database.
+func (d *Dir) Close() error { return d.db.close() }
+
+// IdentityKey is the guardian's public identity key.
+func (d *Dir) IdentityKey() ed25519.PublicKey { return d.identityKey }
+
+// EncryptionKey is the guardian's public X25519 key.
+func (d *Dir) EncryptionKey() []byte { return d.encryptionKey }
+
+// Config is the guardian's configuration.
+func (d *Dir) Config() Config { return *d.cfg }
+
+// ExportEvents writes the guardian's own audit chain as JSON lines.
+func (d *Dir) ExportEvents(ctx context.Context, w func([]byte) error) error {
+	return d.db.exportEvents(ctx, w)
+}
+
 // Node is a running guardian.
 type Node struct {
-	dir      string
-	cfg      *Config
+	*Dir
 	identity ed25519.PrivateKey
 	enc      *ecdh.PrivateKey
 	kek      *seal.KEK
-	db       *db
 	log      *slog.Logger
 	now      func() time.Time
 	fault    string
@@ -201,11 +265,11 @@ type issued struct {
 
 // Open loads a guardian from dir.
 func Open(dir string, o Options) (*Node, error) {
-	cfg, err := LoadConfig(dir)
+	d, identity, enc, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	n := &Node{dir: dir, cfg: cfg, log: o.Logger, now: o.Now, fault: o.Fault, keys: map[wire.KeyRef]*key{},
+	n := &Node{Dir: d, identity: identity, enc: enc, log: o.Logger, now: o.Now, fault: o.Fault, keys: map[wire.KeyRef]*key{},
 		ceremonies: map[string]*ceremony{}, seen: map[[32]byte]seenEntry{}}
 	if n.log == nil {
 		n.log = slog.New(slog.DiscardHandler)
@@ -214,12 +278,7 @@ func Open(dir string, o Options) (*Node, error) {
 		n.now = time.Now
 	}
 	n.started = n.now()
-	if n.identity, err = keyfile.ReadEd25519(filepath.Join(dir, IdentityFile)); err != nil {
-		return nil, err
-	}
-	if n.enc, err = keyfile.ReadX25519(filepath.Join(dir, EncryptionFile)); err != nil {
-		return nil, err
-	}
+	cfg := d.cfg
 	if cfg.PassphraseFile != "" {
 		n.kek, err = seal.DeriveKEKFromPassphraseFile(cfg.PassphraseFile, cfg.Salt, seal.DefaultArgon2Params())
 	} else {
@@ -230,9 +289,7 @@ func Open(dir string, o Options) (*Node, error) {
 		n.kek, err = seal.LoadKEKFile(p)
 	}
 	if err != nil {
-		return nil, err
-	}
-	if n.db, err = openDB(filepath.Join(dir, StateFile)); err != nil {
+		n.Close()
 		return nil, err
 	}
 	ctx := context.Background()
@@ -266,23 +323,11 @@ func (n *Node) Close() error {
 	if n.kek != nil {
 		n.kek.Zero()
 	}
-	if n.db != nil {
-		return n.db.close()
-	}
-	return nil
+	return n.Dir.Close()
 }
 
 // ID is the guardian id given at enrolment ("" before).
 func (n *Node) ID() string { n.mu.Lock(); defer n.mu.Unlock(); return n.id }
-
-// IdentityKey is the node's public identity key.
-func (n *Node) IdentityKey() ed25519.PublicKey { return n.identity.Public().(ed25519.PublicKey) }
-
-// EncryptionKey is the node's public X25519 key.
-func (n *Node) EncryptionKey() []byte { return n.enc.PublicKey().Bytes() }
-
-// Config is the node's configuration.
-func (n *Node) Config() Config { return *n.cfg }
 
 // shareAD binds a sealed share to its wallet, guardian, key version and
 // participant index.
@@ -398,12 +443,38 @@ type Status struct {
 	Keys           []wire.KeyStatus `json:"keys"`
 }
 
-// Status reports the node's enrolment, governance and keys.
+// Status reports the guardian's enrolment, governance and keys as its
+// state database holds them.
+func (d *Dir) Status(ctx context.Context) (*Status, error) {
+	st := d.status(ctx)
+	st.GuardianID, _ = d.db.meta(ctx, "guardian_id")
+	st.CoordinatorKey, _ = d.db.meta(ctx, "coordinator_key")
+	g, applied, err := d.db.governance(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if g != nil {
+		st.GovernanceHash, st.Applied = g.HashHex(), applied
+	}
+	if st.Keys, err = d.db.keys(ctx); err != nil {
+		return nil, err
+	}
+	return st, nil
+}
+
+// status is the part of a Status that a running node does not change.
+func (d *Dir) status(ctx context.Context) *Status {
+	st := &Status{IdentityKey: hex.EncodeToString(d.identityKey), EncryptionKey: hex.EncodeToString(d.encryptionKey),
+		Listen: d.cfg.Listen, Endpoint: d.cfg.Endpoint}
+	st.Coordinator, _ = d.db.meta(ctx, "coordinator_url")
+	st.Name, _ = d.db.meta(ctx, "name")
+	return st
+}
+
+// Status reports the running node's enrolment, governance and keys, with
+// the commitments each key has on hand.
 func (n *Node) Status(ctx context.Context) (*Status, error) {
-	st := &Status{IdentityKey: hex.EncodeToString(n.IdentityKey()), EncryptionKey: hex.EncodeToString(n.EncryptionKey()),
-		Listen: n.cfg.Listen, Endpoint: n.cfg.Endpoint}
-	st.Coordinator, _ = n.db.meta(ctx, "coordinator_url")
-	st.Name, _ = n.db.meta(ctx, "name")
+	st := n.status(ctx)
 	h := n.health(ctx)
 	st.GuardianID, st.GovernanceHash, st.Applied, st.Keys = h.GuardianID, h.GovernanceHash, h.Applied, h.Keys
 	n.mu.Lock()
@@ -412,26 +483,19 @@ func (n *Node) Status(ctx context.Context) (*Status, error) {
 	return st, nil
 }
 
-// ExportEvents writes the node's own audit chain as JSON lines.
-func (n *Node) ExportEvents(ctx context.Context, w func([]byte) error) error {
-	return n.db.exportEvents(ctx, w)
-}
-
 func (n *Node) event(ctx context.Context, action, target, result string, meta map[string]string) {
-	err := n.db.event(ctx, &audit.Event{Time: n.now().UTC(), Category: categoryOf(action), Action: action,
-		Actor: "coordinator", Target: target, Result: result, Metadata: meta})
-	if err != nil {
+	if err := n.db.event(ctx, n.eventOf(action, target, result, meta)); err != nil {
 		n.log.ErrorContext(ctx, "guardian event log", "action", action, "err", err)
 	}
 }
 
 func categoryOf(action string) string {
 	switch {
-	case len(action) > 5 && action[:5] == "sign.":
+	case strings.HasPrefix(action, "sign."):
 		return audit.CategoryTransaction
-	case len(action) > 4 && action[:4] == "dkg.":
+	case strings.HasPrefix(action, "dkg."):
 		return audit.CategoryWallet
-	case len(action) > 11 && action[:11] == "governance.":
+	case strings.HasPrefix(action, "governance."):
 		return audit.CategoryPolicy
 	}
 	return audit.CategoryAdmin

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,22 +16,14 @@ import (
 	"github.com/custos-dev/custos/guardian/wire"
 )
 
-// refusal is a typed refusal answered as a KindError envelope.
-type refusal struct {
-	code     string
-	msg      string
-	culprits []uint16 // ceremony participants held responsible (wire.Error.Culprits)
-}
-
-func (r *refusal) Error() string { return r.code + ": " + r.msg }
-
-func refuse(code, format string, args ...any) *refusal {
-	return &refusal{code: code, msg: fmt.Sprintf(format, args...)}
+// refuse is a typed refusal, answered as a KindError envelope.
+func refuse(code, format string, args ...any) *wire.Error {
+	return &wire.Error{Code: code, Message: fmt.Sprintf(format, args...)}
 }
 
 // accuse is refuse naming the ceremony participants responsible.
-func accuse(code string, culprits []uint16, format string, args ...any) *refusal {
-	return &refusal{code: code, msg: fmt.Sprintf(format, args...), culprits: culprits}
+func accuse(code string, culprits []uint16, format string, args ...any) *wire.Error {
+	return &wire.Error{Code: code, Message: fmt.Sprintf(format, args...), Culprits: culprits}
 }
 
 // Handler serves the guardian's HTTP interface: GET /healthz (liveness,
@@ -117,14 +108,16 @@ type seenEntry struct {
 }
 
 func (n *Node) refusalBody(ctx context.Context, env *wire.Envelope, err error) *wire.Error {
-	var r *refusal
+	var r *wire.Error
 	var g *governance.Refusal
 	var out wire.Error
 	switch {
 	case errors.As(err, &r):
-		out = wire.Error{Code: r.code, Message: r.msg, Culprits: slices.Clone(r.culprits)}
+		out = *r
 	case errors.As(err, &g):
 		out = wire.Error{Code: g.Code, Message: g.Reason}
+	case errors.Is(err, wire.ErrMalformed): // a body that does not decode
+		out = wire.Error{Code: wire.CodeMalformed, Message: err.Error()}
 	default:
 		n.log.ErrorContext(ctx, "guardian request failed", "kind", env.Kind, "session", env.Session, "err", err)
 		out = wire.Error{Code: wire.CodeInternal, Message: "internal error"}
@@ -146,7 +139,7 @@ func (n *Node) dispatch(ctx context.Context, env *wire.Envelope) (any, error) {
 	case wire.KindHealth:
 		var r wire.HealthRequest
 		if err := env.Decode(&r); err != nil {
-			return nil, refuse(wire.CodeMalformed, "%v", err)
+			return nil, err
 		}
 		return n.health(ctx), nil
 	case wire.KindCommit:

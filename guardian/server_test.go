@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/custos-dev/custos/client"
 	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 )
@@ -205,8 +206,12 @@ func TestEnroll(t *testing.T) {
 	})
 	t.Run("fail/unknown code", func(t *testing.T) {
 		n := c.initNode(t)
-		if _, err := n.Enroll(ctx, c.srv.URL, "not-a-code", c.confirmHash); err == nil || !strings.Contains(err.Error(), "invalid_code") {
+		_, err := n.Enroll(ctx, c.srv.URL, "not-a-code", c.confirmHash)
+		if err == nil || !strings.Contains(err.Error(), "invalid_code") {
 			t.Fatalf("enrolment with an unknown code: %v", err)
+		}
+		if ce := (*client.Error)(nil); !errors.As(err, &ce) || ce.Code != "invalid_code" || ce.Status != http.StatusUnauthorized {
+			t.Fatalf("the refusal does not carry the coordinator's error: %#v", err)
 		}
 		if n.ID() != "" {
 			t.Fatal("enrolled anyway")

@@ -13,6 +13,7 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/frost"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/guardian/wire"
 )
 
@@ -35,7 +36,7 @@ func (n *Node) keyFor(ref wire.KeyRef) (*key, error) {
 func (n *Node) commit(env *wire.Envelope) (any, error) {
 	var r wire.CommitRequest
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	if r.Count < 1 || r.Count > maxCommitBatch {
 		return nil, refuse(wire.CodeMalformed, "count must be 1..%d", maxCommitBatch)
@@ -138,7 +139,7 @@ func sameCommitment(a, b frost.Commitment) bool {
 func (n *Node) prepare(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.SignRequest
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	if env.Session == "" {
 		return nil, refuse(wire.CodeMalformed, "no session")
@@ -210,7 +211,7 @@ func checkIntent(r *wire.SignRequest) error {
 		return refuse(wire.CodeMessageMismatch, "the message is not a transfer intent: %v", err)
 	}
 	if t.WalletID != r.WalletID {
-		return refuse("intent_mismatch", "the intent is for wallet %s, the request for %s", t.WalletID, r.WalletID)
+		return refuse(governance.CodeIntentMismatch, "the intent is for wallet %s, the request for %s", t.WalletID, r.WalletID)
 	}
 	return nil
 }
@@ -222,17 +223,17 @@ func checkIntent(r *wire.SignRequest) error {
 func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest, checkUse bool) error {
 	c := r.Certificate
 	if c == nil {
-		return refuse("certificate_malformed", "a signature needs an approval certificate")
+		return refuse(governance.CodeMalformed, "a signature needs an approval certificate")
 	}
 	if c.Action != "transfer" {
-		return refuse("wrong_action", "the certificate approves %q, not a transfer", c.Action)
+		return refuse(governance.CodeWrongAction, "the certificate approves %q, not a transfer", c.Action)
 	}
 	t, err := intent.ParseTransfer(c.Intent)
 	if err != nil {
-		return refuse("intent_mismatch", "the certificate's intent is not a transfer: %v", err)
+		return refuse(governance.CodeIntentMismatch, "the certificate's intent is not a transfer: %v", err)
 	}
 	if t.WalletID != r.WalletID {
-		return refuse("intent_mismatch", "the intent is for wallet %s, the request for %s", t.WalletID, r.WalletID)
+		return refuse(governance.CodeIntentMismatch, "the intent is for wallet %s, the request for %s", t.WalletID, r.WalletID)
 	}
 	if !bytes.Equal(r.Message, c.Intent) {
 		return refuse(wire.CodeMessageMismatch, "the message to sign is not the approved intent")
@@ -252,14 +253,8 @@ func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest, checkUse 
 	if !checkUse {
 		return nil
 	}
-	prev, err := n.db.certificateUse(ctx, c.RequestID)
-	if err != nil {
-		return err
-	}
-	if h := sha256.Sum256(r.Message); prev != nil && !bytes.Equal(prev, h[:]) {
-		return refuse(wire.CodeCertificateUsed, "the certificate of request %s was used for another message", c.RequestID)
-	}
-	return nil
+	_, err = certificateUse(ctx, n.db.sql, c.RequestID, sha256.Sum256(r.Message))
+	return err
 }
 
 // sign is signing round 2: given every participant's signed round-1
@@ -268,7 +263,7 @@ func (n *Node) checkTransfer(ctx context.Context, r *wire.SignRequest, checkUse 
 func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	var r wire.ShareRequest
 	if err := env.Decode(&r); err != nil {
-		return nil, refuse(wire.CodeMalformed, "%v", err)
+		return nil, err
 	}
 	digest, err := wire.RequestDigest(&r.Request)
 	if err != nil {
@@ -351,13 +346,8 @@ func (n *Node) sign(ctx context.Context, env *wire.Envelope) (any, error) {
 	err = n.db.tx(ctx, func(tx *sql.Tx) error {
 		if c := r.Request.Certificate; c != nil {
 			target = "request:" + c.RequestID
-			h := sha256.Sum256(r.Request.Message)
-			prev, err := useCertificate(ctx, tx, c.RequestID, r.Request.Message, r.Request.WalletID, r.Request.KeyVersion, env.Session, n.now())
-			if err != nil {
+			if err := useCertificate(ctx, tx, c.RequestID, r.Request.Message, r.Request.WalletID, r.Request.KeyVersion, env.Session, n.now()); err != nil {
 				return err
-			}
-			if !bytes.Equal(prev, h[:]) {
-				return refuse(wire.CodeCertificateUsed, "the certificate of request %s was used for another message", c.RequestID)
 			}
 		}
 		meta["session"] = env.Session

@@ -1,6 +1,7 @@
 package guardian
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/governance"
+	"github.com/custos-dev/custos/guardian/wire"
 )
 
 // db is the guardian's own small state: its enrolment, the governance
@@ -90,6 +92,11 @@ func openDB(path string) (*db, error) {
 
 func (d *db) close() error { return d.sql.Close() }
 
+// rowQuerier is a *sql.DB or a *sql.Tx.
+type rowQuerier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 func (d *db) meta(ctx context.Context, key string) (string, error) {
 	var v string
 	err := d.sql.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
@@ -150,30 +157,33 @@ func putGovernance(ctx context.Context, tx *sql.Tx, st *governance.State, reques
 	return err
 }
 
-// certificateUse records that the guardian signs for requestID, with the
-// message it signs. It returns the message hash of an earlier use, if any.
-func useCertificate(ctx context.Context, tx *sql.Tx, requestID string, msg []byte, wallet string, version int, session string, at time.Time) ([]byte, error) {
+// useCertificate records, in tx, that the guardian signs msg for
+// requestID. A certificate already used for msg is left as recorded; one
+// used for another message is refused.
+func useCertificate(ctx context.Context, tx *sql.Tx, requestID string, msg []byte, wallet string, version int, session string, at time.Time) error {
 	h := sha256.Sum256(msg)
-	var prev []byte
-	err := tx.QueryRowContext(ctx, `SELECT message_hash FROM certificate_uses WHERE request_id = ?`, requestID).Scan(&prev)
-	if err == nil {
-		return prev, nil
+	if used, err := certificateUse(ctx, tx, requestID, h); used || err != nil {
+		return err
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return nil, err
-	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO certificate_uses (request_id, message_hash, wallet_id, key_version, session, used_us) VALUES (?, ?, ?, ?, ?, ?)`,
+	_, err := tx.ExecContext(ctx, `INSERT INTO certificate_uses (request_id, message_hash, wallet_id, key_version, session, used_us) VALUES (?, ?, ?, ?, ?, ?)`,
 		requestID, h[:], wallet, version, session, at.UnixMicro())
-	return h[:], err
+	return err
 }
 
-func (d *db) certificateUse(ctx context.Context, requestID string) ([]byte, error) {
+// certificateUse reports whether the certificate of requestID was used,
+// and refuses it if that was for a message other than the one hashing to h.
+func certificateUse(ctx context.Context, q rowQuerier, requestID string, h [32]byte) (bool, error) {
 	var prev []byte
-	err := d.sql.QueryRowContext(ctx, `SELECT message_hash FROM certificate_uses WHERE request_id = ?`, requestID).Scan(&prev)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
+	err := q.QueryRowContext(ctx, `SELECT message_hash FROM certificate_uses WHERE request_id = ?`, requestID).Scan(&prev)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, err
+	case !bytes.Equal(prev, h[:]):
+		return true, refuse(wire.CodeCertificateUsed, "the certificate of request %s was used for another message", requestID)
 	}
-	return prev, err
+	return true, nil
 }
 
 // appendEvent adds an event to the guardian's own hash chain, in tx.
@@ -220,4 +230,22 @@ func (d *db) exportEvents(ctx context.Context, w func(line []byte) error) error 
 		}
 	}
 	return rows.Err()
+}
+
+// keys lists the keys the guardian holds, as KeyStatus without nonces.
+func (d *db) keys(ctx context.Context) ([]wire.KeyStatus, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT wallet_id, key_version, idx, status FROM keys ORDER BY wallet_id, key_version`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []wire.KeyStatus
+	for rows.Next() {
+		var k wire.KeyStatus
+		if err := rows.Scan(&k.WalletID, &k.KeyVersion, &k.Index, &k.Status); err != nil {
+			return nil, err
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
 }

@@ -251,5 +251,21 @@ func NewAction(action string, params any) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
-	return json.Marshal(Action{Type: "custos." + action + ".v1", Params: sorted})
+	return json.Marshal(Action{Type: actionType(action), Params: sorted})
 }
+
+// ParseAction decodes the intent of action and checks that it is one:
+// its type is that of action, so an intent approved as one action is
+// never taken for another.
+func ParseAction(b []byte, action string) (*Action, error) {
+	var a Action
+	if err := json.Unmarshal(b, &a); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if want := actionType(action); a.Type != want {
+		return nil, fmt.Errorf("%w: type %q is not %q", ErrInvalid, a.Type, want)
+	}
+	return &a, nil
+}
+
+func actionType(action string) string { return "custos." + action + ".v1" }

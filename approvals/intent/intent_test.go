@@ -110,6 +110,28 @@ func TestNewActionSortsKeys(t *testing.T) {
 	}
 }
 
+func TestParseAction(t *testing.T) {
+	raw, err := NewAction("wallet.create", map[string]any{"mode": "frost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := ParseAction(raw, "wallet.create"); err != nil || string(a.Params) != `{"mode":"frost"}` {
+		t.Fatalf("ok: %+v, %v", a, err)
+	}
+	for name, tc := range map[string]struct {
+		raw    []byte
+		action string
+	}{
+		"fail/another action": {raw, "policy.change"},
+		"fail/a transfer":     {[]byte(`{"type":"custos.transfer.v1"}`), "wallet.create"},
+		"fail/not JSON":       {[]byte(`wallet.create`), "wallet.create"},
+	} {
+		if _, err := ParseAction(tc.raw, tc.action); !errors.Is(err, ErrInvalid) {
+			t.Errorf("%s: err = %v, want ErrInvalid", name, err)
+		}
+	}
+}
+
 func FuzzParseTransfer(f *testing.F) {
 	tr, _ := NewTransfer("w1", "message", "eth", "0xabc", "1500000000000000000", "invoice", "n1")
 	f.Add(tr.Canonical())

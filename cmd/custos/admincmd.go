@@ -40,25 +40,21 @@ type walletView struct {
 	Threshold      int      `json:"threshold"`
 	Guardians      []string `json:"guardians"`
 	Ceremony       *struct {
-		ID         string   `json:"id"`
-		State      string   `json:"state"`
-		Round      string   `json:"round"`
-		Transcript string   `json:"transcript"`
-		Blamed     []string `json:"blamed"`
-		Error      string   `json:"error"`
-		Progress   *struct {
-			Steps []struct {
-				Round      string    `json:"round"`
-				StartedAt  time.Time `json:"started_at"`
-				DurationMS float64   `json:"duration_ms"`
-			} `json:"steps"`
-		} `json:"progress"`
+		ID         string                        `json:"id"`
+		State      string                        `json:"state"`
+		Round      string                        `json:"round"`
+		Transcript string                        `json:"transcript"`
+		Blamed     []string                      `json:"blamed"`
+		Error      string                        `json:"error"`
+		Progress   *coordinator.CeremonyProgress `json:"progress"`
 	} `json:"ceremony"`
 }
 
+const walletSubcommands = "create|list|show|freeze|unfreeze"
+
 func runWallet(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos wallet create|list|show|freeze|unfreeze [flags]")
+		return usagef("usage: custos wallet %s [flags]", walletSubcommands)
 	}
 	fs := flag.NewFlagSet("wallet "+args[0], flag.ContinueOnError)
 	var c conn
@@ -186,7 +182,7 @@ func runWallet(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return printJSON(out, res)
 	}
-	return unknownSubcommand("wallet", args[0], "list|show|create|freeze|unfreeze")
+	return unknownSubcommand("wallet", args[0], walletSubcommands)
 }
 
 // printWallet shows a wallet and, for a FROST wallet, its key ceremony.
@@ -236,9 +232,11 @@ func printWallet(out io.Writer, w *walletView) error {
 	return nil
 }
 
+const apikeySubcommands = "create|list|revoke"
+
 func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos apikey create|list|revoke [flags]")
+		return usagef("usage: custos apikey %s [flags]", apikeySubcommands)
 	}
 	fs := flag.NewFlagSet("apikey "+args[0], flag.ContinueOnError)
 	var c conn
@@ -287,12 +285,14 @@ func runAPIKey(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: API key %s revoked\n", fs.Arg(0))
 		return nil
 	}
-	return unknownSubcommand("apikey", args[0], "create|list|revoke")
+	return unknownSubcommand("apikey", args[0], apikeySubcommands)
 }
+
+const rateSubcommands = "set|list"
 
 func runRate(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos rate set|list [flags]")
+		return usagef("usage: custos rate %s [flags]", rateSubcommands)
 	}
 	fs := flag.NewFlagSet("rate "+args[0], flag.ContinueOnError)
 	var c conn
@@ -334,7 +334,7 @@ func runRate(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: rate for %s set to EUR %s\n", res.Asset, res.EURPerUnit)
 		return nil
 	}
-	return unknownSubcommand("rate", args[0], "list|set")
+	return unknownSubcommand("rate", args[0], rateSubcommands)
 }
 
 func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
@@ -354,9 +354,11 @@ func runEmergencyStop(ctx context.Context, args []string, out io.Writer) error {
 	return nil
 }
 
+const auditSubcommands = "export|verify"
+
 func runAudit(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos audit export|verify [flags]")
+		return usagef("usage: custos audit %s [flags]", auditSubcommands)
 	}
 	fs := flag.NewFlagSet("audit "+args[0], flag.ContinueOnError)
 	switch args[0] {
@@ -438,7 +440,7 @@ func runAudit(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return unknownSubcommand("audit", args[0], "export|verify")
+	return unknownSubcommand("audit", args[0], auditSubcommands)
 }
 
 func loadKeys(ctx context.Context, keysFile, api string) (map[string]ed25519.PublicKey, error) {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -149,14 +148,23 @@ func (d *devGuardians) prepare(ctx context.Context, admin *coordinator.Principal
 			return "", err
 		}
 	}
+	g, err := guardian.Inspect(dir)
+	if err != nil {
+		return "", err
+	}
+	st, err := g.Status(ctx)
+	g.Close()
+	if err != nil {
+		return "", err
+	}
+	if st.GuardianID != "" {
+		return name, nil
+	}
 	n, err := guardian.Open(dir, guardian.Options{})
 	if err != nil {
 		return "", err
 	}
 	defer n.Close()
-	if n.ID() != "" {
-		return name, nil
-	}
 	// The claim code is kept in the guardian's directory until the
 	// enrolment succeeds, so that an interrupted one is taken up again
 	// (the invitation stays pending for a day and cannot be made twice).
@@ -235,16 +243,8 @@ func (d *devGuardians) start(ctx context.Context, i int) error {
 	d.procs = append(d.procs, p)
 	d.mu.Unlock()
 
-	cl := &http.Client{Timeout: time.Second}
 	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := cl.Get(cfg.Endpoint + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				break
-			}
-		}
+	for !guardianAnswers(cfg.Endpoint, time.Second) {
 		select {
 		case <-p.exited:
 			return fmt.Errorf("exited at start (%v); see %s", waitErr, logPath)

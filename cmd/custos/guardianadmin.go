@@ -9,37 +9,39 @@ import (
 	"time"
 
 	"github.com/custos-dev/custos/client"
+	"github.com/custos-dev/custos/guardian/wire"
 )
 
 // guardianView is a guardian as GET /v1/guardians shows it.
 type guardianView struct {
-	ID               string     `json:"id"`
-	Name             string     `json:"name"`
-	Status           string     `json:"status"`
-	StatusReason     string     `json:"status_reason"`
-	Endpoint         string     `json:"endpoint"`
-	IdentityKey      string     `json:"identity_key"`
-	EnrolledAt       time.Time  `json:"enrolled_at"`
-	LastSeenAt       *time.Time `json:"last_seen_at"`
-	Version          string     `json:"version"`
-	GovernanceHash   string     `json:"governance_hash"`
-	GovernanceInSync bool       `json:"governance_in_sync"`
-	Keys             []struct {
-		WalletID   string `json:"wallet_id"`
-		KeyVersion int    `json:"key_version"`
-		Index      int    `json:"index"`
-		Status     string `json:"status"`
-		Nonces     int    `json:"nonces"`
-	} `json:"keys"`
+	ID               string           `json:"id"`
+	Name             string           `json:"name"`
+	Status           string           `json:"status"`
+	StatusReason     string           `json:"status_reason"`
+	Endpoint         string           `json:"endpoint"`
+	IdentityKey      string           `json:"identity_key"`
+	EnrolledAt       time.Time        `json:"enrolled_at"`
+	LastSeenAt       *time.Time       `json:"last_seen_at"`
+	Version          string           `json:"version"`
+	GovernanceHash   string           `json:"governance_hash"`
+	GovernanceInSync bool             `json:"governance_in_sync"`
+	Keys             []wire.KeyStatus `json:"keys"`
 }
 
+// The subcommands of `custos guardian`: an operator's, for a guardian
+// node (runGuardian), and an administrator's, at the coordinator.
+const (
+	guardianOperatorSubcommands = "init|enroll|run|status|audit"
+	guardianAdminSubcommands    = "invite|list|show|reinstate"
+	guardianSubcommands         = guardianOperatorSubcommands + " (operator) or " + guardianAdminSubcommands + " (administrator)"
+)
+
 // runGuardianAdmin is the coordinator side of `custos guardian`: invite a
-// guardian, list the enrolled ones, show one. runGuardian (the operator's
-// commands) falls back to it.
+// guardian, list the enrolled ones, show one, reinstate one. runGuardian
+// (the operator's commands) falls back to it.
 func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
-	const use = "usage: custos guardian init|enroll|run|status|audit (operator) or invite|list|show|reinstate (administrator) [flags]"
 	if len(args) == 0 {
-		return usagef(use)
+		return usagef("usage: custos guardian %s [flags]", guardianSubcommands)
 	}
 	fs := flag.NewFlagSet("guardian "+args[0], flag.ContinueOnError)
 	var c conn
@@ -133,7 +135,7 @@ func runGuardianAdmin(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	}
-	return unknownSubcommand("guardian", args[0], "init|enroll|run|status|audit (operator) or invite|list|show|reinstate (administrator)")
+	return unknownSubcommand("guardian", args[0], guardianSubcommands)
 }
 
 func governanceText(g guardianView) string {

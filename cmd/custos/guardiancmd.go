@@ -8,7 +8,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -60,17 +59,12 @@ func guardianInit(args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	cfg, err := guardian.Init(*dir, guardian.InitOptions{Listen: *listen, Endpoint: *endpoint, PassphraseFile: *pass})
+	st, err := guardian.Init(*dir, guardian.InitOptions{Listen: *listen, Endpoint: *endpoint, PassphraseFile: *pass})
 	if err != nil {
 		return err
 	}
-	n, err := guardian.Open(*dir, guardian.Options{})
-	if err != nil {
-		return err
-	}
-	defer n.Close()
-	fmt.Fprintf(out, "guardian initialised in %s\n  identity key   %x\n  encryption key %x\n  listen %s, endpoint %s\nnext: custos guardian enroll --dir %s --coordinator URL --code CODE\n",
-		*dir, n.IdentityKey(), n.EncryptionKey(), cfg.Listen, cfg.Endpoint, *dir)
+	fmt.Fprintf(out, "guardian initialised in %s\n  identity key   %s\n  encryption key %s\n  listen %s, endpoint %s\nnext: custos guardian enroll --dir %s --coordinator URL --code CODE\n",
+		*dir, st.IdentityKey, st.EncryptionKey, st.Listen, st.Endpoint, *dir)
 	return nil
 }
 
@@ -124,7 +118,7 @@ func guardianRun(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
+	log := newLogger("info")
 	n, err := guardian.Open(*dir, guardian.Options{Logger: log, Fault: os.Getenv("CUSTOS_GUARDIAN_TEST_FAULT")})
 	if err != nil {
 		return err
@@ -160,22 +154,18 @@ func guardianStatus(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	n, err := guardian.Open(*dir, guardian.Options{})
+	d, err := guardian.Inspect(*dir)
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	st, err := n.Status(ctx)
+	defer d.Close()
+	st, err := d.Status(ctx)
 	if err != nil {
 		return err
 	}
 	running := "not answering"
-	hc := &http.Client{Timeout: 2 * time.Second}
-	if resp, err := hc.Get(strings.TrimRight(st.Endpoint, "/") + "/healthz"); err == nil {
-		resp.Body.Close()
-		if resp.StatusCode == http.StatusOK {
-			running = "running"
-		}
+	if guardianAnswers(st.Endpoint, 2*time.Second) {
+		running = "running"
 	}
 	if *asJSON {
 		return json.NewEncoder(out).Encode(struct {
@@ -201,12 +191,12 @@ func guardianAudit(ctx context.Context, args []string, out io.Writer) error {
 	if err := parseArgs(fs, args); err != nil {
 		return err
 	}
-	n, err := guardian.Open(*dir, guardian.Options{})
+	d, err := guardian.Inspect(*dir)
 	if err != nil {
 		return err
 	}
-	defer n.Close()
-	return n.ExportEvents(ctx, func(line []byte) error {
+	defer d.Close()
+	return d.ExportEvents(ctx, func(line []byte) error {
 		if _, err := out.Write(line); err != nil {
 			return err
 		}
@@ -216,4 +206,15 @@ func guardianAudit(ctx context.Context, args []string, out io.Writer) error {
 		}
 		return nil
 	})
+}
+
+// guardianAnswers reports whether the guardian at endpoint answers its
+// health check within timeout.
+func guardianAnswers(endpoint string, timeout time.Duration) bool {
+	resp, err := (&http.Client{Timeout: timeout}).Get(strings.TrimRight(endpoint, "/") + "/healthz")
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }

@@ -42,7 +42,7 @@ func init() {
 		"emergency-stop": {"turn the global emergency stop on or off", runEmergencyStop},
 		"user":           {"list or create staff, request role changes, register your approval key", runUser},
 		"bootstrap":      {"create the first staff of a new installation (once, on an empty store)", runBootstrap},
-		"guardian":       {"run a guardian node (guardian init|enroll|run|status|audit) or administer guardians (guardian invite|list|show)", runGuardian},
+		"guardian":       {"run a guardian node (guardian " + guardianOperatorSubcommands + ") or administer guardians (guardian " + guardianAdminSubcommands + ")", runGuardian},
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/approvals/intent"
@@ -106,9 +105,11 @@ func resolveWallet(ctx context.Context, c *conn, ref string) (string, error) {
 	return ref, nil // let the server answer "unknown wallet"
 }
 
+const txSubcommands = "submit|show|list|amend"
+
 func runTx(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos tx submit|show|list|amend [flags]")
+		return usagef("usage: custos tx %s [flags]", txSubcommands)
 	}
 	switch args[0] {
 	case "submit":
@@ -120,7 +121,7 @@ func runTx(ctx context.Context, args []string, out io.Writer) error {
 	case "amend":
 		return txAmend(ctx, args[1:], out)
 	}
-	return unknownSubcommand("tx", args[0], "submit|show|list|amend")
+	return unknownSubcommand("tx", args[0], txSubcommands)
 }
 
 func txSubmit(ctx context.Context, args []string, out io.Writer) error {
@@ -262,19 +263,13 @@ func txList(ctx context.Context, args []string, out io.Writer) error {
 }
 
 type requestView struct {
-	ID            string           `json:"id"`
+	client.ApprovalRequest
 	Action        string           `json:"action"`
-	Status        string           `json:"status"`
-	RequesterID   string           `json:"requester_id"`
-	Revision      int64            `json:"revision"`
 	Intent        json.RawMessage  `json:"intent"`
-	Fingerprint   string           `json:"fingerprint"`
 	PolicyVersion int64            `json:"policy_version"`
-	PolicyHash    string           `json:"policy_hash"`
 	EURCents      int64            `json:"eur_cents"`
 	Requirement   approvals.Quorum `json:"requirement"`
 	Tally         approvals.Tally  `json:"tally"`
-	ExpiresAt     time.Time        `json:"expires_at"`
 }
 
 func runApprove(ctx context.Context, args []string, out io.Writer) error {
@@ -333,10 +328,9 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	if hex.EncodeToString(fp[:]) != r.Fingerprint {
 		return fmt.Errorf("request %s: the intent shown does not hash to the fingerprint to sign; refusing to sign", r.ID)
 	}
-	fpb, _ := hex.DecodeString(r.Fingerprint)
-	ph, err := hex.DecodeString(r.PolicyHash)
-	if err != nil || len(ph) != 32 {
-		return fmt.Errorf("request %s: malformed policy hash", r.ID)
+	b, err := r.Binding()
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(out, "signing %s for request %s (%s), EUR %d.%02d, policy v%d %.16s\n", decision, r.ID, r.Action,
 		r.EURCents/100, r.EURCents%100, r.PolicyVersion, r.PolicyHash)
@@ -345,8 +339,7 @@ func vote(ctx context.Context, decision string, args []string, out io.Writer) er
 	} else {
 		fmt.Fprintf(out, "  intent %s\n", r.Intent)
 	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fpb, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, decision)
-	sig := ed25519.Sign(key, msg)
+	sig := ed25519.Sign(key, approvals.Message(b, decision))
 	var after requestView
 	if err := c.call(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
 		map[string]string{"decision": decision, "signature": base64.StdEncoding.EncodeToString(sig)}, &after); err != nil {

@@ -16,9 +16,11 @@ import (
 	"github.com/custos-dev/custos/internal/keyfile"
 )
 
+const userSubcommands = "list|create|role|password|register-key"
+
 func runUser(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
-		return usagef("usage: custos user list|create|role|password|register-key [flags]")
+		return usagef("usage: custos user %s [flags]", userSubcommands)
 	}
 	fs := flag.NewFlagSet("user "+args[0], flag.ContinueOnError)
 	var c conn
@@ -130,5 +132,5 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "custos: approval key %x registered for %s\n", []byte(pub), c.as)
 		return nil
 	}
-	return unknownSubcommand("user", args[0], "list|create|role|password|register-key")
+	return unknownSubcommand("user", args[0], userSubcommands)
 }

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -46,8 +45,8 @@ func parseSets(v string) ([]thresholdSet, error) {
 		a, b, ok := strings.Cut(strings.TrimSpace(f), "-")
 		t, err1 := strconv.Atoi(a)
 		n, err2 := strconv.Atoi(b)
-		if !ok || err1 != nil || err2 != nil || t < 1 || t > n || n > 15 {
-			return nil, fmt.Errorf("threshold set %q: want t-n with 1 <= t <= n <= 15", f)
+		if !ok || err1 != nil || err2 != nil || t < 2 || t > n || n > 15 {
+			return nil, fmt.Errorf("threshold set %q: want t-n with 2 <= t <= n <= 15", f)
 		}
 		out = append(out, thresholdSet{t, n})
 	}
@@ -127,7 +126,7 @@ func runFROST(bin string, o frostOptions) error {
 		slices.Sort(dkg)
 		ref := inproc + rtt
 		fmt.Printf("%s  DKG wall time (approved request to active wallet, %d ceremonies): median %s, min %s, max %s\n",
-			set, len(dkg), round(median(dkg)), round(dkg[0]), round(dkg[len(dkg)-1]))
+			set, len(dkg), round(pct(dkg, .50)), round(dkg[0]), round(dkg[len(dkg)-1]))
 		fmt.Printf("%s  signing latency, approved to verified signature stored (%d sequential transfers): p50 %s  p99 %s\n",
 			set, len(lat), round(pct(lat, .50)), round(pct(lat, .99)))
 		fmt.Printf("%s    the approving vote as the client sees it (vote, execution, answer): p50 %s\n", set, round(pct(callLat, .50)))
@@ -257,7 +256,7 @@ func (sys *frostSystem) loadPolicy(ctx context.Context) error {
 	cur.Document["spending"] = json.RawMessage(`{"*": {"per_transaction_eur": "100000", "daily_eur": "1000000000",
 		"weekly_eur": "1000000000", "monthly_eur": "1000000000", "max_per_hour": 1000000, "max_per_day": 1000000}}`)
 	var filed struct {
-		Request requestJSON `json:"request"`
+		Request client.ApprovalRequest `json:"request"`
 	}
 	if _, _, err := sys.admin.Do(ctx, http.MethodPost, "/v1/policy", map[string]any{"document": cur.Document}, &filed); err != nil {
 		return err
@@ -276,38 +275,26 @@ func (sys *frostSystem) loadPolicy(ctx context.Context) error {
 		if _, _, err := sys.admin.Do(ctx, http.MethodGet, "/v1/guardians", nil, &list); err != nil {
 			return err
 		}
-		if len(list.Guardians) > 0 && !slices.ContainsFunc(list.Guardians, func(g struct {
-			InSync bool `json:"governance_in_sync"`
-		}) bool {
-			return !g.InSync
-		}) {
+		inSync := len(list.Guardians) > 0
+		for _, g := range list.Guardians {
+			inSync = inSync && g.InSync
+		}
+		if inSync {
 			return nil
 		}
 	}
 	return errors.New("the guardians did not take the new policy within a minute")
 }
 
-type requestJSON struct {
-	ID          string    `json:"id"`
-	Status      string    `json:"status"`
-	RequesterID string    `json:"requester_id"`
-	Revision    int64     `json:"revision"`
-	Fingerprint string    `json:"fingerprint"`
-	PolicyHash  string    `json:"policy_hash"`
-	ExpiresAt   time.Time `json:"expires_at"`
-}
-
 // approve signs an approval of r with a's key and sends it.
-func (a approver) approve(ctx context.Context, r *requestJSON) (*requestJSON, error) {
-	fp, err1 := hex.DecodeString(r.Fingerprint)
-	ph, err2 := hex.DecodeString(r.PolicyHash)
-	if err := errors.Join(err1, err2); err != nil {
+func (a approver) approve(ctx context.Context, r *client.ApprovalRequest) (*client.ApprovalRequest, error) {
+	b, err := r.Binding()
+	if err != nil {
 		return nil, err
 	}
-	msg := approvals.Message(approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision,
-		Fingerprint: fp, PolicyHash: ph, ExpiresAt: r.ExpiresAt}, approvals.Approve)
-	var out requestJSON
-	_, _, err := a.cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
+	msg := approvals.Message(b, approvals.Approve)
+	var out client.ApprovalRequest
+	_, _, err = a.cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
 		map[string]string{"decision": "approve", "signature": base64.StdEncoding.EncodeToString(ed25519.Sign(a.key, msg))}, &out)
 	return &out, err
 }
@@ -318,7 +305,7 @@ func (a approver) approve(ctx context.Context, r *requestJSON) (*requestJSON, er
 func (sys *frostSystem) createWallet(ctx context.Context, set thresholdSet, run int) (string, string, time.Duration, error) {
 	name := fmt.Sprintf("load-%d-of-%d-%d-%d", set.t, set.n, run, time.Now().UnixNano())
 	var filed struct {
-		Request requestJSON `json:"request"`
+		Request client.ApprovalRequest `json:"request"`
 	}
 	_, _, err := sys.admin.Do(ctx, http.MethodPost, "/v1/wallets", map[string]any{"name": name, "mode": "frost",
 		"curve": "ed25519", "threshold": set.t, "guardians": sys.guardians[:set.n]}, &filed)
@@ -371,7 +358,7 @@ func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64
 }
 
 // submit submits a transfer of 2 SOL and reads its request as a sees it.
-func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, a approver) (string, *requestJSON, error) {
+func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, a approver) (string, *client.ApprovalRequest, error) {
 	var tx struct {
 		ID        string          `json:"id"`
 		Status    string          `json:"status"`
@@ -387,7 +374,7 @@ func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, 
 	if tx.Status != "pending_approval" {
 		return "", nil, fmt.Errorf("transaction %s is %s, want pending_approval: %s", tx.ID, tx.Status, tx.Decision)
 	}
-	var r requestJSON
+	var r client.ApprovalRequest
 	if _, _, err := a.cl.Do(ctx, http.MethodGet, client.Path("requests", tx.RequestID), nil, &r); err != nil {
 		return "", nil, fmt.Errorf("transaction %s: reading request %q: %w", tx.ID, tx.RequestID, err)
 	}
@@ -396,7 +383,7 @@ func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, 
 
 // approveExecuted approves r, whose approval executes it, and returns the
 // call's duration.
-func (a approver) approveExecuted(ctx context.Context, txID string, r *requestJSON) (time.Duration, error) {
+func (a approver) approveExecuted(ctx context.Context, txID string, r *client.ApprovalRequest) (time.Duration, error) {
 	start := time.Now()
 	after, err := a.approve(ctx, r)
 	took := time.Since(start)
@@ -416,7 +403,7 @@ func (a approver) approveExecuted(ctx context.Context, txID string, r *requestJS
 func (sys *frostSystem) approvalThroughput(ctx context.Context, walletID, groupKey string, conc, count int) (time.Duration, []time.Duration, error) {
 	type pending struct {
 		id string
-		r  *requestJSON
+		r  *client.ApprovalRequest
 		a  approver
 	}
 	from, err := sys.auditHead(ctx)
@@ -631,7 +618,7 @@ func (sys *frostSystem) loopbackRTT(ctx context.Context, t, rounds int) (time.Du
 		}
 	}
 	slices.Sort(times)
-	return median(times), nil
+	return pct(times, .50), nil
 }
 
 // inProcessFROST is the median cost of one whole FROST(Ed25519) signing in
@@ -678,10 +665,8 @@ func inProcessFROST(set thresholdSet, rounds int) (time.Duration, error) {
 		times = append(times, time.Since(start))
 	}
 	slices.Sort(times)
-	return median(times), nil
+	return pct(times, .50), nil
 }
-
-func median(d []time.Duration) time.Duration { return d[len(d)/2] }
 
 func pct(d []time.Duration, p float64) time.Duration {
 	return d[min(len(d)-1, int(p*float64(len(d))))]

@@ -31,12 +31,8 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		lim := s.limiter(p.Kind + ":" + p.ID)
-		if r := lim.Reserve(); r.Delay() > 0 {
-			delay := r.Delay()
-			r.Cancel()
-			return &apiError{status: http.StatusTooManyRequests, code: "rate_limited",
-				msg: "too many requests for this credential", retryAfter: delay}
+		if err := spend(s.limiter(p.Kind+":"+p.ID), "too many requests for this credential"); err != nil {
+			return err
 		}
 		if p.Kind == "apikey" {
 			s.touch(c, p.ID)
@@ -44,6 +40,17 @@ func (s *server) authenticate(next echo.HandlerFunc) echo.HandlerFunc {
 		c.Set(principalKey, p)
 		return next(c)
 	}
+}
+
+// spend takes one request's worth from lim, or refuses with msg when lim
+// has none to give.
+func spend(lim *rate.Limiter, msg string) error {
+	if r := lim.Reserve(); r.Delay() > 0 {
+		delay := r.Delay()
+		r.Cancel()
+		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: msg, retryAfter: delay}
+	}
+	return nil
 }
 
 // loginLimiter limits login attempts per client address (per /64 for

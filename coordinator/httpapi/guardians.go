@@ -112,26 +112,15 @@ func (s *server) createGuardianInvitation(c echo.Context) error {
 		"expires_at": inv.ExpiresAt})
 }
 
-// enrolmentLimit spends one attempt of the client address's login limiter
-// (shared by logins, enrolment previews and enrolments), or refuses.
-func (s *server) enrolmentLimit(c echo.Context) error {
-	if r := s.loginLimiter(c.RealIP()).Reserve(); r.Delay() > 0 {
-		delay := r.Delay()
-		r.Cancel()
-		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many enrolment attempts", retryAfter: delay}
-	}
-	return nil
-}
-
 // previewGuardianEnrollment shows what a claim code would enrol, claiming
-// nothing. Like enrollGuardian it is unauthenticated and limited per
-// client address.
+// nothing. Like enrollGuardian it is unauthenticated and spends the client
+// address's login attempts.
 func (s *server) previewGuardianEnrollment(c echo.Context) error {
 	var in wire.EnrollPreviewRequest
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if err := s.enrolmentLimit(c); err != nil {
+	if err := spend(s.loginLimiter(c.RealIP()), "too many enrolment attempts"); err != nil {
 		return err
 	}
 	resp, err := s.svc.PreviewGuardianEnrollment(c.Request().Context(), in.Code)
@@ -142,13 +131,13 @@ func (s *server) previewGuardianEnrollment(c echo.Context) error {
 }
 
 // enrollGuardian is unauthenticated (the claim code is the credential) and
-// limited per client address like logins.
+// spends the client address's login attempts.
 func (s *server) enrollGuardian(c echo.Context) error {
 	var in wire.EnrollRequest
 	if err := decode(c, &in); err != nil {
 		return err
 	}
-	if err := s.enrolmentLimit(c); err != nil {
+	if err := spend(s.loginLimiter(c.RealIP()), "too many enrolment attempts"); err != nil {
 		return err
 	}
 	resp, err := s.svc.EnrollGuardian(c.Request().Context(), &in)

@@ -27,10 +27,8 @@ func (s *server) login(c echo.Context) error {
 	}
 	// Password guessing is limited per client address on top of the
 	// argon2id cost of every attempt.
-	if r := s.loginLimiter(c.RealIP()).Reserve(); r.Delay() > 0 {
-		delay := r.Delay()
-		r.Cancel()
-		return &apiError{status: http.StatusTooManyRequests, code: "rate_limited", msg: "too many login attempts", retryAfter: delay}
+	if err := spend(s.loginLimiter(c.RealIP()), "too many login attempts"); err != nil {
+		return err
 	}
 	tok, u, exp, err := s.svc.Login(c.Request().Context(), in.Name, in.Password)
 	if err != nil {

@@ -24,6 +24,10 @@ type Error struct {
 	Culprits []uint16 `json:"culprits,omitempty"`
 }
 
+// Error is the refusal's code and message, so that a guardian can return
+// one as an error.
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
 // Refusal codes a guardian answers with, beyond governance's certificate
 // codes.
 const (

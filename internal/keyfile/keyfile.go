@@ -1,6 +1,7 @@
 // Package keyfile reads and writes secret files: private keys as PEM
 // PKCS#8, written with mode 0600 through an fsynced temporary file, and
-// read only if group and other cannot read them.
+// read, bounded in size, only if they are regular files that group and
+// other cannot access.
 package keyfile
 
 import (
@@ -10,12 +11,24 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 )
 
-// ErrExists is returned by Create when the file exists already.
-var ErrExists = errors.New("keyfile: file exists; refusing to overwrite")
+// Errors. Callers branch on them with errors.Is.
+var (
+	// ErrExists is returned by Create when the file exists already; it
+	// matches fs.ErrExist.
+	ErrExists = fmt.Errorf("keyfile: refusing to overwrite: %w", fs.ErrExist)
+	// ErrInsecurePermissions is returned by Read for a file that group or
+	// other can access.
+	ErrInsecurePermissions = errors.New("keyfile: file is accessible by group or other")
+)
+
+// MaxSize bounds the files Read accepts.
+const MaxSize = 1 << 20
 
 // Create writes data to path with mode 0600 through a temporary file,
 // fsynced, then hard-linked into place: it fails with ErrExists if path
@@ -30,6 +43,8 @@ func Replace(path string, data []byte) error {
 	return write(path, data, true)
 }
 
+// write places data at path and fsyncs the directory, so path either keeps
+// its old state or holds all of data.
 func write(path string, data []byte, replace bool) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
@@ -40,7 +55,7 @@ func write(path string, data []byte, replace bool) error {
 		return err
 	}
 	tmp := f.Name()
-	defer os.Remove(tmp)
+	defer os.Remove(tmp) // after a link this only drops the temporary name
 	if err := f.Chmod(0o600); err != nil {
 		f.Close()
 		return err
@@ -59,23 +74,38 @@ func write(path string, data []byte, replace bool) error {
 	if replace {
 		err = os.Rename(tmp, path)
 	} else {
+		// os.Link, unlike os.Rename, fails if path exists (even as a
+		// dangling symlink).
 		err = os.Link(tmp, path)
-		if errors.Is(err, os.ErrExist) {
+		if errors.Is(err, fs.ErrExist) {
 			return fmt.Errorf("%s: %w", path, ErrExists)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("%s written but directory not synced: %w", path, err)
+	}
+	defer d.Close()
+	if err := d.Sync(); err != nil {
+		return fmt.Errorf("%s written but directory not synced: %w", path, err)
 	}
 	return nil
 }
 
-// Read reads a small secret file, refusing one that others can read.
+// Read reads a secret file of at most MaxSize bytes, as ReadMax does.
 func Read(path string) ([]byte, error) {
+	return ReadMax(path, MaxSize)
+}
+
+// ReadMax reads a regular file that group and other cannot access
+// (ErrInsecurePermissions otherwise, naming the fix), refusing one larger
+// than max bytes. The caller should wipe the result.
+func ReadMax(path string, max int) ([]byte, error) {
+	// Stat first so a FIFO or device is refused before Open can block on it;
+	// the mode is checked again on the opened file.
 	st, err := os.Stat(path)
 	if err != nil {
 		return nil, err
@@ -83,10 +113,37 @@ func Read(path string) ([]byte, error) {
 	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s is not a regular file", path)
 	}
-	if st.Mode().Perm()&0o077 != 0 {
-		return nil, fmt.Errorf("%s is readable by others (mode %v); run: chmod 600 %s", path, st.Mode().Perm(), path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	return os.ReadFile(path)
+	defer f.Close()
+	if st, err = f.Stat(); err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file", path)
+	}
+	if perm := st.Mode().Perm(); perm&0o077 != 0 {
+		return nil, fmt.Errorf("%w: %s has mode %04o; run: chmod 600 %s", ErrInsecurePermissions, path, perm, path)
+	}
+	if st.Size() > int64(max) {
+		return nil, fmt.Errorf("%s is larger than %d bytes", path, max)
+	}
+	// One buffer, one byte longer than the file, so no partial copy of the
+	// secret is left behind by a growing buffer.
+	buf := make([]byte, st.Size()+1)
+	n, err := io.ReadFull(f, buf)
+	switch {
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return buf[:n], nil
+	case err != nil:
+		clear(buf)
+		return nil, fmt.Errorf("reading %s: %w", path, err)
+	default: // buffer filled: the file grew since Stat
+		clear(buf)
+		return nil, fmt.Errorf("%s changed while being read", path)
+	}
 }
 
 // EncodePrivateKey is key as PEM PKCS#8.

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -19,8 +20,8 @@ func TestCreateReadReplace(t *testing.T) {
 	if st, _ := os.Stat(p); st.Mode().Perm() != 0o600 {
 		t.Errorf("mode %v, want 0600", st.Mode().Perm())
 	}
-	if err := Create(p, []byte("two")); !errors.Is(err, ErrExists) {
-		t.Errorf("Create over an existing file: %v, want ErrExists", err)
+	if err := Create(p, []byte("two")); !errors.Is(err, ErrExists) || !errors.Is(err, fs.ErrExist) {
+		t.Errorf("Create over an existing file: %v, want ErrExists and fs.ErrExist", err)
 	}
 	if b, err := Read(p); err != nil || string(b) != "one" {
 		t.Errorf("Read = %q, %v", b, err)

@@ -6,12 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"unicode/utf8"
 
+	"github.com/custos-dev/custos/internal/keyfile"
 	"golang.org/x/crypto/argon2"
 )
 
@@ -117,43 +117,11 @@ const maxSecretFile = 4096
 // readSecretFile reads a regular file that group and other cannot read, at
 // most maxSecretFile bytes. The caller must wipe the result.
 func readSecretFile(path, what string) ([]byte, error) {
-	// Stat first so a FIFO or device is refused before Open can block on it;
-	// the mode is checked again on the opened file.
-	st, err := os.Stat(path)
+	b, err := keyfile.ReadMax(path, maxSecretFile)
 	if err != nil {
 		return nil, fmt.Errorf("seal: %s file: %w", what, err)
 	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("seal: %s file %s is not a regular file", what, path)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("seal: %s file: %w", what, err)
-	}
-	defer f.Close()
-	st, err = f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("seal: %s file: %w", what, err)
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("seal: %s file %s is not a regular file", what, path)
-	}
-	if perm := st.Mode().Perm(); perm&0o077 != 0 {
-		return nil, fmt.Errorf("%w: %s file %s has mode %04o; run: chmod 600 %s",
-			ErrInsecurePermissions, what, path, perm, path)
-	}
-	buf := make([]byte, maxSecretFile+1)
-	n, err := io.ReadFull(f, buf)
-	switch {
-	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
-	case err != nil:
-		clear(buf)
-		return nil, fmt.Errorf("seal: reading %s file %s: %w", what, path, err)
-	default: // buffer filled: file too large
-		clear(buf)
-		return nil, fmt.Errorf("seal: %s file %s is larger than %d bytes", what, path, maxSecretFile)
-	}
-	return buf[:n], nil
+	return b, nil
 }
 
 // trimNewline removes one trailing "\n" or "\r\n".
@@ -194,9 +162,9 @@ func GenerateKEKFile(path string, rand io.Reader) error {
 	if rand == nil {
 		return errors.New("seal: nil random source")
 	}
-	if _, err := os.Lstat(path); err == nil {
-		return fmt.Errorf("seal: key file %s: %w", path, fs.ErrExist)
-	} else if !errors.Is(err, fs.ErrNotExist) {
+	// keyfile.Create would make a missing directory; a mistyped path should
+	// fail instead.
+	if _, err := os.Stat(filepath.Dir(path)); err != nil {
 		return fmt.Errorf("seal: key file: %w", err)
 	}
 	var key [KeySize]byte
@@ -209,46 +177,8 @@ func GenerateKEKFile(path string, rand io.Reader) error {
 	hex.Encode(text, key[:])
 	text[2*KeySize] = '\n'
 
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, ".kek-*.tmp")
-	if err != nil {
-		return fmt.Errorf("seal: creating temporary key file: %w", err)
-	}
-	tmpName := tmp.Name()
-	defer func() {
-		tmp.Close()
-		os.Remove(tmpName) // after a successful link this only drops the temporary name
-	}()
-	if err := tmp.Chmod(0o600); err != nil {
-		return fmt.Errorf("seal: temporary key file: %w", err)
-	}
-	if _, err := tmp.Write(text); err != nil {
-		return fmt.Errorf("seal: writing temporary key file: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("seal: syncing temporary key file: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("seal: closing temporary key file: %w", err)
-	}
-	// os.Link, unlike os.Rename, fails if path exists, so a key file created
-	// concurrently is never replaced.
-	if err := os.Link(tmpName, path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("seal: key file %s: %w", path, fs.ErrExist)
-		}
-		return fmt.Errorf("seal: placing key file: %w", err)
-	}
-	if err := os.Remove(tmpName); err != nil {
-		return fmt.Errorf("seal: removing temporary key file: %w", err)
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("seal: key file %s written but directory not synced: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.Sync(); err != nil {
-		return fmt.Errorf("seal: key file %s written but directory not synced: %w", path, err)
+	if err := keyfile.Create(path, text); err != nil {
+		return fmt.Errorf("seal: key file: %w", err)
 	}
 	return nil
 }

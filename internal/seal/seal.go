@@ -36,6 +36,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/custos-dev/custos/internal/keyfile"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -59,8 +60,9 @@ var (
 	// ErrInvalidKEK: nil, zeroed or malformed key material.
 	ErrInvalidKEK = errors.New("seal: invalid key-encryption key")
 	// ErrInsecurePermissions: a key or passphrase file is accessible by
-	// group or other.
-	ErrInsecurePermissions = errors.New("seal: file is accessible by group or other")
+	// group or other. It is keyfile.ErrInsecurePermissions, which the
+	// files are read with.
+	ErrInsecurePermissions = keyfile.ErrInsecurePermissions
 	// ErrWeakPassphrase: the passphrase is empty or shorter than
 	// MinPassphraseLength characters.
 	ErrWeakPassphrase = errors.New("seal: passphrase too short")

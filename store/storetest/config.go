@@ -91,14 +91,7 @@ func testWalletKeys(t *testing.T, s store.Store) {
 		return nil
 	})
 	get := func(t *testing.T, id string) *store.Wallet {
-		var w *store.Wallet
-		ro(t, s, func(ctx context.Context, tx store.Tx) error {
-			var err error
-			w, err = tx.GetWallet(ctx, id)
-			noErr(t, "GetWallet", err)
-			return nil
-		})
-		return w
+		return mustRead(t, s, "GetWallet", func(ctx context.Context, tx store.Tx) (*store.Wallet, error) { return tx.GetWallet(ctx, id) })
 	}
 	// key returns an update of base to status with keys; the fields it
 	// scribbles over must not be written.
@@ -131,11 +124,7 @@ func testWalletKeys(t *testing.T, s store.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := write(s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateWalletKey(ctx, tc.w, tc.from) })
-			if tc.want != nil {
-				wantErr(t, "UpdateWalletKey", err, tc.want)
-			} else {
-				noErr(t, "UpdateWalletKey", err)
-			}
+			checkErr(t, "UpdateWalletKey", err, tc.want)
 			if tc.got != nil {
 				same(t, "GetWallet after UpdateWalletKey", get(t, tc.w.ID), tc.got)
 			}
@@ -206,11 +195,7 @@ func testPolicies(t *testing.T, s store.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := write(s, func(ctx context.Context, tx store.Tx) error { return tx.PutPolicy(ctx, pol(tc.version)) })
-			if tc.want == nil {
-				noErr(t, "PutPolicy", err)
-			} else {
-				wantErr(t, "PutPolicy", err, tc.want)
-			}
+			checkErr(t, "PutPolicy", err, tc.want)
 		})
 	}
 	t.Run("ok/current_and_get", func(t *testing.T) {

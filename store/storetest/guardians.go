@@ -32,14 +32,7 @@ func newFROSTWallet(id, name string) *store.Wallet {
 
 func getGuardian(t *testing.T, s store.Store, id string) *store.Guardian {
 	t.Helper()
-	var g *store.Guardian
-	ro(t, s, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		g, err = tx.GetGuardian(ctx, id)
-		noErr(t, "GetGuardian", err)
-		return nil
-	})
-	return g
+	return mustRead(t, s, "GetGuardian", func(ctx context.Context, tx store.Tx) (*store.Guardian, error) { return tx.GetGuardian(ctx, id) })
 }
 
 // notSentinel checks that err is an error, but neither ErrNotFound nor
@@ -176,26 +169,17 @@ func testGuardianInvites(t *testing.T, s store.Store) {
 		return nil
 	})
 	list := func(t *testing.T) []*store.GuardianInvite {
-		var got []*store.GuardianInvite
-		ro(t, s, func(ctx context.Context, tx store.Tx) error {
-			var err error
-			got, err = tx.ListGuardianInvites(ctx)
-			noErr(t, "ListGuardianInvites", err)
-			return nil
+		return mustRead(t, s, "ListGuardianInvites", func(ctx context.Context, tx store.Tx) ([]*store.GuardianInvite, error) {
+			return tx.ListGuardianInvites(ctx)
 		})
-		return got
 	}
 	t.Run("ok/list_newest_first", func(t *testing.T) {
 		same(t, "ListGuardianInvites", list(t), []*store.GuardianInvite{i4, i2, i1, i3})
 	})
 	byCode := func(code []byte) (*store.GuardianInvite, error) {
-		var got *store.GuardianInvite
-		err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
-			var err error
-			got, err = tx.GuardianInviteByCode(ctx, code)
-			return err
+		return readOne(s, func(ctx context.Context, tx store.Tx) (*store.GuardianInvite, error) {
+			return tx.GuardianInviteByCode(ctx, code)
 		})
-		return got, err
 	}
 	// A lookup returns the invitation whatever its state (the caller
 	// decides what a used or expired one means) and claims nothing.
@@ -213,13 +197,8 @@ func testGuardianInvites(t *testing.T, s store.Store) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := byCode(tc.code)
-			if tc.err != nil {
-				wantErr(t, "GuardianInviteByCode", err, tc.err)
-				same(t, "invitation returned by a failed lookup", got, (*store.GuardianInvite)(nil))
-				return
-			}
-			noErr(t, "GuardianInviteByCode", err)
-			same(t, "GuardianInviteByCode", got, tc.want)
+			checkErr(t, "GuardianInviteByCode", err, tc.err)
+			same(t, "GuardianInviteByCode (nil if it failed)", got, tc.want)
 		})
 	}
 	t.Run("ok/by_code_claims_nothing", func(t *testing.T) {
@@ -257,13 +236,8 @@ func testGuardianInvites(t *testing.T, s store.Store) {
 				got, err = tx.ClaimGuardianInvite(ctx, tc.code, tc.by, tc.when)
 				return err
 			})
-			if tc.want != nil {
-				wantErr(t, "ClaimGuardianInvite", err, tc.want)
-				same(t, "invitation returned by a failed claim", got, (*store.GuardianInvite)(nil))
-				return
-			}
-			noErr(t, "ClaimGuardianInvite", err)
-			same(t, "ClaimGuardianInvite", got, tc.got)
+			checkErr(t, "ClaimGuardianInvite", err, tc.want)
+			same(t, "ClaimGuardianInvite (nil if it failed)", got, tc.got)
 		})
 	}
 	t.Run("ok/claims_stored", func(t *testing.T) {
@@ -311,14 +285,7 @@ func testCeremonies(t *testing.T, s store.Store) {
 	})
 	c3.Guardians = nil // an empty list reads back nil
 	get := func(t *testing.T, id string) *store.Ceremony {
-		var c *store.Ceremony
-		ro(t, s, func(ctx context.Context, tx store.Tx) error {
-			var err error
-			c, err = tx.GetCeremony(ctx, id)
-			noErr(t, "GetCeremony", err)
-			return nil
-		})
-		return c
+		return mustRead(t, s, "GetCeremony", func(ctx context.Context, tx store.Tx) (*store.Ceremony, error) { return tx.GetCeremony(ctx, id) })
 	}
 	t.Run("ok/get", func(t *testing.T) {
 		for _, want := range []*store.Ceremony{c1, c2, c3, c4} {
@@ -402,12 +369,11 @@ func testCeremonies(t *testing.T, s store.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			before := get(t, "c1")
 			err := write(s, func(ctx context.Context, tx store.Tx) error { return tx.UpdateCeremony(ctx, tc.c, tc.from) })
+			checkErr(t, "UpdateCeremony", err, tc.want)
 			if tc.want != nil {
-				wantErr(t, "UpdateCeremony", err, tc.want)
 				same(t, "c1 after a failed update", get(t, "c1"), before)
 				return
 			}
-			noErr(t, "UpdateCeremony", err)
 			same(t, "GetCeremony after update", get(t, tc.c.ID), stored(tc.c))
 		})
 	}

@@ -89,6 +89,35 @@ func write(s store.Store, f func(ctx context.Context, tx store.Tx) error) error 
 	return s.ReadWriteTx(context.Background(), f)
 }
 
+// readOne returns what f reads in a read-only transaction, and its error.
+func readOne[T any](s store.Store, f func(ctx context.Context, tx store.Tx) (T, error)) (T, error) {
+	var v T
+	err := s.ReadTx(context.Background(), func(ctx context.Context, tx store.Tx) error {
+		var err error
+		v, err = f(ctx, tx)
+		return err
+	})
+	return v, err
+}
+
+// mustRead is readOne failing the test on an error; what names the read.
+func mustRead[T any](t testing.TB, s store.Store, what string, f func(ctx context.Context, tx store.Tx) (T, error)) T {
+	t.Helper()
+	v, err := readOne(s, f)
+	noErr(t, what, err)
+	return v
+}
+
+// checkErr checks that err is want, or that there is none if want is nil.
+func checkErr(t testing.TB, what string, err, want error) {
+	t.Helper()
+	if want == nil {
+		noErr(t, what, err)
+		return
+	}
+	wantErr(t, what, err, want)
+}
+
 func wantErr(t testing.TB, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
