@@ -29,11 +29,11 @@ func init() {
 	commands = map[string]command{
 		"coordinator":    {"run the coordinator server", runCoordinatorCmd},
 		"dev":            {"run a complete local system on ./data with demo users, keys and wallets", runDev},
-		"tx":             {"submit, show or list transfers (tx submit|show|list)", runTx},
+		"tx":             {"submit, amend, show or list transfers (tx " + txSubcommands + ")", runTx},
 		"approve":        {"approve a request (or a transaction's request) with your approval key", runApprove},
 		"reject":         {"reject a request with your approval key", runReject},
 		"requests":       {"list approval requests (requests [--status pending])", runRequests},
-		"wallet":         {"create, list, freeze or unfreeze wallets (wallet create|list|freeze|unfreeze)", runWallet},
+		"wallet":         {"create, list, show, freeze or unfreeze wallets (wallet " + walletSubcommands + ")", runWallet},
 		"apikey":         {"create, list or revoke API keys (apikey create|list|revoke)", runAPIKey},
 		"rate":           {"set or list EUR rates (rate set|list)", runRate},
 		"audit":          {"export or verify the audit log (audit export|verify)", runAudit},
