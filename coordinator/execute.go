@@ -15,6 +15,7 @@ import (
 	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/internal/timing"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -169,14 +170,20 @@ func (s *Service) reserveTransfer(ctx context.Context, tx store.Tx, v *RequestVi
 // The success event records signing_ms: the time from start (the commit
 // of the vote that approved the transfer and reserved it, or for a
 // transfer approved otherwise the start of its execution) to the verified
-// signature being written in the store transaction (its commit excluded),
-// which is what the load generator reports as signing latency. It is
-// measured on the wall clock, not s.now: the tests' clock stands still. A
-// transfer the sweep resumed (start zero) is marked resumed instead.
+// signature being written in the store transaction (its commit excluded).
+// The call's Server-Timing header (internal/timing) carries the phases
+// (sign, store) and approved-to-stored, the same span up to the commit of
+// that write, which is what the load generator reports as signing latency.
+// Both are measured on the wall clock, not s.now: the tests' clock stands
+// still. A transfer the sweep resumed (start zero) is marked resumed
+// instead.
 func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.Transaction, job *SignJob, start time.Time) error {
 	w := job.Wallet
+	signStart := time.Now()
 	sig, signErr := s.sign(ctx, job)
+	timing.Since(ctx, "sign", signStart)
 	retry := signErr != nil && retryable(signErr)
+	storeStart := time.Now()
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		// Lock the request before the transaction, the order Vote, Sweep
 		// and phase 1 use: the opposite order deadlocks on PostgreSQL with
@@ -235,6 +242,12 @@ func (s *Service) finishSigning(ctx context.Context, requestID string, t *store.
 	})
 	if errors.Is(err, store.ErrConflict) {
 		return nil // another coordinator recorded it first
+	}
+	if err == nil && signErr == nil {
+		timing.Since(ctx, "store", storeStart)
+		if !start.IsZero() {
+			timing.Since(ctx, "approved-to-stored", start)
+		}
 	}
 	return err
 }

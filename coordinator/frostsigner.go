@@ -16,6 +16,7 @@ import (
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/frost"
 	"github.com/custos-dev/custos/guardian/wire"
+	"github.com/custos-dev/custos/internal/timing"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -201,7 +202,9 @@ func (f *frostSigner) Sign(ctx context.Context, job *SignJob) ([]byte, error) {
 	)
 	var ahead *aheadSession
 	if job.Certificate != nil {
+		waitStart := time.Now()
 		ahead = f.takeAhead(ctx, ref, job.Message)
+		timing.Since(ctx, "round1-wait", waitStart)
 	}
 	for attempt := 0; attempt < 2*len(w.Guardians)+2 && ctx.Err() == nil; attempt++ {
 		var (
@@ -528,6 +531,7 @@ func (f *frostSigner) round1(ctx context.Context, req *wire.SignRequest, session
 // does not verify.
 func (f *frostSigner) round2(ctx context.Context, g *groupKey, req *wire.SignRequest, session string, slots []slot, prepared []wire.Envelope) ([]byte, []*failure) {
 	sr := &wire.ShareRequest{Request: *req, Prepared: prepared}
+	callStart := time.Now()
 	shares, fails := callSlots(slots, func(sl slot) ([]byte, error) {
 		var ans wire.ShareResponse
 		if _, err := f.s.rpc.call(ctx, sl.g, wire.KindSign, session, 2, sr, &ans); err != nil {
@@ -538,6 +542,7 @@ func (f *frostSigner) round2(ctx context.Context, g *groupKey, req *wire.SignReq
 		}
 		return ans.Share, nil
 	})
+	timing.Since(ctx, "round2", callStart)
 	if len(fails) > 0 {
 		return nil, fails
 	}
@@ -549,7 +554,9 @@ func (f *frostSigner) round2(ctx context.Context, g *groupKey, req *wire.SignReq
 	for i, sl := range slots {
 		byIdx[sl.idx] = shares[i]
 	}
+	aggStart := time.Now()
 	sig, err := g.agg.Aggregate(req.Message, req.Commitments, byIdx)
+	timing.Since(ctx, "aggregate", aggStart)
 	var bad *frost.InvalidSharesError
 	switch {
 	case errors.As(err, &bad):

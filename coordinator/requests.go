@@ -10,6 +10,7 @@ import (
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/internal/timing"
 	"github.com/custos-dev/custos/store"
 )
 
@@ -128,6 +129,7 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 	if decision != approvals.Approve && decision != approvals.Reject {
 		return nil, newErr(KindInvalid, "invalid_decision", "decision must be %q or %q", approvals.Approve, approvals.Reject)
 	}
+	voteStart := time.Now()
 	if err := s.expireIfDue(ctx, requestID); err != nil {
 		return nil, err
 	}
@@ -216,6 +218,7 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		return nil, s.storeErr("vote", err)
 	}
 	approved := time.Now()
+	timing.Since(ctx, "vote", voteStart)
 	if quorum {
 		var err error
 		switch {

@@ -43,6 +43,7 @@ import (
 	"github.com/custos-dev/custos/guardian"
 	"github.com/custos-dev/custos/guardian/wire"
 	"github.com/custos-dev/custos/internal/seal"
+	"github.com/custos-dev/custos/internal/timing"
 )
 
 // frostSystem is a `custos dev` coordinator that runs no guardians itself
@@ -451,10 +452,23 @@ func (s *frostSystem) submitTransfer(t *testing.T, walletID string) *txView {
 func (s *frostSystem) signedTransfer(t *testing.T, w *walletView) *txView {
 	t.Helper()
 	tx := s.submitTransfer(t, w.ID)
-	s.approve(t, "alice", tx.RequestID)
+	r := doHTTP(t, s.url, s.voteRequest(t, "alice", tx.RequestID))
+	expectStatus(t, r, http.StatusOK)
 	got := getTx(t, s.url, s.creds.APIKey, tx.ID)
 	if got.Status != "signed" {
 		t.Fatalf("transfer %s from %s is %s (%s) after its approval, want signed\n%s", tx.ID, w.Name, got.Status, got.FailureReason, s.proc.tail())
+	}
+	// The approving call reports its signing phases (Server-Timing), the
+	// load generator's source for the approved-to-stored latency.
+	phases := timing.Parse(r.Header.Get("Server-Timing"))
+	for _, name := range []string{"vote", "sign", "round2", "aggregate", "store", "approved-to-stored"} {
+		if d, ok := phases[name]; !ok || d < 0 {
+			t.Fatalf("transfer %s: Server-Timing %q has no %s phase", tx.ID, r.Header.Get("Server-Timing"), name)
+		}
+	}
+	if phases["approved-to-stored"] < phases["round2"]+phases["store"] {
+		t.Fatalf("transfer %s: approved-to-stored %s shorter than its round 2 %s and write %s", tx.ID,
+			phases["approved-to-stored"], phases["round2"], phases["store"])
 	}
 	checkSignature(t, w, got)
 	return got

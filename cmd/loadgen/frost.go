@@ -20,10 +20,14 @@ import (
 	"sync/atomic"
 	"time"
 
+	bm "github.com/bytemare/frost"
+	"github.com/bytemare/frost/debug"
+	"github.com/bytemare/secret-sharing/keys"
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/client"
 	"github.com/custos-dev/custos/frost"
 	"github.com/custos-dev/custos/internal/keyfile"
+	"github.com/custos-dev/custos/internal/timing"
 )
 
 // frostOptions configures the FROST measurement.
@@ -115,24 +119,37 @@ func runFROST(bin string, o frostOptions) error {
 		if err != nil {
 			return err
 		}
+		alone, err := bytemareFROST(set, 300)
+		if err != nil {
+			return err
+		}
 		rtt, err := sys.loopbackRTT(ctx, set.t, 300)
 		if err != nil {
 			return err
 		}
-		lat, callLat, err := sys.sequentialSigning(ctx, walletID, groupKey, o.signs)
+		seqSigned, err := sys.sequentialSigning(ctx, walletID, groupKey, o.signs)
 		if err != nil {
 			return fmt.Errorf("%s signing: %w", set, err)
 		}
+		lat := storedTimes(seqSigned)
+		callLat := make([]time.Duration, len(seqSigned))
+		for i, sg := range seqSigned {
+			callLat[i] = sg.call
+		}
+		slices.Sort(callLat)
 		slices.Sort(dkg)
-		ref := inproc + rtt
 		fmt.Printf("%s  DKG wall time (approved request to active wallet, %d ceremonies): median %s, min %s, max %s\n",
 			set, len(dkg), round(pct(dkg, .50)), round(dkg[0]), round(dkg[len(dkg)-1]))
 		fmt.Printf("%s  signing latency, approved to verified signature stored (%d sequential transfers): p50 %s  p99 %s\n",
 			set, len(lat), round(pct(lat, .50)), round(pct(lat, .99)))
 		fmt.Printf("%s    the approving vote as the client sees it (vote, execution, answer): p50 %s\n", set, round(pct(callLat, .50)))
-		fmt.Printf("%s    in-process FROST (t Commit, t Sign, Aggregate+verify, no network): median %s; loopback round trip to %d guardians: median %s\n",
-			set, round(inproc), set.t, round(rtt))
-		fmt.Printf("%s    p50 / (in-process + one round trip) = %.2f\n", set, float64(pct(lat, .50))/float64(ref))
+		fmt.Printf("%s    phases at the coordinator, medians: vote transaction %s; then waiting for round 1 %s, round 2 at the guardians %s, aggregation and verification %s, signature write %s\n",
+			set, round(phaseMedian(seqSigned, "vote")), round(phaseMedian(seqSigned, "round1-wait")), round(phaseMedian(seqSigned, "round2")),
+			round(phaseMedian(seqSigned, "aggregate")), round(phaseMedian(seqSigned, "store")))
+		fmt.Printf("%s    in-process FROST, no network (t Commit, t Sign, aggregation, verification): bytemare/frost alone as its documentation runs it %s; through Custos's frost package as the coordinator runs it %s; loopback round trip to %d guardians: median %s\n",
+			set, round(alone), round(inproc), set.t, round(rtt))
+		fmt.Printf("%s    p50 / (in-process + one round trip) = %.2f against bytemare/frost alone, %.2f against Custos's frost package\n", set,
+			float64(pct(lat, .50))/float64(alone+rtt), float64(pct(lat, .50))/float64(inproc+rtt))
 		if set.t == 2 && set.n == 3 {
 			for _, c := range o.concurrency {
 				n, el, lat, err := sys.throughput(ctx, walletID, groupKey, c, o.duration)
@@ -262,7 +279,7 @@ func (sys *frostSystem) loadPolicy(ctx context.Context) error {
 		return err
 	}
 	for _, a := range sys.approvers[:2] {
-		if _, err := a.approve(ctx, &filed.Request); err != nil {
+		if _, _, err := a.approve(ctx, &filed.Request); err != nil {
 			return err
 		}
 	}
@@ -286,17 +303,22 @@ func (sys *frostSystem) loadPolicy(ctx context.Context) error {
 	return errors.New("the guardians did not take the new policy within a minute")
 }
 
-// approve signs an approval of r with a's key and sends it.
-func (a approver) approve(ctx context.Context, r *client.ApprovalRequest) (*client.ApprovalRequest, error) {
+// approve signs an approval of r with a's key and sends it. It returns
+// the request after the vote and the phases of the call the coordinator
+// reported in its Server-Timing header.
+func (a approver) approve(ctx context.Context, r *client.ApprovalRequest) (*client.ApprovalRequest, map[string]time.Duration, error) {
 	b, err := r.Binding()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	msg := approvals.Message(b, approvals.Approve)
 	var out client.ApprovalRequest
-	_, _, err = a.cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
+	_, h, err := a.cl.Do(ctx, http.MethodPost, client.Path("requests", r.ID, "votes"),
 		map[string]string{"decision": "approve", "signature": base64.StdEncoding.EncodeToString(ed25519.Sign(a.key, msg))}, &out)
-	return &out, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return &out, timing.Parse(h.Get("Server-Timing")), nil
 }
 
 // createWallet runs one key ceremony for set and returns the wallet, its
@@ -313,11 +335,11 @@ func (sys *frostSystem) createWallet(ctx context.Context, set thresholdSet, run 
 		return "", "", 0, err
 	}
 	// wallet.create needs two approvals, one by a treasury manager.
-	if _, err := sys.approvers[1].approve(ctx, &filed.Request); err != nil {
+	if _, _, err := sys.approvers[1].approve(ctx, &filed.Request); err != nil {
 		return "", "", 0, err
 	}
 	start := time.Now()
-	if _, err := sys.approvers[0].approve(ctx, &filed.Request); err != nil {
+	if _, _, err := sys.approvers[0].approve(ctx, &filed.Request); err != nil {
 		return "", "", 0, err
 	}
 	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
@@ -345,16 +367,26 @@ func (sys *frostSystem) createWallet(ctx context.Context, set thresholdSet, run 
 	return "", "", 0, fmt.Errorf("wallet %s not active after a minute", name)
 }
 
+// signing is one transfer signed after its approval: the approving call
+// as the client saw it, and the phases the coordinator reported for it.
+type signing struct {
+	txID   string
+	call   time.Duration
+	phases map[string]time.Duration
+}
+
+// stored is the time from "approved" (the commit of the approving vote)
+// to the commit of the verified signature's write.
+func (s signing) stored() time.Duration { return s.phases["approved-to-stored"] }
+
 // transfer submits a transfer of 2 SOL (EUR 300: one approval under the
-// default policy, so guardians check a real certificate), approves it,
-// and returns the transaction and the approving call's duration.
-func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64, a approver) (string, time.Duration, error) {
+// default policy, so guardians check a real certificate) and approves it.
+func (sys *frostSystem) transfer(ctx context.Context, walletID string, seq int64, a approver) (signing, error) {
 	id, r, err := sys.submit(ctx, walletID, seq, a)
 	if err != nil {
-		return "", 0, err
+		return signing{}, err
 	}
-	took, err := a.approveExecuted(ctx, id, r)
-	return id, took, err
+	return a.approveExecuted(ctx, id, r)
 }
 
 // submit submits a transfer of 2 SOL and reads its request as a sees it.
@@ -381,19 +413,21 @@ func (sys *frostSystem) submit(ctx context.Context, walletID string, seq int64, 
 	return tx.ID, &r, nil
 }
 
-// approveExecuted approves r, whose approval executes it, and returns the
-// call's duration.
-func (a approver) approveExecuted(ctx context.Context, txID string, r *client.ApprovalRequest) (time.Duration, error) {
+// approveExecuted approves r, whose approval executes it.
+func (a approver) approveExecuted(ctx context.Context, txID string, r *client.ApprovalRequest) (signing, error) {
 	start := time.Now()
-	after, err := a.approve(ctx, r)
+	after, phases, err := a.approve(ctx, r)
 	took := time.Since(start)
 	if err != nil {
-		return 0, err
+		return signing{}, err
 	}
 	if after.Status != "executed" {
-		return 0, fmt.Errorf("transaction %s: request %s is %s after its approval, want executed", txID, r.ID, after.Status)
+		return signing{}, fmt.Errorf("transaction %s: request %s is %s after its approval, want executed", txID, r.ID, after.Status)
 	}
-	return took, nil
+	if _, ok := phases["approved-to-stored"]; !ok {
+		return signing{}, fmt.Errorf("transaction %s: the approving call reported no approved-to-stored time", txID)
+	}
+	return signing{txID, took, phases}, nil
 }
 
 // approvalThroughput submits count transfers (not measured), then has
@@ -428,14 +462,17 @@ func (sys *frostSystem) approvalThroughput(ctx context.Context, walletID, groupK
 		mu    sync.Mutex
 		first error
 	)
+	var done []signing
 	start := time.Now()
 	for range conc {
 		wg.Go(func() {
 			for p := range work {
-				if _, err := p.a.approveExecuted(ctx, p.id, p.r); err != nil {
-					mu.Lock()
-					first = cmp.Or(first, err)
-					mu.Unlock()
+				sg, err := p.a.approveExecuted(ctx, p.id, p.r)
+				mu.Lock()
+				first = cmp.Or(first, err)
+				done = append(done, sg)
+				mu.Unlock()
+				if err != nil {
 					return
 				}
 			}
@@ -446,33 +483,52 @@ func (sys *frostSystem) approvalThroughput(ctx context.Context, walletID, groupK
 	if first != nil {
 		return 0, nil, first
 	}
-	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
-	return elapsed, lat, err
+	if err := sys.checkSigned(ctx, from, ids, groupKey); err != nil {
+		return 0, nil, err
+	}
+	return elapsed, storedTimes(done), nil
 }
 
-// sequentialSigning signs count transfers one after the other and returns
-// the server's approved-to-stored times (from the audit log) and the
-// client's view of the approving call.
-func (sys *frostSystem) sequentialSigning(ctx context.Context, walletID, groupKey string, count int) ([]time.Duration, []time.Duration, error) {
+// sequentialSigning signs count transfers one after the other.
+func (sys *frostSystem) sequentialSigning(ctx context.Context, walletID, groupKey string, count int) ([]signing, error) {
 	from, err := sys.auditHead(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	ids := map[string]bool{}
-	var calls []time.Duration
+	var out []signing
 	for i := 0; i < count+5; i++ {
-		id, took, err := sys.transfer(ctx, walletID, int64(i), sys.approvers[1])
+		sg, err := sys.transfer(ctx, walletID, int64(i), sys.approvers[1])
 		if err != nil {
-			return nil, nil, err
+			return nil, err
 		}
 		if i >= 5 { // the first few warm the connections and pools
-			ids[id] = true
-			calls = append(calls, took)
+			ids[sg.txID] = true
+			out = append(out, sg)
 		}
 	}
-	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
-	slices.Sort(calls)
-	return lat, calls, err
+	return out, sys.checkSigned(ctx, from, ids, groupKey)
+}
+
+// storedTimes returns the approved-to-stored times of ss, sorted.
+func storedTimes(ss []signing) []time.Duration {
+	out := make([]time.Duration, len(ss))
+	for i, sg := range ss {
+		out[i] = sg.stored()
+	}
+	slices.Sort(out)
+	return out
+}
+
+// phaseMedian is the median of phase name over ss (0 where a call did not
+// report it).
+func phaseMedian(ss []signing, name string) time.Duration {
+	d := make([]time.Duration, len(ss))
+	for i, sg := range ss {
+		d[i] = sg.phases[name]
+	}
+	slices.Sort(d)
+	return pct(d, .50)
 }
 
 // throughput runs conc clients for d, each submitting and approving
@@ -480,12 +536,12 @@ func (sys *frostSystem) sequentialSigning(ctx context.Context, walletID, groupKe
 // approved-to-stored times of those transfers too.
 func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey string, conc int, d time.Duration) (int, time.Duration, []time.Duration, error) {
 	var (
-		signed atomic.Int64
-		seq    atomic.Int64
-		wg     sync.WaitGroup
-		mu     sync.Mutex
-		first  error
-		ids    = map[string]bool{}
+		seq   atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+		ids   = map[string]bool{}
+		done  []signing
 	)
 	from, err := sys.auditHead(ctx)
 	if err != nil {
@@ -499,10 +555,11 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey strin
 			defer wg.Done()
 			a := sys.approvers[1+w%2] // alice and bob
 			for time.Now().Before(stop) {
-				id, _, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a)
+				sg, err := sys.transfer(ctx, walletID, 1_000_000+seq.Add(1), a)
 				mu.Lock()
 				if err == nil {
-					ids[id] = true
+					ids[sg.txID] = true
+					done = append(done, sg)
 				} else if first == nil {
 					first = err
 				}
@@ -510,7 +567,6 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey strin
 				if err != nil {
 					return
 				}
-				signed.Add(1)
 			}
 		}(w)
 	}
@@ -519,8 +575,10 @@ func (sys *frostSystem) throughput(ctx context.Context, walletID, groupKey strin
 	if first != nil {
 		return 0, 0, nil, first
 	}
-	lat, err := sys.signingTimes(ctx, from, ids, groupKey)
-	return int(signed.Load()), elapsed, lat, err
+	if err := sys.checkSigned(ctx, from, ids, groupKey); err != nil {
+		return 0, 0, nil, err
+	}
+	return len(done), elapsed, storedTimes(done), nil
 }
 
 func (sys *frostSystem) auditHead(ctx context.Context) (int64, error) {
@@ -551,14 +609,14 @@ func (sys *frostSystem) auditPage(ctx context.Context, after int64) ([]auditEven
 	return page.Events, err
 }
 
-// signingTimes reads the signing_ms the coordinator recorded for each
-// transaction in ids, checking that each was signed under groupKey.
-func (sys *frostSystem) signingTimes(ctx context.Context, after int64, ids map[string]bool, groupKey string) ([]time.Duration, error) {
-	var out []time.Duration
+// checkSigned checks in the audit log that each transaction in ids was
+// signed, in FROST mode, under groupKey.
+func (sys *frostSystem) checkSigned(ctx context.Context, after int64, ids map[string]bool, groupKey string) error {
+	signed := 0
 	for {
 		evs, err := sys.auditPage(ctx, after)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		if len(evs) == 0 {
 			break
@@ -570,21 +628,16 @@ func (sys *frostSystem) signingTimes(ctx context.Context, after int64, ids map[s
 				continue
 			}
 			if e.Metadata["public_key"] != groupKey || e.Metadata["mode"] != "frost" {
-				return nil, fmt.Errorf("transaction %s was signed under %s (%s), not the FROST wallet's %s", id,
+				return fmt.Errorf("transaction %s was signed under %s (%s), not the FROST wallet's %s", id,
 					e.Metadata["public_key"], e.Metadata["mode"], groupKey)
 			}
-			ms, err := strconv.ParseFloat(e.Metadata["signing_ms"], 64)
-			if err != nil {
-				return nil, fmt.Errorf("transaction %s: signing_ms %q", id, e.Metadata["signing_ms"])
-			}
-			out = append(out, time.Duration(ms*float64(time.Millisecond)))
+			signed++
 		}
 	}
-	if len(out) != len(ids) {
-		return nil, fmt.Errorf("%d of %d transfers have a signing event", len(out), len(ids))
+	if signed != len(ids) {
+		return fmt.Errorf("%d of %d transfers have a signing event", signed, len(ids))
 	}
-	slices.Sort(out)
-	return out, nil
+	return nil
 }
 
 // loopbackRTT is the median time of t concurrent GET /healthz to
@@ -660,6 +713,59 @@ func inProcessFROST(set thresholdSet, rounds int) (time.Duration, error) {
 			}
 		}
 		if _, err := agg.Aggregate(msg, list, shares); err != nil {
+			return 0, err
+		}
+		times = append(times, time.Since(start))
+	}
+	slices.Sort(times)
+	return pct(times, .50), nil
+}
+
+// bytemareFROST is the median cost of the same signing with bytemare/frost
+// alone, the reference point, run as bytemare's documentation runs
+// it: keys from its trusted dealer, t Commit, t Sign,
+// AggregateSignatures with the shares verified, then VerifySignature.
+func bytemareFROST(set thresholdSet, rounds int) (time.Duration, error) {
+	cs := bm.Ed25519
+	secrets, vk, _ := debug.TrustedDealerKeygen(cs, nil, uint16(set.t), uint16(set.n))
+	pub := make([]*keys.PublicKeyShare, len(secrets))
+	for i, sk := range secrets {
+		pub[i] = sk.PublicKeyShare()
+	}
+	conf := &bm.Configuration{Ciphersuite: cs, Threshold: uint16(set.t), MaxSigners: uint16(set.n),
+		VerificationKey: vk, SignerPublicKeyShares: pub}
+	if err := conf.Init(); err != nil {
+		return 0, err
+	}
+	signers := make([]*bm.Signer, set.t)
+	for i, sk := range secrets[:set.t] {
+		s, err := conf.Signer(sk)
+		if err != nil {
+			return 0, err
+		}
+		signers[i] = s
+	}
+	msg := []byte("in-process reference")
+	var times []time.Duration
+	for i := 0; i < rounds; i++ {
+		start := time.Now()
+		list := make(bm.CommitmentList, set.t)
+		for j, s := range signers {
+			list[j] = s.Commit()
+		}
+		list.Sort()
+		shares := make([]*bm.SignatureShare, set.t)
+		for j, s := range signers {
+			var err error
+			if shares[j], err = s.Sign(msg, list); err != nil {
+				return 0, err
+			}
+		}
+		sig, err := conf.AggregateSignatures(msg, shares, list, true)
+		if err != nil {
+			return 0, err
+		}
+		if err := bm.VerifySignature(cs, msg, sig, vk); err != nil {
 			return 0, err
 		}
 		times = append(times, time.Since(start))

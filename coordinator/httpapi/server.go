@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/internal/timing"
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
 	"github.com/prometheus/client_golang/prometheus"
@@ -184,9 +185,20 @@ func (s *server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// observe counts each call and its latency by route, and sends the phases
+// it recorded (internal/timing) in its Server-Timing header.
 func (s *server) observe(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		start := time.Now()
+		// The phases a call records (a signature's, for instance) go out
+		// in its Server-Timing header.
+		ctx, rec := timing.With(c.Request().Context())
+		c.SetRequest(c.Request().WithContext(ctx))
+		c.Response().Before(func() {
+			if h := rec.Header(); h != "" {
+				c.Response().Header().Set("Server-Timing", h)
+			}
+		})
 		err := next(c)
 		if err != nil {
 			c.Error(err)
