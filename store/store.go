@@ -58,11 +58,23 @@ type Tx interface {
 	// user has one already or another user holds the same key.
 	SetApprovalKey(ctx context.Context, userID string, publicKey []byte) error
 	SetPasswordHash(ctx context.Context, userID, hash string) error
+	// SetTOTP records a user's sealed TOTP secret (nil removes it) and when
+	// it was confirmed (nil: pending enrolment). It keeps TOTPLastStep.
+	SetTOTP(ctx context.Context, userID string, sealedSecret []byte, enabledAt *time.Time) error
+	// UseTOTPStep records that a code of time step step was accepted:
+	// ErrConflict unless step is after the last one accepted.
+	UseTOTPStep(ctx context.Context, userID string, step int64) error
+	// SetLoginFailures records a user's failed sign-ins since the last
+	// success and the lock they caused (nil: none).
+	SetLoginFailures(ctx context.Context, userID string, failed int, lockedUntil *time.Time) error
 
 	// Sessions (staff logins). Only the SHA-256 of the token is stored.
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, tokenHash []byte) (*Session, error)
 	DeleteSession(ctx context.Context, tokenHash []byte) error
+	// TouchSession moves a session's LastSeenAt forward to at (never
+	// back); ErrNotFound if there is no such session.
+	TouchSession(ctx context.Context, tokenHash []byte, at time.Time) error
 	// DeleteUserSessions ends every session of a user (none is fine).
 	DeleteUserSessions(ctx context.Context, userID string) error
 
@@ -227,6 +239,18 @@ type User struct {
 	// nil until registered. The private half never reaches the coordinator.
 	ApprovalKey []byte
 	CreatedAt   time.Time
+	// TOTPSecret is the user's TOTP secret sealed under the coordinator's
+	// key-encryption key; nil if none. Until TOTPEnabledAt is set it is a
+	// pending enrolment, not yet a second factor.
+	TOTPSecret    []byte
+	TOTPEnabledAt *time.Time
+	// TOTPLastStep is the last TOTP time step a code was accepted for: a
+	// code is accepted once.
+	TOTPLastStep int64
+	// FailedLogins counts failed sign-ins since the last success;
+	// LockedUntil, when set and in the future, refuses every sign-in.
+	FailedLogins int
+	LockedUntil  *time.Time
 }
 
 // Session is a staff login. The token itself is never stored.
@@ -234,7 +258,12 @@ type Session struct {
 	TokenHash []byte
 	UserID    string
 	CreatedAt time.Time
-	ExpiresAt time.Time
+	ExpiresAt time.Time // absolute end
+	// LastSeenAt is when the session was last used (a web session also
+	// ends after an idle time).
+	LastSeenAt time.Time
+	Web        bool // a browser session (cookie), not an API token
+	MFA        bool // the second factor was checked at sign-in
 }
 
 // APIKey is a credential for an API client.

@@ -90,6 +90,52 @@ func testUsers(t *testing.T, s store.Store) {
 			wantErr(t, tc.name, write(s, tc.f), tc.want)
 		})
 	}
+	t.Run("ok/second_factor", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "SetTOTP pending", tx.SetTOTP(ctx, "u2", filled(0x70, 48), nil))
+			got, err := tx.GetUser(ctx, "u2")
+			noErr(t, "GetUser", err)
+			same(t, "pending secret", got.TOTPSecret, filled(0x70, 48))
+			if got.TOTPEnabledAt != nil || got.TOTPLastStep != 0 {
+				t.Fatalf("pending enrolment: enabled %v, last step %d", got.TOTPEnabledAt, got.TOTPLastStep)
+			}
+			noErr(t, "SetTOTP confirmed", tx.SetTOTP(ctx, "u2", filled(0x70, 48), ptr(at(time.Minute))))
+			noErr(t, "UseTOTPStep", tx.UseTOTPStep(ctx, "u2", 100))
+			return nil
+		})
+		// A step is accepted once, and never one before the last.
+		for _, step := range []int64{100, 99} {
+			wantErr(t, "UseTOTPStep replayed", write(s, func(ctx context.Context, tx store.Tx) error {
+				return tx.UseTOTPStep(ctx, "u2", step)
+			}), store.ErrConflict)
+		}
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "UseTOTPStep later", tx.UseTOTPStep(ctx, "u2", 101))
+			noErr(t, "SetLoginFailures", tx.SetLoginFailures(ctx, "u2", 5, ptr(at(time.Hour))))
+			got, err := tx.GetUser(ctx, "u2")
+			noErr(t, "GetUser", err)
+			want := *bob
+			want.TOTPSecret, want.TOTPEnabledAt, want.TOTPLastStep = filled(0x70, 48), ptr(at(time.Minute)), 101
+			want.FailedLogins, want.LockedUntil = 5, ptr(at(time.Hour))
+			same(t, "GetUser", got, &want)
+			// Re-enrolment replaces the secret and keeps the last step, so
+			// a code accepted before cannot be replayed under the new one.
+			noErr(t, "SetTOTP removed", tx.SetTOTP(ctx, "u2", nil, nil))
+			noErr(t, "SetLoginFailures reset", tx.SetLoginFailures(ctx, "u2", 0, nil))
+			got, err = tx.GetUser(ctx, "u2")
+			noErr(t, "GetUser", err)
+			want.TOTPSecret, want.TOTPEnabledAt, want.FailedLogins, want.LockedUntil = nil, nil, 0, nil
+			same(t, "GetUser after reset", got, &want)
+			return nil
+		})
+		for name, f := range map[string]func(ctx context.Context, tx store.Tx) error{
+			"SetTOTP":          func(ctx context.Context, tx store.Tx) error { return tx.SetTOTP(ctx, "nope", filled(1, 8), nil) },
+			"UseTOTPStep":      func(ctx context.Context, tx store.Tx) error { return tx.UseTOTPStep(ctx, "nope", 1) },
+			"SetLoginFailures": func(ctx context.Context, tx store.Tx) error { return tx.SetLoginFailures(ctx, "nope", 1, nil) },
+		} {
+			wantErr(t, name+" of a missing user", write(s, f), store.ErrNotFound)
+		}
+	})
 	t.Run("ok/failed_writes_changed_nothing", func(t *testing.T) {
 		ro(t, s, func(ctx context.Context, tx store.Tx) error {
 			got, err := tx.ListUsers(ctx)
@@ -103,10 +149,13 @@ func testUsers(t *testing.T, s store.Store) {
 }
 
 func testSessions(t *testing.T, s store.Store) {
-	sess := &store.Session{TokenHash: filled(0x5e, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: at(12 * time.Hour)}
+	sess := &store.Session{TokenHash: filled(0x5e, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: at(12 * time.Hour),
+		LastSeenAt: t0, Web: true, MFA: true}
+	apiSess := &store.Session{TokenHash: filled(0x5f, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: at(time.Hour)}
 	rw(t, s, func(ctx context.Context, tx store.Tx) error {
 		noErr(t, "CreateUser", tx.CreateUser(ctx, newUser("u1", "alice")))
 		noErr(t, "CreateSession", tx.CreateSession(ctx, sess))
+		noErr(t, "CreateSession", tx.CreateSession(ctx, apiSess))
 		return nil
 	})
 	t.Run("ok/get", func(t *testing.T) {
@@ -114,8 +163,24 @@ func testSessions(t *testing.T, s store.Store) {
 			got, err := tx.GetSession(ctx, filled(0x5e, 32))
 			noErr(t, "GetSession", err)
 			same(t, "GetSession", got, sess)
+			got, err = tx.GetSession(ctx, filled(0x5f, 32))
+			noErr(t, "GetSession", err)
+			same(t, "GetSession", got, apiSess)
 			return nil
 		})
+	})
+	t.Run("ok/touch_moves_forward_only", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "TouchSession", tx.TouchSession(ctx, filled(0x5e, 32), at(time.Minute)))
+			noErr(t, "TouchSession earlier", tx.TouchSession(ctx, filled(0x5e, 32), at(time.Second)))
+			got, err := tx.GetSession(ctx, filled(0x5e, 32))
+			noErr(t, "GetSession", err)
+			same(t, "LastSeenAt", got.LastSeenAt, at(time.Minute))
+			return nil
+		})
+		wantErr(t, "TouchSession missing", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.TouchSession(ctx, filled(0x01, 32), at(time.Minute))
+		}), store.ErrNotFound)
 	})
 	t.Run("fail/duplicate_token", func(t *testing.T) {
 		err := write(s, func(ctx context.Context, tx store.Tx) error {

@@ -2,23 +2,33 @@ package sqlstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/custos-dev/custos/store"
 )
 
 // Session token hashes never appear in error messages.
 
-const sessionCols = `token_hash, user_id, created_at_us, expires_at_us`
+const sessionCols = `token_hash, user_id, created_at_us, expires_at_us, last_seen_at_us, web, mfa`
 
 func scanSession(s scanner) (*store.Session, error) {
 	var x store.Session
-	var created, expires int64
-	if err := s.Scan(&x.TokenHash, &x.UserID, &created, &expires); err != nil {
+	var created, expires, seen, web, mfa int64
+	if err := s.Scan(&x.TokenHash, &x.UserID, &created, &expires, &seen, &web, &mfa); err != nil {
 		return nil, err
 	}
 	x.CreatedAt = fromUS(created)
 	x.ExpiresAt = fromUS(expires)
+	x.LastSeenAt = fromUS(seen)
+	x.Web, x.MFA = web != 0, mfa != 0
 	return &x, nil
+}
+
+func flag(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // CreateSession implements store.Tx; ErrConflict on a duplicate token hash,
@@ -32,8 +42,8 @@ func (t *Tx) CreateSession(ctx context.Context, s *store.Session) error {
 		return err
 	}
 	return t.insert(ctx, op,
-		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		blob(s.TokenHash), s.UserID, us(s.CreatedAt), us(s.ExpiresAt))
+		`INSERT INTO sessions (`+sessionCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING`,
+		blob(s.TokenHash), s.UserID, us(s.CreatedAt), us(s.ExpiresAt), us(s.LastSeenAt), flag(s.Web), flag(s.MFA))
 }
 
 // GetSession implements store.Tx. It does not look at ExpiresAt.
@@ -45,6 +55,24 @@ func (t *Tx) GetSession(ctx context.Context, tokenHash []byte) (*store.Session, 
 // DeleteSession implements store.Tx; ErrNotFound if there is no such session.
 func (t *Tx) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	return t.update(ctx, "delete session", `DELETE FROM sessions WHERE token_hash = $1`, "", "", blob(tokenHash))
+}
+
+// TouchSession implements store.Tx.
+func (t *Tx) TouchSession(ctx context.Context, tokenHash []byte, at time.Time) error {
+	const op = "touch session"
+	if err := t.writable(op); err != nil {
+		return err
+	}
+	n, err := t.c.Exec(ctx, `UPDATE sessions SET last_seen_at_us = $2 WHERE token_hash = $1 AND last_seen_at_us < $2`,
+		blob(tokenHash), us(at))
+	if err != nil {
+		return t.fail(op, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	_, err = t.GetSession(ctx, tokenHash) // seen later already, or gone
+	return err
 }
 
 // DeleteUserSessions implements store.Tx.
