@@ -3,6 +3,7 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -11,52 +12,199 @@ import (
 	"github.com/custos-dev/custos/store"
 )
 
-// Login checks a staff member's password and opens a session. Unknown users
-// and wrong passwords get the same answer and cost the same time.
-func (s *Service) Login(ctx context.Context, name, password string) (token string, u *store.User, expires time.Time, err error) {
-	var user *store.User
-	err = s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		var err error
-		user, err = tx.GetUserByName(ctx, name)
-		return err
+// Sign-in limits: MaxFailedSignIns failed attempts in a row (wrong password
+// or wrong one-time code) lock the account for LockoutFor; a browser
+// session ends after WebIdle without use, and at the latest WebSessionTTL
+// after sign-in.
+const (
+	MaxFailedSignIns = 5
+	LockoutFor       = 15 * time.Minute
+	WebIdle          = 15 * time.Minute
+	WebSessionTTL    = 8 * time.Hour
+	// touchEvery bounds the writes that keep a browser session alive: its
+	// last-seen time moves at most once a minute.
+	touchEvery = time.Minute
+)
+
+// SignIn is a staff member's sign-in.
+type SignIn struct {
+	Name, Password string
+	// Code is the one-time code from the user's authenticator app,
+	// required once they have enrolled one.
+	Code string
+	// Web asks for a browser session (a cookie for the web UI) rather
+	// than an API token. A browser session without a second factor can
+	// only enrol one.
+	Web bool
+}
+
+// Session is an opened session.
+type Session struct {
+	Token     string // the secret: shown once, never stored
+	User      *store.User
+	ExpiresAt time.Time
+	// MFA reports whether the second factor was checked. A browser session
+	// without it must enrol one before anything else.
+	MFA bool
+}
+
+// SignIn checks a staff member's password and, once they have enrolled
+// one, their one-time code, and opens a session. Unknown users and wrong
+// passwords get the same answer and cost the same time. Failed attempts
+// in a row lock the account (MaxFailedSignIns, LockoutFor); a locked
+// account is refused before its password is checked.
+func (s *Service) SignIn(ctx context.Context, in SignIn) (*Session, error) {
+	user, err := read(ctx, s, "get user", nil, func(ctx context.Context, tx store.Tx) (*store.User, error) {
+		u, err := tx.GetUserByName(ctx, in.Name)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, nil
+		}
+		return u, err
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return "", nil, time.Time{}, wrapErr(KindUnavailable, "store_unavailable", "store unavailable", err)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if user != nil && user.LockedUntil != nil && now.Before(*user.LockedUntil) {
+		s.recordAlone(ctx, event{category: audit.CategoryAuth, action: "auth.login", actor: "anonymous",
+			target: "user:" + user.ID, result: audit.ResultDenied, meta: map[string]string{"reason": "locked"}})
+		return nil, newErr(KindForbidden, "account_locked",
+			"too many failed sign-ins: the account is locked until %s", user.LockedUntil.UTC().Format(time.RFC3339))
 	}
 	release, err := s.passwordSlot(ctx)
 	if err != nil {
-		return "", nil, time.Time{}, err
+		return nil, err
 	}
 	ok := false
 	if user == nil {
-		auth.DummyVerify(password)
-	} else if ok, err = auth.VerifyPassword(user.PasswordHash, password); err != nil {
+		auth.DummyVerify(in.Password)
+	} else if ok, err = auth.VerifyPassword(user.PasswordHash, in.Password); err != nil {
 		release()
-		return "", nil, time.Time{}, internal("verify password", err)
+		return nil, internal("verify password", err)
 	}
 	release()
 	if !ok {
-		s.recordAlone(ctx, event{category: audit.CategoryAuth, action: "auth.login", actor: "anonymous",
-			target: "user-name:" + name, result: audit.ResultFailure})
-		return "", nil, time.Time{}, newErr(KindUnauthenticated, "bad_credentials", "unknown user or wrong password")
+		if user == nil {
+			s.recordAlone(ctx, event{category: audit.CategoryAuth, action: "auth.login", actor: "anonymous",
+				target: "user-name:" + in.Name, result: audit.ResultFailure})
+		} else if err := s.signInFailed(ctx, user, "wrong password"); err != nil {
+			return nil, err
+		}
+		return nil, newErr(KindUnauthenticated, "bad_credentials", "unknown user or wrong password")
+	}
+	mfa := user.TOTPEnabledAt != nil
+	var step int64
+	if mfa {
+		if in.Code == "" {
+			return nil, newErr(KindUnauthenticated, "code_required", "a one-time code from your authenticator app is required")
+		}
+		secret, err := s.totpSecret(user)
+		if err != nil {
+			return nil, err
+		}
+		step, err = auth.CheckTOTP(secret, in.Code, now)
+		clear(secret)
+		if err == nil && step <= user.TOTPLastStep {
+			err = errCodeUsed
+		}
+		if err != nil {
+			if err := s.signInFailed(ctx, user, "wrong one-time code"); err != nil {
+				return nil, err
+			}
+			if errors.Is(err, errCodeUsed) {
+				return nil, newErr(KindUnauthenticated, "bad_code", "this one-time code was used already; wait for the next one")
+			}
+			return nil, newErr(KindUnauthenticated, "bad_code", "wrong or expired one-time code")
+		}
 	}
 	tok, hash, err := auth.NewSessionToken(s.rand)
 	if err != nil {
-		return "", nil, time.Time{}, internal("session token", err)
+		return nil, internal("session token", err)
 	}
-	now := s.now()
-	expires = now.Add(s.ttl)
+	ttl := s.ttl
+	if in.Web {
+		ttl = WebSessionTTL
+	}
+	out := &Session{Token: tok, User: user, ExpiresAt: now.Add(ttl), MFA: mfa}
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.CreateSession(ctx, &store.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: expires}); err != nil {
+		if mfa {
+			// Accepted once: a code seen by someone looking over the
+			// shoulder is spent.
+			if err := tx.UseTOTPStep(ctx, user.ID, step); err != nil {
+				if errors.Is(err, store.ErrConflict) {
+					return newErr(KindUnauthenticated, "bad_code", "this one-time code was used already; wait for the next one")
+				}
+				return err
+			}
+		}
+		if user.FailedLogins != 0 || user.LockedUntil != nil {
+			if err := tx.SetLoginFailures(ctx, user.ID, 0, nil); err != nil {
+				return err
+			}
+		}
+		if err := tx.CreateSession(ctx, &store.Session{TokenHash: hash, UserID: user.ID, CreatedAt: now, ExpiresAt: out.ExpiresAt,
+			LastSeenAt: now, Web: in.Web, MFA: mfa}); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryAuth, action: "auth.login", actor: "user:" + user.ID,
-			target: "user:" + user.ID, result: audit.ResultSuccess})
+			target: "user:" + user.ID, result: audit.ResultSuccess,
+			meta: map[string]string{"second_factor": strconv.FormatBool(mfa), "web": strconv.FormatBool(in.Web)}})
 	})
 	if err != nil {
-		return "", nil, time.Time{}, internal("create session", err)
+		var de *Error
+		if errors.As(err, &de) {
+			return nil, de
+		}
+		return nil, internal("create session", err)
 	}
-	return tok, user, expires, nil
+	return out, nil
+}
+
+var errCodeUsed = errors.New("one-time code used already")
+
+// Login opens an API session with a password alone: for users who have
+// not enrolled a second factor (the demo's scripted clients, the tests).
+// It is SignIn without a code.
+func (s *Service) Login(ctx context.Context, name, password string) (token string, u *store.User, expires time.Time, err error) {
+	sess, err := s.SignIn(ctx, SignIn{Name: name, Password: password})
+	if err != nil {
+		return "", nil, time.Time{}, err
+	}
+	return sess.Token, sess.User, sess.ExpiresAt, nil
+}
+
+// signInFailed counts a failed attempt for user and locks the account at
+// the limit, recording both.
+func (s *Service) signInFailed(ctx context.Context, user *store.User, reason string) error {
+	now := s.now()
+	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		cur, err := tx.GetUser(ctx, user.ID)
+		if err != nil {
+			return err
+		}
+		failed := cur.FailedLogins + 1
+		var until *time.Time
+		meta := map[string]string{"reason": reason, "failed_in_a_row": strconv.Itoa(failed)}
+		if failed >= MaxFailedSignIns {
+			t := now.Add(LockoutFor)
+			until, failed = &t, 0
+			meta["locked_until"] = t.UTC().Format(time.RFC3339)
+		}
+		if err := tx.SetLoginFailures(ctx, user.ID, failed, until); err != nil {
+			return err
+		}
+		evs := []event{{category: audit.CategoryAuth, action: "auth.login", actor: "anonymous",
+			target: "user:" + user.ID, result: audit.ResultFailure, meta: meta}}
+		if until != nil {
+			evs = append(evs, event{category: audit.CategoryAuth, action: "auth.lockout", actor: "system",
+				target: "user:" + user.ID, result: audit.ResultSuccess, meta: map[string]string{"until": meta["locked_until"]}})
+		}
+		return s.recordAll(ctx, tx, evs)
+	})
+	if err != nil {
+		return wrapErr(KindUnavailable, "store_unavailable", "store unavailable", err)
+	}
+	return nil
 }
 
 // passwordSlot waits briefly for one of the few password checks allowed at
@@ -125,30 +273,48 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	case strings.HasPrefix(bearer, "cst_"):
 		return s.authAPIKey(ctx, bearer)
 	case strings.HasPrefix(bearer, "css_"):
-		return s.authSession(ctx, bearer)
+		return s.authSession(ctx, bearer, false)
 	}
 	return nil, ErrUnauthenticated
 }
 
-func (s *Service) authSession(ctx context.Context, token string) (*Principal, error) {
+// AuthenticateWeb resolves a browser session's cookie value. Only browser
+// sessions pass, and only before their absolute end and within WebIdle of
+// their last use; a use moves the last-use time (at most once a minute).
+// A session whose user has not enrolled a second factor comes back with
+// MFA false: the web UI lets it do nothing but enrol one.
+func (s *Service) AuthenticateWeb(ctx context.Context, cookie string) (*Principal, error) {
+	if !strings.HasPrefix(cookie, "css_") {
+		return nil, ErrUnauthenticated
+	}
+	return s.authSession(ctx, cookie, true)
+}
+
+func (s *Service) authSession(ctx context.Context, token string, web bool) (*Principal, error) {
 	hash, err := auth.HashSessionToken(token)
 	if err != nil {
 		return nil, ErrUnauthenticated
 	}
 	var p *Principal
+	var touch bool
+	now := s.now()
 	err = s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		sess, err := tx.GetSession(ctx, hash)
 		if err != nil {
 			return err
 		}
-		if !s.now().Before(sess.ExpiresAt) {
+		// A browser session's cookie is not an API token, nor the other
+		// way round.
+		if sess.Web != web || !now.Before(sess.ExpiresAt) || (web && !webSessionLive(sess, now)) {
 			return store.ErrNotFound
 		}
 		u, err := tx.GetUser(ctx, sess.UserID)
 		if err != nil {
 			return err
 		}
-		p = &Principal{Kind: "user", ID: u.ID, UserID: u.ID, Name: u.Name, Role: u.Role}
+		p = &Principal{Kind: "user", ID: u.ID, UserID: u.ID, Name: u.Name, Role: u.Role,
+			Web: web, MFA: sess.MFA, session: hash}
+		touch = web && now.Sub(sess.LastSeenAt) >= touchEvery
 		return nil
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -156,6 +322,17 @@ func (s *Service) authSession(ctx context.Context, token string) (*Principal, er
 	}
 	if err != nil {
 		return nil, wrapErr(KindUnavailable, "store_unavailable", "store unavailable", err)
+	}
+	if touch {
+		err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error { return tx.TouchSession(ctx, hash, now) })
+		if err != nil {
+			// Fail closed: a session whose use cannot be recorded would
+			// outlive its idle limit.
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, ErrUnauthenticated
+			}
+			return nil, wrapErr(KindUnavailable, "store_unavailable", "store unavailable", err)
+		}
 	}
 	return p, nil
 }

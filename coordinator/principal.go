@@ -42,6 +42,10 @@ type Principal struct {
 	Name   string   // user name or API key name
 	Role   string   // the acting user's role
 	Scopes []string // API key scopes
+	// Web marks a browser session; MFA that its sign-in checked a second
+	// factor (always true for a web session the UI lets act).
+	Web, MFA bool
+	session  []byte // the session's token hash (sessions only)
 }
 
 // Actor is the audit-log form of the principal.

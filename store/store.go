@@ -75,6 +75,9 @@ type Tx interface {
 	// TouchSession moves a session's LastSeenAt forward to at (never
 	// back); ErrNotFound if there is no such session.
 	TouchSession(ctx context.Context, tokenHash []byte, at time.Time) error
+	// SetSessionMFA marks a session as signed in with a second factor
+	// (its user just enrolled one); ErrNotFound if there is no such session.
+	SetSessionMFA(ctx context.Context, tokenHash []byte) error
 	// DeleteUserSessions ends every session of a user (none is fine).
 	DeleteUserSessions(ctx context.Context, userID string) error
 

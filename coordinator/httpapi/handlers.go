@@ -21,20 +21,22 @@ func (s *server) login(c echo.Context) error {
 	var in struct {
 		Name     string `json:"name"`
 		Password string `json:"password"`
+		Code     string `json:"code"` // one-time code, once the user has enrolled an authenticator app
 	}
 	if err := decode(c, &in); err != nil {
 		return err
 	}
 	// Password guessing is limited per client address on top of the
-	// argon2id cost of every attempt.
+	// argon2id cost of every attempt and the per-account lockout.
 	if err := spend(s.loginLimiter(c.RealIP()), "too many login attempts"); err != nil {
 		return err
 	}
-	tok, u, exp, err := s.svc.Login(c.Request().Context(), in.Name, in.Password)
+	sess, err := s.svc.SignIn(c.Request().Context(), coordinator.SignIn{Name: in.Name, Password: in.Password, Code: in.Code})
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"token": tok, "expires_at": exp,
+	u := sess.User
+	return c.JSON(http.StatusOK, map[string]any{"token": sess.Token, "expires_at": sess.ExpiresAt, "second_factor": sess.MFA,
 		"user": map[string]string{"id": u.ID, "name": u.Name, "role": u.Role}})
 }
 

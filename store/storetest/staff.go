@@ -182,6 +182,20 @@ func testSessions(t *testing.T, s store.Store) {
 			return tx.TouchSession(ctx, filled(0x01, 32), at(time.Minute))
 		}), store.ErrNotFound)
 	})
+	t.Run("ok/set_mfa", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			noErr(t, "SetSessionMFA", tx.SetSessionMFA(ctx, filled(0x5f, 32)))
+			got, err := tx.GetSession(ctx, filled(0x5f, 32))
+			noErr(t, "GetSession", err)
+			if !got.MFA || got.Web {
+				t.Fatalf("session after SetSessionMFA: mfa %v, web %v", got.MFA, got.Web)
+			}
+			return nil
+		})
+		wantErr(t, "SetSessionMFA missing", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetSessionMFA(ctx, filled(0x01, 32))
+		}), store.ErrNotFound)
+	})
 	t.Run("fail/duplicate_token", func(t *testing.T) {
 		err := write(s, func(ctx context.Context, tx store.Tx) error {
 			return tx.CreateSession(ctx, &store.Session{TokenHash: filled(0x5e, 32), UserID: "u1", CreatedAt: t0, ExpiresAt: t0})

@@ -75,6 +75,12 @@ func (t *Tx) TouchSession(ctx context.Context, tokenHash []byte, at time.Time) e
 	return err
 }
 
+// SetSessionMFA implements store.Tx.
+func (t *Tx) SetSessionMFA(ctx context.Context, tokenHash []byte) error {
+	return t.update(ctx, "mark session signed in with a second factor",
+		`UPDATE sessions SET mfa = 1 WHERE token_hash = $1`, "", "", blob(tokenHash))
+}
+
 // DeleteUserSessions implements store.Tx.
 func (t *Tx) DeleteUserSessions(ctx context.Context, userID string) error {
 	const op = "delete sessions of user"
