@@ -74,7 +74,17 @@ func (s *Service) loadRequest(ctx context.Context, tx store.Tx, id string) (*Req
 	if err != nil {
 		return nil, err
 	}
-	v := &RequestView{Request: r}
+	roster, err := s.roster(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	return s.viewOf(ctx, tx, r, roster)
+}
+
+// viewOf tallies request r's current votes against roster.
+func (s *Service) viewOf(ctx context.Context, tx store.Tx, r *store.Request, roster map[string]approvals.Approver) (*RequestView, error) {
+	id := r.ID
+	v := &RequestView{Request: r, Roster: roster}
 	if err := json.Unmarshal(r.Requirement, &v.Quorum); err != nil {
 		return nil, internal("decode requirement", err)
 	}
@@ -88,9 +98,6 @@ func (s *Service) loadRequest(ctx context.Context, tx store.Tx, id string) (*Req
 		if a.Revision == r.Revision && bytes.Equal(a.Fingerprint, r.Fingerprint) && bytes.Equal(a.PolicyHash, r.PolicyHash) {
 			v.Approvals = append(v.Approvals, a)
 		}
-	}
-	if v.Roster, err = s.roster(ctx, tx); err != nil {
-		return nil, err
 	}
 	if err := v.recount(); err != nil {
 		return nil, err

@@ -19,6 +19,7 @@ import (
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/coordinator/httpapi"
+	"github.com/custos-dev/custos/coordinator/webui"
 	"github.com/custos-dev/custos/internal/keyfile"
 	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/store"
@@ -170,7 +171,12 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 	// Key ceremonies and other background work stop with the server (a
 	// later sweep fails an interrupted ceremony), before the store closes.
 	defer svc.Close()
-	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond, TrustProxyHeaders: cfg.trustProxy})
+	ui, err := webui.New(webui.Config{Service: svc, Logger: logger})
+	if err != nil {
+		return err
+	}
+	h, err := httpapi.New(httpapi.Config{Service: svc, Logger: logger, RatePerSecond: cfg.ratePerSecond, TrustProxyHeaders: cfg.trustProxy,
+		Mount: ui.Mount})
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,9 @@ type Config struct {
 	// clients connect directly: they could otherwise choose the address the
 	// login limit and the audit log see.
 	TrustProxyHeaders bool
+	// Mount, if set, registers further routes (the web UI) on the server,
+	// behind the same request ids, metrics, body limit and recovery.
+	Mount func(*echo.Echo)
 }
 
 type server struct {
@@ -121,6 +124,10 @@ func New(cfg Config) (http.Handler, error) {
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
 	e.GET("/readyz", s.ready)
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
+
+	if cfg.Mount != nil {
+		cfg.Mount(e)
+	}
 
 	v1 := e.Group("/v1")
 	v1.GET("/openapi.json", func(c echo.Context) error { return c.Blob(http.StatusOK, "application/json", openAPI) })

@@ -1,0 +1,323 @@
+// Package webui is the coordinator's web UI for treasury staff: sign-in
+// with a password and a one-time code, the approval queue, and each
+// request decoded before anyone approves it. It is served by the
+// coordinator from files embedded in the binary (server-rendered
+// templates, one stylesheet, one script), makes no request to any other
+// origin, and works on an isolated network.
+//
+// Guarantees:
+//   - Every page but sign-in needs a browser session (cookie: HttpOnly,
+//     SameSite=Strict, Secure when the request came over TLS; idle and
+//     absolute limits enforced by the coordinator). A session without a
+//     second factor reaches only the enrolment page.
+//   - Every form and every state-changing call carries the session's
+//     anti-forgery token; a POST without the right one changes nothing.
+//   - Pages are sent with a Content-Security-Policy that allows only this
+//     origin's scripts and styles (no inline script), and may not be
+//     framed.
+package webui
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/internal/auth"
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Cookie names: the __Host- prefix (Secure, Path=/, no Domain) where the
+// coordinator is reached over TLS.
+const (
+	cookieName    = "custos_session"
+	cookieNameTLS = "__Host-custos_session"
+	csrfField     = "csrf"
+	csrfHeader    = "X-CSRF-Token"
+)
+
+// Config configures the UI.
+type Config struct {
+	Service *coordinator.Service
+	Logger  *slog.Logger // nil: discard
+	// SignInRatePerSecond and SignInBurst limit sign-in attempts per
+	// client address (defaults 2 and 20), on top of the per-account
+	// lockout.
+	SignInRatePerSecond float64
+	SignInBurst         int
+}
+
+// UI is the web UI.
+type UI struct {
+	svc   *coordinator.Service
+	log   *slog.Logger
+	pages map[string]*template.Template
+	rps   rate.Limit
+	burst int
+
+	mu       sync.Mutex
+	limiters map[string]*rate.Limiter
+}
+
+// New parses the embedded templates.
+func New(cfg Config) (*UI, error) {
+	if cfg.Service == nil {
+		return nil, errors.New("webui: Service is required")
+	}
+	u := &UI{svc: cfg.Service, log: cfg.Logger, rps: rate.Limit(cfg.SignInRatePerSecond), burst: cfg.SignInBurst,
+		limiters: map[string]*rate.Limiter{}}
+	if u.log == nil {
+		u.log = slog.New(slog.DiscardHandler)
+	}
+	if u.rps <= 0 {
+		u.rps = 2
+	}
+	if u.burst <= 0 {
+		u.burst = 20
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	u.pages = pages
+	return u, nil
+}
+
+// Mount registers the UI's routes on e. Middleware is attached per route
+// (an echo group with middleware would catch every unknown path, the
+// API's included).
+func (u *UI) Mount(e *echo.Echo) {
+	static, _ := fs.Sub(staticFS, "static")
+	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static))), u.headers)
+	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/queue") }, u.headers)
+	e.GET("/signin", u.page(u.signInPage), u.headers)
+	e.POST("/signin", u.page(u.signIn), u.headers)
+
+	signedIn := []echo.MiddlewareFunc{u.headers, u.session}
+	e.GET("/enrol", u.page(u.enrolPage), signedIn...)
+	e.POST("/enrol", u.page(u.enrol), signedIn...)
+	e.POST("/signout", u.page(u.signOut), signedIn...)
+	e.GET("/queue", u.page(u.queue), signedIn...)
+	e.GET("/queue/counts", u.queueCounts, signedIn...)
+	e.GET("/requests/:id", u.page(u.request), signedIn...)
+}
+
+// headers sets the security headers of every UI response.
+func (u *UI) headers(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		h := c.Response().Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Cache-Control", "no-store")
+		return next(c)
+	}
+}
+
+// staticHandler serves the embedded assets; they may be cached (they
+// change with the binary, and the pages name them with its build).
+func staticHandler(root fs.FS) http.Handler {
+	files := http.FileServer(http.FS(root))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		files.ServeHTTP(w, r)
+	})
+}
+
+type ctxKey int
+
+const (
+	keyPrincipal ctxKey = iota
+	keyToken
+)
+
+// session admits requests with a live browser session, and checks the
+// anti-forgery token of every state-changing one. A session without a
+// second factor reaches only the enrolment page and sign-out.
+func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		tok := sessionCookie(c)
+		var p *coordinator.Principal
+		if tok != "" {
+			var err error
+			if p, err = u.svc.AuthenticateWeb(c.Request().Context(), tok); err != nil {
+				var de *coordinator.Error
+				if errors.As(err, &de) && de.Kind != coordinator.KindUnauthenticated {
+					return u.errorPage(c, err)
+				}
+				p = nil
+			}
+		}
+		if p == nil {
+			clearCookie(c)
+			if c.Request().Method == http.MethodGet && !strings.HasPrefix(c.Path(), "/queue/counts") {
+				return c.Redirect(http.StatusSeeOther, "/signin?next="+safeNext(c.Request().URL.RequestURI()))
+			}
+			return u.status(c, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+		}
+		if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
+			presented := c.Request().Header.Get(csrfHeader)
+			if presented == "" {
+				presented = c.FormValue(csrfField)
+			}
+			if !auth.CheckCSRF(tok, presented) {
+				return u.status(c, http.StatusForbidden, "This form has expired or did not come from Custos. Reload the page and try again.")
+			}
+		}
+		if !p.MFA && c.Path() != "/enrol" && c.Path() != "/signout" {
+			if c.Request().Method == http.MethodGet {
+				return c.Redirect(http.StatusSeeOther, "/enrol")
+			}
+			return u.status(c, http.StatusForbidden, "Enrol an authenticator app first.")
+		}
+		c.Set("principal", p)
+		c.Set("token", tok)
+		return next(c)
+	}
+}
+
+func principal(c echo.Context) *coordinator.Principal { p, _ := c.Get("principal").(*coordinator.Principal); return p }
+
+func token(c echo.Context) string { t, _ := c.Get("token").(string); return t }
+
+func sessionCookie(c echo.Context) string {
+	name := cookieName
+	if c.IsTLS() {
+		name = cookieNameTLS
+	}
+	ck, err := c.Cookie(name)
+	if err != nil {
+		return ""
+	}
+	return ck.Value
+}
+
+func setCookie(c echo.Context, value string, expires time.Time) {
+	ck := &http.Cookie{Name: cookieName, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteStrictMode, Expires: expires}
+	if c.IsTLS() {
+		ck.Name, ck.Secure = cookieNameTLS, true
+	}
+	c.SetCookie(ck)
+}
+
+func clearCookie(c echo.Context) { setCookie(c, "", time.Unix(1, 0)) }
+
+// safeNext keeps a post-sign-in destination on this site: a path, never a
+// URL of another origin.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+		return "/queue"
+	}
+	return next
+}
+
+// limiter returns the sign-in limiter of a client address.
+func (u *UI) limiter(ip string) *rate.Limiter {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	l, ok := u.limiters[ip]
+	if !ok {
+		if len(u.limiters) > 10000 {
+			clear(u.limiters) // forget everyone rather than grow without bound
+		}
+		l = rate.NewLimiter(u.rps, u.burst)
+		u.limiters[ip] = l
+	}
+	return l
+}
+
+// view is what every page template gets.
+type view struct {
+	Title string
+	User  *coordinator.Principal
+	CSRF  string
+	Flash string
+	Error string
+	Data  any
+}
+
+// page adapts a handler that renders into an echo handler that shows
+// errors as an error page.
+func (u *UI) page(h func(c echo.Context) error) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if err := h(c); err != nil {
+			return u.errorPage(c, err)
+		}
+		return nil
+	}
+}
+
+// render executes page name with data inside the layout.
+func (u *UI) render(c echo.Context, status int, name, title string, data any) error {
+	t, ok := u.pages[name]
+	if !ok {
+		return errors.New("webui: no page " + name)
+	}
+	v := view{Title: title, User: principal(c), Data: data}
+	if tok := token(c); tok != "" {
+		v.CSRF = auth.CSRFToken(tok)
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, "layout", v); err != nil {
+		return err
+	}
+	return c.HTMLBlob(status, buf.Bytes())
+}
+
+// errorPage shows err: a domain error's message as it is (it is written
+// for people), anything else as an internal error, logged.
+func (u *UI) errorPage(c echo.Context, err error) error {
+	var de *coordinator.Error
+	if errors.As(err, &de) && de.Kind != coordinator.KindInternal {
+		return u.status(c, kindStatus(de.Kind), de.Message)
+	}
+	u.log.ErrorContext(c.Request().Context(), "web UI page failed", "path", c.Path(), "err", err)
+	return u.status(c, http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again.")
+}
+
+func (u *UI) status(c echo.Context, status int, msg string) error {
+	return u.render(c, status, "error", http.StatusText(status), map[string]any{"Status": status, "Message": msg})
+}
+
+func kindStatus(k coordinator.Kind) int {
+	switch k {
+	case coordinator.KindInvalid, coordinator.KindUnprocessable:
+		return http.StatusUnprocessableEntity
+	case coordinator.KindUnauthenticated:
+		return http.StatusUnauthorized
+	case coordinator.KindForbidden:
+		return http.StatusForbidden
+	case coordinator.KindNotFound:
+		return http.StatusNotFound
+	case coordinator.KindConflict:
+		return http.StatusConflict
+	case coordinator.KindTooMany:
+		return http.StatusTooManyRequests
+	case coordinator.KindUnavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+func kindStatusOf(err error) int {
+	var de *coordinator.Error
+	if errors.As(err, &de) {
+		return kindStatus(de.Kind)
+	}
+	return http.StatusInternalServerError
+}
