@@ -191,7 +191,10 @@ func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func principal(c echo.Context) *coordinator.Principal { p, _ := c.Get("principal").(*coordinator.Principal); return p }
+func principal(c echo.Context) *coordinator.Principal {
+	p, _ := c.Get("principal").(*coordinator.Principal)
+	return p
+}
 
 func token(c echo.Context) string { t, _ := c.Get("token").(string); return t }
 
