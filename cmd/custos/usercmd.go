@@ -16,7 +16,7 @@ import (
 	"github.com/custos-dev/custos/internal/keyfile"
 )
 
-const userSubcommands = "list|create|role|password|register-key"
+const userSubcommands = "list|create|role|password|register-key|reset-mfa"
 
 func runUser(ctx context.Context, args []string, out io.Writer) error {
 	if len(args) == 0 {
@@ -81,6 +81,18 @@ func runUser(ctx context.Context, args []string, out io.Writer) error {
 			return err
 		}
 		fmt.Fprintf(out, "custos: user.role.assign request %s is %s\n", res.Request.ID, res.Request.Status)
+		return nil
+	case "reset-mfa":
+		if err := parseArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		if fs.NArg() != 1 {
+			return usagef("usage: custos user reset-mfa USER_ID")
+		}
+		if err := c.call(ctx, http.MethodPost, client.Path("users", fs.Arg(0), "mfa", "reset"), map[string]string{}, nil); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "custos: the authenticator app of user %s is removed and their sessions ended; they enrol a new one at their next sign-in\n", fs.Arg(0))
 		return nil
 	case "password":
 		newFile := fs.String("new-password-file", "", "file holding the new password")

@@ -144,6 +144,14 @@ func (s *server) assignRole(c echo.Context) error {
 	return c.JSON(http.StatusAccepted, map[string]any{"request": viewRequest(v)})
 }
 
+// resetMFA removes a user's authenticator app (administrators only).
+func (s *server) resetMFA(c echo.Context) error {
+	if err := s.svc.ResetTOTP(c.Request().Context(), principal(c), c.Param("id")); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
 func (s *server) submitTransaction(c echo.Context) error {
 	var in coordinator.TransferInput
 	if err := decode(c, &in); err != nil {

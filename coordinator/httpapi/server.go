@@ -144,6 +144,7 @@ func New(cfg Config) (http.Handler, error) {
 	a.GET("/users", s.listUsers)
 	a.POST("/users", s.createUser)
 	a.POST("/users/:id/role", s.assignRole)
+	a.POST("/users/:id/mfa/reset", s.resetMFA)
 	a.POST("/transactions", s.submitTransaction)
 	a.GET("/transactions", s.listTransactions)
 	a.GET("/transactions/:id", s.getTransaction)
