@@ -5,7 +5,7 @@ PG_ADMIN  ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 # PostgreSQL tests create (and drop) a fresh database per run through this DSN.
 export CUSTOS_TEST_POSTGRES ?= $(shell pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null && echo '$(PG_ADMIN)')
 
-.PHONY: build run test test-short race fuzz fuzz-smoke bench bench-smoke lint clean
+.PHONY: build chromium run test test-short race fuzz fuzz-smoke bench bench-smoke lint clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/custos
@@ -14,8 +14,14 @@ build:
 run: build
 	./$(BIN) dev --data data
 
-## test: the whole suite, with the race detector, including PostgreSQL.
-test: build
+## chromium: Debian's Chromium for the web UI's browser tests (pinned;
+## installed with apt-get when missing, kept between runs).
+chromium:
+	@./scripts/install-chromium.sh
+
+## test: the whole suite, with the race detector, including PostgreSQL and
+## the browser tests.
+test: build chromium
 	@if [ -z "$$CUSTOS_TEST_POSTGRES" ]; then \
 		echo '!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!'; \
 		echo '!! PostgreSQL is not answering on 127.0.0.1:5432: the PostgreSQL   !!'; \

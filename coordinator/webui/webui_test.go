@@ -56,8 +56,10 @@ func newServer(t *testing.T) (*httptest.Server, *coordinator.Service) {
 	if _, err := svc.InitPolicy(ctx, policy.Default()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.BootstrapUser(ctx, "alice", store.RoleApprover, password, nil); err != nil {
-		t.Fatal(err)
+	for _, u := range []struct{ name, role string }{{"alice", store.RoleApprover}, {"carol", store.RoleApprover}} {
+		if _, err := svc.BootstrapUser(ctx, u.name, u.role, password, nil); err != nil {
+			t.Fatal(err)
+		}
 	}
 	ui, err := webui.New(webui.Config{Service: svc})
 	if err != nil {
@@ -103,6 +105,8 @@ func (b *browser) do(method, path string, form url.Values) (*http.Response, stri
 	data, _ := io.ReadAll(resp.Body)
 	return resp, string(data)
 }
+
+var base32NoPad = base32.StdEncoding.WithPadding(base32.NoPadding)
 
 var (
 	csrfRe   = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
@@ -211,4 +215,35 @@ func TestUnknownAPIPathsStayAPI(t *testing.T) {
 	if resp.StatusCode == http.StatusSeeOther || !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
 		t.Fatalf("unknown API path: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+}
+
+// submitTransfer has carol submit a transfer of 6 ETH (EUR 15,000 at EUR
+// 2,500: four approvals under the default policy) from a new HD wallet.
+func submitTransfer(t *testing.T, svc *coordinator.Service) string {
+	t.Helper()
+	ctx := context.Background()
+	if err := svc.BootstrapRate(ctx, coordinator.RateInput{Asset: "eth", EURPerUnit: "2500", Decimals: 18}); err != nil {
+		t.Fatal(err)
+	}
+	w, err := svc.CreateWalletNow(ctx, "bootstrap", coordinator.WalletInput{Name: "treasury-eth", Mode: "hd", Curve: "secp256k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _, _, err := svc.Login(ctx, "carol", password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	carol, err := svc.Authenticate(ctx, tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, _, err := svc.SubmitTransfer(ctx, carol, coordinator.TransferInput{WalletID: w.ID, Chain: "message", Asset: "eth",
+		To: "0x00000000000000000000000000000000000000b0", Amount: "6000000000000000000", Memo: "invoice 2026-118"}, "ui-test-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tx.RequestID == "" {
+		t.Fatalf("transfer %s needs no approval: %s", tx.ID, tx.Status)
+	}
+	return tx.RequestID
 }
