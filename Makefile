@@ -37,7 +37,7 @@ test: build chromium
 FUZZTIME ?= 2m
 FUZZ_TARGETS := \
 	./approvals/intent:FuzzParseTransfer ./approvals/intent:FuzzParseAmount \
-	./approvals:FuzzParseMessage ./approvals:FuzzCertificateVerify ./approvals/proof:FuzzProofParse \
+	./approvals:FuzzParseMessage ./approvals:FuzzCertificateVerify ./approvals:FuzzVerifyAssertion ./approvals/proof:FuzzProofParse \
 	./approvals/policy:FuzzParse ./approvals/policy:FuzzToEURCents \
 	./audit:FuzzParseLine ./audit:FuzzVerify ./audit:FuzzVerifyMutation \
 	./coordinator/httpapi:FuzzSubmitBody \

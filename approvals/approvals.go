@@ -4,17 +4,26 @@
 //
 // Guarantees:
 //   - An approval is an Ed25519 signature by the approver's registered key
-//     over Message(request id, intent fingerprint, policy hash, decision);
-//     a vote for another request, another intent or another policy does
-//     not verify.
+//     over Message(request id, intent fingerprint, policy hash, decision),
+//     or a WebAuthn assertion by one of the approver's registered passkeys
+//     whose challenge is SHA-256 of that message (see VerifyAssertion); a
+//     vote for another request, another intent or another policy does not
+//     verify.
+//   - Passkey assertions are checked as a pure function of the passkey
+//     record, the message and the assertion, so a guardian checks them
+//     from its roster copy with the coordinator's own rules: exact origin
+//     and relying party, user presence and user verification.
 //   - Distinct approvers only; one person counts once; the requester never
 //     counts; only roles allowed to approve count; required roles must be
 //     among the approvers; a configured number of rejections ends the
 //     request.
 //
-// The package refuses: votes with a bad signature, unknown approvers,
-// approvers without a key or an approving role, self-approval, and
-// certificates whose intent does not hash to their fingerprint.
+// The package refuses: votes with a bad signature or assertion, unknown
+// approvers, approvers without a key or passkey or an approving role,
+// self-approval, a key or passkey shared by two approvers, assertions
+// without user verification or from another origin or relying party,
+// approvals carrying both a signature and an assertion, and certificates
+// whose intent does not hash to their fingerprint.
 package approvals
 
 import (
@@ -147,37 +156,89 @@ func ParseMessage(m []byte) (Binding, string, error) {
 
 // Approver is a user as the engine sees them.
 type Approver struct {
-	ID   string
-	Name string
-	Role string
-	Key  ed25519.PublicKey // nil if none registered
+	ID       string
+	Name     string
+	Role     string
+	Key      ed25519.PublicKey // nil if none registered
+	Passkeys []Passkey         // WebAuthn credentials the approver may also vote with
 }
 
-// Vote is one signed decision for the binding it is checked against.
+// passkey returns a's passkey with credential id id.
+func (a Approver) passkey(id []byte) (Passkey, bool) {
+	i := slices.IndexFunc(a.Passkeys, func(p Passkey) bool { return bytes.Equal(p.ID, id) })
+	if i < 0 {
+		return Passkey{}, false
+	}
+	return a.Passkeys[i], true
+}
+
+// Vote is one signed decision for the binding it is checked against:
+// an Ed25519 Signature, or, when Assertion is not nil, a WebAuthn
+// assertion over Challenge(binding, decision) and no Signature.
 type Vote struct {
 	ApproverID string
 	Decision   string
 	Signature  []byte
+	Assertion  *Assertion
 }
 
-// CheckVote verifies that v is a valid vote by a for binding b.
+// CheckVote verifies that v is a valid vote by a for binding b. An
+// Ed25519 vote needs a's key; a passkey vote needs the passkey of a with
+// the assertion's credential id (ErrNoApprovalKey if a has none), and
+// VerifyAssertion decides.
 func CheckVote(b Binding, a Approver, v Vote) error {
+	_, err := checkVote(b, a, v)
+	return err
+}
+
+// keyUse names a key a verified vote was made with, so that Count can
+// refuse a key registered to two approvers.
+type keyUse struct {
+	what string // for errors: "key", "passkey credential"
+	id   string
+}
+
+// checkVote is CheckVote, returning the keys the vote was made with.
+func checkVote(b Binding, a Approver, v Vote) ([]keyUse, error) {
 	if v.Decision != Approve && v.Decision != Reject {
-		return fmt.Errorf("%w: decision must be %q or %q", ErrMalformed, Approve, Reject)
+		return nil, fmt.Errorf("%w: decision must be %q or %q", ErrMalformed, Approve, Reject)
 	}
 	if a.ID == b.RequesterID {
-		return ErrSelfApproval
+		return nil, ErrSelfApproval
 	}
 	if !slices.Contains(ApprovingRoles(), a.Role) {
-		return fmt.Errorf("%w: role %q does not approve", ErrNotApprover, a.Role)
+		return nil, fmt.Errorf("%w: role %q does not approve", ErrNotApprover, a.Role)
+	}
+	if v.Assertion != nil {
+		return checkPasskeyVote(b, a, v)
 	}
 	if len(a.Key) != ed25519.PublicKeySize {
-		return ErrNoApprovalKey
+		return nil, ErrNoApprovalKey
 	}
 	if len(v.Signature) != ed25519.SignatureSize || !verifySignature(a.Key, Message(b, v.Decision), v.Signature) {
-		return ErrBadSignature
+		return nil, ErrBadSignature
 	}
-	return nil
+	return []keyUse{{"key", ed25519Identity(a.Key)}}, nil
+}
+
+// checkPasskeyVote checks a vote made with a passkey. A credential the
+// approver no longer has is not an approval key of theirs: the vote is
+// void, as the vote of an approver whose key was removed.
+func checkPasskeyVote(b Binding, a Approver, v Vote) ([]keyUse, error) {
+	if len(v.Signature) != 0 {
+		return nil, fmt.Errorf("%w: a vote has both a signature and a passkey assertion", ErrMalformed)
+	}
+	p, ok := a.passkey(v.Assertion.CredentialID)
+	if !ok {
+		return nil, fmt.Errorf("%w: webauthn: credential not registered to the approver", ErrNoApprovalKey)
+	}
+	key, err := verifyAssertion(p, Message(b, v.Decision), *v.Assertion)
+	if err != nil {
+		return nil, err
+	}
+	// The signature does not cover the credential id, so a public key
+	// registered under two credential ids must be caught by the key itself.
+	return []keyUse{{"passkey credential", "credential " + string(p.ID)}, {"key", key.identity()}}, nil
 }
 
 // verified remembers approval signatures that verified, by a hash of the
@@ -230,7 +291,7 @@ type Tally struct {
 func Count(b Binding, q Quorum, votes []Vote, roster map[string]Approver) (Tally, error) {
 	var t Tally
 	seen := map[string]bool{}
-	keyOwner := map[string]string{} // public key -> approver id
+	keyOwner := map[string]string{} // key or credential identity -> approver id
 	roles := map[string]int{}
 	for _, v := range votes {
 		a, ok := roster[v.ApproverID]
@@ -238,7 +299,8 @@ func Count(b Binding, q Quorum, votes []Vote, roster map[string]Approver) (Tally
 			t.Void = append(t.Void, v.ApproverID) // no longer a user
 			continue
 		}
-		if err := CheckVote(b, a, v); err != nil {
+		keys, err := checkVote(b, a, v)
+		if err != nil {
 			// A person who can no longer approve (role changed, no key)
 			// casts a void vote; a vote that does not verify means the
 			// stored votes were tampered with.
@@ -249,12 +311,16 @@ func Count(b Binding, q Quorum, votes []Vote, roster map[string]Approver) (Tally
 			return Tally{}, fmt.Errorf("vote by %s: %w", a.Name, err)
 		}
 		// The message does not name the approver, so one signature would
-		// verify for every user registered with the same key: refuse it
-		// rather than count one person twice.
-		if owner, ok := keyOwner[string(a.Key)]; ok && owner != a.ID {
-			return Tally{}, fmt.Errorf("vote by %s: %w: key already used by approver %s", a.Name, ErrNotApprover, owner)
+		// verify for every user registered with the same key (or passkey):
+		// refuse it rather than count one person twice.
+		for _, k := range keys {
+			if owner, ok := keyOwner[k.id]; ok && owner != a.ID {
+				return Tally{}, fmt.Errorf("vote by %s: %w: %s already used by approver %s", a.Name, ErrNotApprover, k.what, owner)
+			}
 		}
-		keyOwner[string(a.Key)] = a.ID
+		for _, k := range keys {
+			keyOwner[k.id] = a.ID
+		}
 		if seen[a.ID] {
 			continue
 		}

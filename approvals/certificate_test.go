@@ -219,6 +219,14 @@ func TestCertificateVerify(t *testing.T) {
 		{name: "fail/requester-rewritten-with-roster", mutate: func(c *Certificate) { c.RequesterID = "trent" }, roster: testRoster()},
 		{name: "fail/requester-rewritten-to-outsider", mutate: func(c *Certificate) { c.RequesterID = "mallory" }, want: ErrBadSignature},
 		{name: "fail/quorum-raised", mutate: func(c *Certificate) { c.Quorum.Approvals = 5 }, want: ErrQuorumNotMet},
+		{name: "fail/signature-and-assertion", mutate: func(c *Certificate) {
+			c.Approvals[0].Assertion = &Assertion{CredentialID: []byte("credential")}
+			c.Approvals[0].Passkey = &Passkey{ID: []byte("credential")}
+		}, want: ErrMalformed},
+		{name: "fail/signature-and-assertion-with-roster", mutate: func(c *Certificate) {
+			c.Approvals[0].Assertion = &Assertion{CredentialID: []byte("credential")}
+		}, roster: testRoster(), want: ErrMalformed},
+		{name: "fail/stray-passkey", mutate: func(c *Certificate) { c.Approvals[0].Passkey = &Passkey{ID: []byte("credential")} }, want: ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := testCertificate(t)
@@ -284,6 +292,13 @@ func FuzzCertificateVerify(f *testing.F) {
 	short := *c
 	short.Approvals = c.Approvals[:2]
 	if b, err := short.Marshal(); err == nil {
+		f.Add(b)
+	}
+	if pc, _, _ := passkeyCertificate(f); pc != nil {
+		b, err := pc.Marshal()
+		if err != nil {
+			f.Fatal(err)
+		}
 		f.Add(b)
 	}
 	f.Add(bytes.Replace(valid, []byte(`"version":1`), []byte(`"version":2`), 1))
