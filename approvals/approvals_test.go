@@ -270,19 +270,7 @@ func TestCheckVote(t *testing.T) {
 		{"fail/empty-decision", alice.Approver, Vote{ApproverID: alice.ID, Signature: good.Signature}, ErrMalformed},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := CheckVote(b, tc.a, tc.v)
-			if tc.want == nil {
-				if err != nil {
-					t.Fatalf("CheckVote: %v", err)
-				}
-				return
-			}
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("CheckVote error = %v, want %v", err, tc.want)
-			}
-			if !strings.HasPrefix(err.Error(), "approvals: ") {
-				t.Errorf("error %q lacks the package prefix", err)
-			}
+			checkErr(t, "CheckVote", CheckVote(b, tc.a, tc.v), tc.want)
 		})
 	}
 }
@@ -591,4 +579,22 @@ func FuzzParseMessage(f *testing.F) {
 			t.Fatalf("Message(ParseMessage(%q)) = %q", m, re)
 		}
 	})
+}
+
+// checkErr checks that err, returned by what, is want (nil: no error), and
+// that an error says it comes from this package.
+func checkErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if want == nil {
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return
+	}
+	if !errors.Is(err, want) {
+		t.Fatalf("%s error = %v, want %v", what, err, want)
+	}
+	if !strings.HasPrefix(err.Error(), "approvals: ") {
+		t.Errorf("error %q lacks the package prefix", err)
+	}
 }

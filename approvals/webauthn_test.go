@@ -424,19 +424,7 @@ func TestVerifyAssertion(t *testing.T) {
 				m = msg
 			}
 			for range 2 { // the second time may be answered from memory
-				err := VerifyAssertion(p, m, tc.a)
-				if tc.want == nil {
-					if err != nil {
-						t.Fatalf("VerifyAssertion: %v", err)
-					}
-					continue
-				}
-				if !errors.Is(err, tc.want) {
-					t.Fatalf("VerifyAssertion error = %v, want %v", err, tc.want)
-				}
-				if !strings.HasPrefix(err.Error(), "approvals: ") {
-					t.Errorf("error %q lacks the package prefix", err)
-				}
+				checkErr(t, "VerifyAssertion", VerifyAssertion(p, m, tc.a), tc.want)
 			}
 		})
 	}

@@ -102,19 +102,20 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		step, err = auth.CheckTOTP(secret, in.Code, now)
+		var bad error
+		step, bad = auth.CheckTOTP(secret, in.Code, now)
 		clear(secret)
-		if err == nil && step <= user.TOTPLastStep {
-			err = errCodeUsed
+		switch {
+		case bad != nil:
+			bad = newErr(KindUnauthenticated, "bad_code", "wrong or expired one-time code")
+		case step <= user.TOTPLastStep:
+			bad = errCodeReused(KindUnauthenticated)
 		}
-		if err != nil {
+		if bad != nil {
 			if err := s.signInFailed(ctx, user, "wrong one-time code"); err != nil {
 				return nil, err
 			}
-			if errors.Is(err, errCodeUsed) {
-				return nil, newErr(KindUnauthenticated, "bad_code", "this one-time code was used already; wait for the next one")
-			}
-			return nil, newErr(KindUnauthenticated, "bad_code", "wrong or expired one-time code")
+			return nil, bad
 		}
 	}
 	tok, hash, err := auth.NewSessionToken(s.rand)
@@ -132,7 +133,7 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*Session, error) {
 			// shoulder is spent.
 			if err := tx.UseTOTPStep(ctx, user.ID, step); err != nil {
 				if errors.Is(err, store.ErrConflict) {
-					return newErr(KindUnauthenticated, "bad_code", "this one-time code was used already; wait for the next one")
+					return errCodeReused(KindUnauthenticated)
 				}
 				return err
 			}
@@ -159,8 +160,6 @@ func (s *Service) SignIn(ctx context.Context, in SignIn) (*Session, error) {
 	}
 	return out, nil
 }
-
-var errCodeUsed = errors.New("one-time code used already")
 
 // Login opens an API session with a password alone: for users who have
 // not enrolled a second factor (the demo's scripted clients, the tests).
@@ -305,7 +304,7 @@ func (s *Service) authSession(ctx context.Context, token string, web bool) (*Pri
 		}
 		// A browser session's cookie is not an API token, nor the other
 		// way round.
-		if sess.Web != web || !now.Before(sess.ExpiresAt) || (web && !webSessionLive(sess, now)) {
+		if sess.Web != web || !now.Before(sess.ExpiresAt) || (web && now.Sub(sess.LastSeenAt) >= WebIdle) {
 			return store.ErrNotFound
 		}
 		u, err := tx.GetUser(ctx, sess.UserID)

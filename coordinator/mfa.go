@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base32"
 	"errors"
-	"time"
 
 	"github.com/custos-dev/custos/audit"
 	"github.com/custos-dev/custos/internal/auth"
@@ -28,6 +27,30 @@ func (s *Service) totpSecret(user *store.User) ([]byte, error) {
 	return secret, nil
 }
 
+// enrolling returns the user of session p, who may enrol an authenticator
+// app: a person in their own session, with none enrolled yet.
+func (s *Service) enrolling(ctx context.Context, p *Principal) (*store.User, error) {
+	if p.Kind != "user" {
+		return nil, newErr(KindForbidden, "forbidden", "an authenticator app is enrolled by the person who uses it, in their own session")
+	}
+	user, err := read(ctx, s, "get user", nil, func(ctx context.Context, tx store.Tx) (*store.User, error) {
+		return tx.GetUser(ctx, p.UserID)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if user.TOTPEnabledAt != nil {
+		return nil, newErr(KindConflict, "second_factor_enrolled", "%s already has an authenticator app enrolled; an administrator can reset it", user.Name)
+	}
+	return user, nil
+}
+
+// errCodeReused refuses a one-time code whose time step was accepted
+// before: each code is accepted once.
+func errCodeReused(k Kind) error {
+	return newErr(k, "bad_code", "this one-time code was used already; wait for the next one")
+}
+
 // TOTPEnrolment is a started enrolment: what the user's authenticator app
 // takes (a QR code of URL, or Secret typed in). It is shown once.
 type TOTPEnrolment struct {
@@ -40,17 +63,9 @@ type TOTPEnrolment struct {
 // user: a new secret, stored sealed and pending until ConfirmTOTP. A user
 // who has one enrolled must have it reset by an administrator first.
 func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, error) {
-	if p.Kind != "user" {
-		return nil, newErr(KindForbidden, "forbidden", "an authenticator app is enrolled by the person who uses it, in their own session")
-	}
-	user, err := read(ctx, s, "get user", nil, func(ctx context.Context, tx store.Tx) (*store.User, error) {
-		return tx.GetUser(ctx, p.UserID)
-	})
+	user, err := s.enrolling(ctx, p)
 	if err != nil {
 		return nil, err
-	}
-	if user.TOTPEnabledAt != nil {
-		return nil, newErr(KindConflict, "second_factor_enrolled", "%s already has an authenticator app enrolled; an administrator can reset it", user.Name)
 	}
 	e, err := auth.NewTOTP("Custos", user.Name, 240, s.rand)
 	if err != nil {
@@ -78,17 +93,9 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, 
 // secret becomes the user's second factor, and the session that confirmed
 // it counts as signed in with it.
 func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) error {
-	if p.Kind != "user" {
-		return newErr(KindForbidden, "forbidden", "an authenticator app is enrolled by the person who uses it, in their own session")
-	}
-	user, err := read(ctx, s, "get user", nil, func(ctx context.Context, tx store.Tx) (*store.User, error) {
-		return tx.GetUser(ctx, p.UserID)
-	})
+	user, err := s.enrolling(ctx, p)
 	if err != nil {
 		return err
-	}
-	if user.TOTPEnabledAt != nil {
-		return newErr(KindConflict, "second_factor_enrolled", "%s already has an authenticator app enrolled", user.Name)
 	}
 	secret, err := s.totpSecret(user)
 	if err != nil {
@@ -103,7 +110,7 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) er
 	err = s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.UseTOTPStep(ctx, user.ID, step); err != nil {
 			if errors.Is(err, store.ErrConflict) {
-				return newErr(KindInvalid, "bad_code", "this one-time code was used already; wait for the next one")
+				return errCodeReused(KindInvalid)
 			}
 			return err
 		}
@@ -157,10 +164,4 @@ func (s *Service) ResetTOTP(ctx context.Context, p *Principal, userID string) er
 // base32Secret is a TOTP secret as authenticator apps take it typed in.
 func base32Secret(b []byte) string {
 	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
-}
-
-// webSessionLive reports whether a browser session may still be used at
-// now: before its absolute end and within WebIdle of its last use.
-func webSessionLive(sess *store.Session, now time.Time) bool {
-	return now.Before(sess.ExpiresAt) && now.Sub(sess.LastSeenAt) < WebIdle
 }

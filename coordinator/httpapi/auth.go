@@ -64,6 +64,22 @@ func (s *server) loginLimiter(ip string) *rate.Limiter {
 	return s.loginLimiters.get(ip, s.loginRPS, s.loginBurst)
 }
 
+// Edge is what the API server shares with the routes mounted on it.
+type Edge struct{ s *server }
+
+// AllowSignIn takes one attempt from the sign-in budget of a client
+// address, the budget POST /v1/auth/login spends too, and reports whether
+// there was one.
+func (e Edge) AllowSignIn(ip string) bool { return spend(e.s.loginLimiter(ip), "") == nil }
+
+// Status is the HTTP status of an error of kind k.
+func Status(k coordinator.Kind) int {
+	if st, ok := kindStatus[k]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
+}
+
 func (s *server) limiter(key string) *rate.Limiter {
 	return s.limiters.get(key, s.rps, s.burst)
 }

@@ -66,7 +66,7 @@ func (s *server) handleError(err error, c echo.Context) {
 	)
 	switch {
 	case errors.As(err, &de):
-		status, code, msg = kindStatus[de.Kind], de.Code, de.Message
+		status, code, msg = Status(de.Kind), de.Code, de.Message
 		if de.Kind == coordinator.KindTooMany {
 			c.Response().Header().Set("Retry-After", "2")
 		}

@@ -54,8 +54,9 @@ type Config struct {
 	// login limit and the audit log see.
 	TrustProxyHeaders bool
 	// Mount, if set, registers further routes (the web UI) on the server,
-	// behind the same request ids, metrics, body limit and recovery.
-	Mount func(*echo.Echo)
+	// behind the same request ids, metrics, body limit and recovery, with
+	// the Edge they share with the API.
+	Mount func(*echo.Echo, Edge)
 }
 
 type server struct {
@@ -126,7 +127,7 @@ func New(cfg Config) (http.Handler, error) {
 	e.GET("/metrics", echo.WrapHandler(promhttp.HandlerFor(reg, promhttp.HandlerOpts{})))
 
 	if cfg.Mount != nil {
-		cfg.Mount(e)
+		cfg.Mount(e, Edge{s})
 	}
 
 	v1 := e.Group("/v1")

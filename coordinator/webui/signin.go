@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/coordinator/httpapi"
 	"github.com/labstack/echo/v4"
 )
 
@@ -36,7 +37,7 @@ func (u *UI) signInPage(c echo.Context) error {
 func (u *UI) signIn(c echo.Context) error {
 	name, password, code := strings.TrimSpace(c.FormValue("name")), c.FormValue("password"), strings.TrimSpace(c.FormValue("code"))
 	data := signInData{Name: name, Next: safeNext(c.FormValue("next")), NeedCode: code != ""}
-	if !u.limiter(c.RealIP()).Allow() {
+	if !u.edge.AllowSignIn(c.RealIP()) {
 		return u.renderSignIn(c, http.StatusTooManyRequests, data, "Too many sign-in attempts from this address. Wait a minute and try again.")
 	}
 	if name == "" || password == "" {
@@ -52,7 +53,7 @@ func (u *UI) signIn(c echo.Context) error {
 			data.NeedCode = true
 			return u.renderSignIn(c, http.StatusUnauthorized, data, "Enter the six-digit code from your authenticator app.")
 		}
-		return u.renderSignIn(c, kindStatus(de.Kind), data, de.Message)
+		return u.renderSignIn(c, httpapi.Status(de.Kind), data, de.Message)
 	}
 	setCookie(c, sess.Token, sess.ExpiresAt)
 	if !sess.MFA {

@@ -26,13 +26,12 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/custos-dev/custos/coordinator"
+	"github.com/custos-dev/custos/coordinator/httpapi"
 	"github.com/custos-dev/custos/internal/auth"
 	"github.com/labstack/echo/v4"
-	"golang.org/x/time/rate"
 )
 
 //go:embed templates/*.html
@@ -54,11 +53,6 @@ const (
 type Config struct {
 	Service *coordinator.Service
 	Logger  *slog.Logger // nil: discard
-	// SignInRatePerSecond and SignInBurst limit sign-in attempts per
-	// client address (defaults 2 and 20), on top of the per-account
-	// lockout.
-	SignInRatePerSecond float64
-	SignInBurst         int
 }
 
 // UI is the web UI.
@@ -66,11 +60,10 @@ type UI struct {
 	svc   *coordinator.Service
 	log   *slog.Logger
 	pages map[string]*template.Template
-	rps   rate.Limit
-	burst int
-
-	mu       sync.Mutex
-	limiters map[string]*rate.Limiter
+	// edge is the API server the UI is mounted on: sign-ins spend the
+	// per-address budget of the API's logins, on top of the per-account
+	// lockout.
+	edge httpapi.Edge
 }
 
 // New parses the embedded templates.
@@ -78,16 +71,9 @@ func New(cfg Config) (*UI, error) {
 	if cfg.Service == nil {
 		return nil, errors.New("webui: Service is required")
 	}
-	u := &UI{svc: cfg.Service, log: cfg.Logger, rps: rate.Limit(cfg.SignInRatePerSecond), burst: cfg.SignInBurst,
-		limiters: map[string]*rate.Limiter{}}
+	u := &UI{svc: cfg.Service, log: cfg.Logger}
 	if u.log == nil {
 		u.log = slog.New(slog.DiscardHandler)
-	}
-	if u.rps <= 0 {
-		u.rps = 2
-	}
-	if u.burst <= 0 {
-		u.burst = 20
 	}
 	pages, err := parsePages()
 	if err != nil {
@@ -97,10 +83,11 @@ func New(cfg Config) (*UI, error) {
 	return u, nil
 }
 
-// Mount registers the UI's routes on e. Middleware is attached per route
-// (an echo group with middleware would catch every unknown path, the
-// API's included).
-func (u *UI) Mount(e *echo.Echo) {
+// Mount registers the UI's routes on e, the API server's (it is
+// httpapi.Config.Mount). Middleware is attached per route (an echo group
+// with middleware would catch every unknown path, the API's included).
+func (u *UI) Mount(e *echo.Echo, edge httpapi.Edge) {
+	u.edge = edge
 	static, _ := fs.Sub(staticFS, "static")
 	e.GET("/static/*", echo.WrapHandler(http.StripPrefix("/static/", staticHandler(static))), u.headers)
 	e.GET("/", func(c echo.Context) error { return c.Redirect(http.StatusSeeOther, "/queue") }, u.headers)
@@ -139,13 +126,6 @@ func staticHandler(root fs.FS) http.Handler {
 	})
 }
 
-type ctxKey int
-
-const (
-	keyPrincipal ctxKey = iota
-	keyToken
-)
-
 // session admits requests with a live browser session, and checks the
 // anti-forgery token of every state-changing one. A session without a
 // second factor reaches only the enrolment page and sign-out.
@@ -165,7 +145,7 @@ func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		if p == nil {
 			clearCookie(c)
-			if c.Request().Method == http.MethodGet && !strings.HasPrefix(c.Path(), "/queue/counts") {
+			if c.Request().Method == http.MethodGet && c.Path() != "/queue/counts" {
 				return c.Redirect(http.StatusSeeOther, "/signin?next="+safeNext(c.Request().URL.RequestURI()))
 			}
 			return u.status(c, http.StatusUnauthorized, "Your session has ended. Sign in again.")
@@ -229,28 +209,11 @@ func safeNext(next string) string {
 	return next
 }
 
-// limiter returns the sign-in limiter of a client address.
-func (u *UI) limiter(ip string) *rate.Limiter {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	l, ok := u.limiters[ip]
-	if !ok {
-		if len(u.limiters) > 10000 {
-			clear(u.limiters) // forget everyone rather than grow without bound
-		}
-		l = rate.NewLimiter(u.rps, u.burst)
-		u.limiters[ip] = l
-	}
-	return l
-}
-
 // view is what every page template gets.
 type view struct {
 	Title string
 	User  *coordinator.Principal
 	CSRF  string
-	Flash string
-	Error string
 	Data  any
 }
 
@@ -287,7 +250,7 @@ func (u *UI) render(c echo.Context, status int, name, title string, data any) er
 func (u *UI) errorPage(c echo.Context, err error) error {
 	var de *coordinator.Error
 	if errors.As(err, &de) && de.Kind != coordinator.KindInternal {
-		return u.status(c, kindStatus(de.Kind), de.Message)
+		return u.status(c, httpapi.Status(de.Kind), de.Message)
 	}
 	u.log.ErrorContext(c.Request().Context(), "web UI page failed", "path", c.Path(), "err", err)
 	return u.status(c, http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again.")
@@ -297,30 +260,10 @@ func (u *UI) status(c echo.Context, status int, msg string) error {
 	return u.render(c, status, "error", http.StatusText(status), map[string]any{"Status": status, "Message": msg})
 }
 
-func kindStatus(k coordinator.Kind) int {
-	switch k {
-	case coordinator.KindInvalid, coordinator.KindUnprocessable:
-		return http.StatusUnprocessableEntity
-	case coordinator.KindUnauthenticated:
-		return http.StatusUnauthorized
-	case coordinator.KindForbidden:
-		return http.StatusForbidden
-	case coordinator.KindNotFound:
-		return http.StatusNotFound
-	case coordinator.KindConflict:
-		return http.StatusConflict
-	case coordinator.KindTooMany:
-		return http.StatusTooManyRequests
-	case coordinator.KindUnavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 func kindStatusOf(err error) int {
 	var de *coordinator.Error
 	if errors.As(err, &de) {
-		return kindStatus(de.Kind)
+		return httpapi.Status(de.Kind)
 	}
 	return http.StatusInternalServerError
 }

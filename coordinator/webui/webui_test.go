@@ -247,3 +247,27 @@ func submitTransfer(t *testing.T, svc *coordinator.Service) string {
 	}
 	return tx.RequestID
 }
+
+// Sign-ins in the browser spend the per-address budget of the API's
+// logins: the two together are limited, not each on its own.
+func TestSignInSharesTheAPILoginBudget(t *testing.T) {
+	srv, _ := newServer(t)
+	b := newBrowser(t, srv.URL)
+	limited := false
+	for i := 0; i < 60 && !limited; i++ {
+		// Unknown users: no account lockout comes first.
+		resp, _ := b.do(http.MethodPost, "/signin", url.Values{"name": {"nobody"}, "password": {"wrong password!"}})
+		limited = resp.StatusCode == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Fatal("60 failed sign-ins in a row from one address were never limited")
+	}
+	resp, err := http.Post(srv.URL+"/v1/auth/login", "application/json", strings.NewReader(`{"name":"nobody","password":"wrong password!"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("API login after the browser spent the budget: %d, want 429", resp.StatusCode)
+	}
+}

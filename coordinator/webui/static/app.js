@@ -10,10 +10,6 @@
       if (!r.ok) return;
       const c = await r.json();
       badge.textContent = c.needs_me > 0 ? String(c.needs_me) : "";
-      const summary = document.getElementById("queue-summary");
-      if (summary && summary.dataset.needsMe !== undefined && Number(summary.dataset.needsMe) !== c.needs_me) {
-        summary.classList.add("stale");
-      }
     } catch (e) { /* offline: try again later */ }
   }
   refresh();
