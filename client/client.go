@@ -95,12 +95,18 @@ func (c *Client) Do(ctx context.Context, method, path string, body, out any, hea
 	return resp.StatusCode, resp.Header, nil
 }
 
-// Login opens a staff session and sets c.Token.
-func (c *Client) Login(ctx context.Context, name, password string) error {
+// Login opens a staff session and sets c.Token. code is the one-time
+// code from the user's authenticator app, needed once they have enrolled
+// one.
+func (c *Client) Login(ctx context.Context, name, password string, code ...string) error {
 	var out struct {
 		Token string `json:"token"`
 	}
-	if _, _, err := c.Do(ctx, http.MethodPost, "/v1/auth/login", map[string]string{"name": name, "password": password}, &out); err != nil {
+	body := map[string]string{"name": name, "password": password}
+	if len(code) > 0 && code[0] != "" {
+		body["code"] = code[0]
+	}
+	if _, _, err := c.Do(ctx, http.MethodPost, "/v1/auth/login", body, &out); err != nil {
 		return err
 	}
 	c.Token = out.Token

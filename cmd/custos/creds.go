@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -40,6 +41,7 @@ const defaultCredentials = "data/credentials.json"
 type conn struct {
 	credsPath string
 	as        string
+	code      string
 	api       string
 	token     string
 	creds     *credentials
@@ -49,6 +51,7 @@ type conn struct {
 func (c *conn) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.credsPath, "credentials", defaultCredentials, "credentials file written by 'custos dev'")
 	fs.StringVar(&c.as, "as", "", "act as this user from the credentials file (logs in with its password); default: the API key")
+	fs.StringVar(&c.code, "code", "", "with --as: the one-time code from the user's authenticator app, once they have enrolled one in the web UI")
 	fs.StringVar(&c.api, "api", "", "coordinator URL (default: api_url from the credentials file)")
 	fs.StringVar(&c.token, "token-file", "", "file holding an API key or session token to use instead of the credentials file")
 }
@@ -161,7 +164,11 @@ func (c *conn) client(ctx context.Context) (*client.Client, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := cl.Login(ctx, u.Name, u.Password); err != nil {
+		if err := cl.Login(ctx, u.Name, u.Password, c.code); err != nil {
+			var ce *client.Error
+			if errors.As(err, &ce) && ce.Code == "code_required" {
+				return nil, fmt.Errorf("logging in as %s: %w (pass --code with the code from the authenticator app)", u.Name, err)
+			}
 			return nil, fmt.Errorf("logging in as %s: %w", u.Name, err)
 		}
 	}

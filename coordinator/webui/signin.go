@@ -97,7 +97,7 @@ func (u *UI) enrol(c echo.Context) error {
 	var de *coordinator.Error
 	if errors.As(err, &de) && de.Code == "bad_code" {
 		// A new secret: the app must be set up again from the new code.
-		return u.showEnrolment(c, http.StatusUnprocessableEntity, de.Message+" Scan the new code below and try again.")
+		return u.showEnrolment(c, http.StatusUnprocessableEntity, de.Message+". Scan the new code below and try again.")
 	}
 	if err != nil {
 		return err
