@@ -32,6 +32,12 @@ const password = "correct horse battery staple"
 // newServer runs the coordinator's HTTP server (API and UI) on a fresh
 // store with one approver, alice.
 func newServer(t *testing.T) (*httptest.Server, *coordinator.Service) {
+	return newServerWith(t, httpapi.Config{})
+}
+
+// newServerWith is newServer with the API server's settings cfg (its
+// Service and Mount are filled in).
+func newServerWith(t *testing.T, cfg httpapi.Config) (*httptest.Server, *coordinator.Service) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "custos.db"))
@@ -65,7 +71,8 @@ func newServer(t *testing.T) (*httptest.Server, *coordinator.Service) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := httpapi.New(httpapi.Config{Service: svc, Mount: ui.Mount})
+	cfg.Service, cfg.Mount = svc, ui.Mount
+	h, err := httpapi.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,16 +258,17 @@ func submitTransfer(t *testing.T, svc *coordinator.Service) string {
 // Sign-ins in the browser spend the per-address budget of the API's
 // logins: the two together are limited, not each on its own.
 func TestSignInSharesTheAPILoginBudget(t *testing.T) {
-	srv, _ := newServer(t)
+	// A budget of 3 attempts that does not refill within the test.
+	srv, _ := newServerWith(t, httpapi.Config{LoginRatePerSecond: 0.001, LoginBurst: 3})
 	b := newBrowser(t, srv.URL)
 	limited := false
-	for i := 0; i < 60 && !limited; i++ {
+	for i := 0; i < 4 && !limited; i++ {
 		// Unknown users: no account lockout comes first.
 		resp, _ := b.do(http.MethodPost, "/signin", url.Values{"name": {"nobody"}, "password": {"wrong password!"}})
 		limited = resp.StatusCode == http.StatusTooManyRequests
 	}
 	if !limited {
-		t.Fatal("60 failed sign-ins in a row from one address were never limited")
+		t.Fatal("4 failed sign-ins from one address within a budget of 3 were not limited")
 	}
 	resp, err := http.Post(srv.URL+"/v1/auth/login", "application/json", strings.NewReader(`{"name":"nobody","password":"wrong password!"}`))
 	if err != nil {
