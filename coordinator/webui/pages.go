@@ -3,26 +3,35 @@ package webui
 import (
 	"fmt"
 	"html/template"
+	"io/fs"
 	"math/big"
+	"path"
 	"strings"
 	"time"
 
 	"github.com/custos-dev/custos/approvals/policy"
 )
 
-// pageNames are the templates under templates/, each rendered inside the
-// layout.
-var pageNames = []string{"error", "signin", "enrol", "queue", "request"}
-
+// parsePages parses every template under templates/ (but the layout and
+// the shared partials) as a page rendered inside the layout, with the
+// partials (templates/partials.html) available to all.
 func parsePages() (map[string]*template.Template, error) {
+	files, err := fs.Glob(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, err
+	}
 	funcs := template.FuncMap{
 		"upper": strings.ToUpper,
 		"eur":   func(cents int64) string { return "EUR " + policy.FormatEURCents(cents) },
 		"age":   age,
 	}
 	out := map[string]*template.Template{}
-	for _, name := range pageNames {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, f := range files {
+		name := strings.TrimSuffix(path.Base(f), ".html")
+		if name == "layout" || name == "partials" {
+			continue
+		}
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/partials.html", f)
 		if err != nil {
 			return nil, fmt.Errorf("webui: template %s: %w", name, err)
 		}
