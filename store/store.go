@@ -68,6 +68,16 @@ type Tx interface {
 	// success and the lock they caused (nil: none).
 	SetLoginFailures(ctx context.Context, userID string, failed int, lockedUntil *time.Time) error
 
+	// Passkeys (WebAuthn credentials staff approve with).
+	AddPasskey(ctx context.Context, p *Passkey) error // ErrConflict on a duplicate credential id; ErrNotFound for an unknown user
+	GetPasskey(ctx context.Context, id []byte) (*Passkey, error)
+	// ListPasskeys lists the passkeys of userID, or of everyone if userID
+	// is empty, by user id then creation.
+	ListPasskeys(ctx context.Context, userID string) ([]*Passkey, error)
+	// SetPasskeyStatus moves passkey id from status from to status to:
+	// ErrConflict if it is not in from, ErrNotFound if it does not exist.
+	SetPasskeyStatus(ctx context.Context, id []byte, from, to PasskeyStatus, at time.Time) error
+
 	// Sessions (staff logins). Only the SHA-256 of the token is stored.
 	CreateSession(ctx context.Context, s *Session) error
 	GetSession(ctx context.Context, tokenHash []byte) (*Session, error)
@@ -464,8 +474,44 @@ type Approval struct {
 	Decision    string // "approve" or "reject"
 	Fingerprint []byte
 	PolicyHash  []byte
-	Signature   []byte // Ed25519 over the canonical approval message
-	CreatedAt   time.Time
+	Signature   []byte // Ed25519 over the canonical approval message; nil for a passkey vote
+	// Assertion is a passkey vote: the WebAuthn assertion (JSON as the
+	// approvals package encodes it) over the approval message's challenge.
+	Assertion []byte
+	Reason    string // the voter's reason, shown to the others; not signed
+	CreatedAt time.Time
+}
+
+// PasskeyStatus is where a passkey is in its approval.
+type PasskeyStatus string
+
+const (
+	// PasskeyPending: registered; its user.credential.add request is not
+	// yet approved, and it approves nothing.
+	PasskeyPending PasskeyStatus = "pending"
+	// PasskeyActive: approved; votes made with it count.
+	PasskeyActive PasskeyStatus = "active"
+	// PasskeyRefused: its request was rejected, expired or failed.
+	PasskeyRefused PasskeyStatus = "refused"
+	// PasskeyRevoked: removed from an active state (the user lost their
+	// approving role).
+	PasskeyRevoked PasskeyStatus = "revoked"
+)
+
+// Passkey is a WebAuthn credential a user approves with. Only its public
+// key is known to Custos.
+type Passkey struct {
+	ID        []byte // credential id
+	UserID    string
+	Name      string // the user's label for it
+	PublicKey []byte // COSE_Key
+	RPID      string
+	Origins   []string
+	AAGUID    []byte // the authenticator model, as attested (not trusted)
+	Status    PasskeyStatus
+	RequestID string // its user.credential.add request
+	CreatedAt time.Time
+	UpdatedAt time.Time
 }
 
 // TxStatus is the lifecycle of a transfer.

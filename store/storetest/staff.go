@@ -318,3 +318,72 @@ func testAPIKeys(t *testing.T, s store.Store) {
 		})
 	})
 }
+
+func testPasskeys(t *testing.T, s store.Store) {
+	newPasskey := func(id byte, user string, created time.Duration) *store.Passkey {
+		return &store.Passkey{ID: filled(id, 16), UserID: user, Name: "key " + string(rune('a'+id)), PublicKey: filled(0xc0, 77),
+			RPID: "custody.example.com", Origins: []string{"https://custody.example.com"}, Status: store.PasskeyPending,
+			RequestID: "r1", CreatedAt: at(created), UpdatedAt: at(created)}
+	}
+	p1 := newPasskey(1, "u2", time.Minute)
+	p2 := newPasskey(2, "u1", 0)
+	p2.AAGUID = filled(0xaa, 16)
+	p3 := newPasskey(3, "u2", 0)
+	rw(t, s, func(ctx context.Context, tx store.Tx) error {
+		noErr(t, "CreateUser", tx.CreateUser(ctx, newUser("u1", "alice")))
+		noErr(t, "CreateUser", tx.CreateUser(ctx, newUser("u2", "bob")))
+		for _, p := range []*store.Passkey{p1, p2, p3} {
+			noErr(t, "AddPasskey", tx.AddPasskey(ctx, p))
+		}
+		return nil
+	})
+
+	t.Run("ok/get_and_list", func(t *testing.T) {
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetPasskey(ctx, p2.ID)
+			noErr(t, "GetPasskey", err)
+			same(t, "GetPasskey", got, p2)
+			all, err := tx.ListPasskeys(ctx, "")
+			noErr(t, "ListPasskeys", err)
+			same(t, "ListPasskeys", all, []*store.Passkey{p2, p3, p1})
+			mine, err := tx.ListPasskeys(ctx, "u2")
+			noErr(t, "ListPasskeys(u2)", err)
+			same(t, "ListPasskeys(u2)", mine, []*store.Passkey{p3, p1})
+			none, err := tx.ListPasskeys(ctx, "nobody")
+			noErr(t, "ListPasskeys(nobody)", err)
+			same(t, "ListPasskeys(nobody)", none, []*store.Passkey{})
+			return nil
+		})
+	})
+	t.Run("ok/status_moves_once", func(t *testing.T) {
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetPasskeyStatus(ctx, p1.ID, store.PasskeyPending, store.PasskeyActive, at(time.Hour))
+		})
+		wantErr(t, "SetPasskeyStatus(again)", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetPasskeyStatus(ctx, p1.ID, store.PasskeyPending, store.PasskeyActive, at(time.Hour))
+		}), store.ErrConflict)
+		ro(t, s, func(ctx context.Context, tx store.Tx) error {
+			got, err := tx.GetPasskey(ctx, p1.ID)
+			noErr(t, "GetPasskey", err)
+			want := *p1
+			want.Status, want.UpdatedAt = store.PasskeyActive, at(time.Hour)
+			same(t, "GetPasskey", got, &want)
+			return nil
+		})
+	})
+	t.Run("fail/duplicate_id", func(t *testing.T) {
+		dup := newPasskey(1, "u1", time.Hour)
+		wantErr(t, "AddPasskey", write(s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, dup) }), store.ErrConflict)
+	})
+	t.Run("fail/unknown_user", func(t *testing.T) {
+		p := newPasskey(9, "nobody", 0)
+		wantErr(t, "AddPasskey", write(s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, p) }), store.ErrNotFound)
+	})
+	t.Run("fail/unknown_passkey", func(t *testing.T) {
+		_, err := readOne(s, func(ctx context.Context, tx store.Tx) (*store.Passkey, error) { return tx.GetPasskey(ctx, filled(8, 16)) })
+		wantErr(t, "GetPasskey", err, store.ErrNotFound)
+		wantErr(t, "SetPasskeyStatus", write(s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetPasskeyStatus(ctx, filled(8, 16), store.PasskeyPending, store.PasskeyActive, at(0))
+		}), store.ErrNotFound)
+	})
+}

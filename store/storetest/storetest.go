@@ -28,6 +28,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		run  func(t *testing.T, s store.Store)
 	}{
 		{"users", testUsers},
+		{"passkeys", testPasskeys},
 		{"sessions", testSessions},
 		{"api_keys", testAPIKeys},
 		{"wallets", testWallets},

@@ -182,6 +182,7 @@ func testApprovals(t *testing.T, s store.Store) {
 	a3 := appr("u3", 1, 0)
 	a3.Decision = "reject"
 	a4 := appr("u2", 2, 0) // same approver, next revision
+	a4.Signature, a4.Assertion, a4.Reason = nil, []byte(`{"credential_id":"AQ"}`), "checked with the supplier by phone"
 	rw(t, s, func(ctx context.Context, tx store.Tx) error {
 		noErr(t, "CreateRequest", tx.CreateRequest(ctx, newRequest("r1")))
 		for _, a := range []*store.Approval{a1, a2, a3, a4} {

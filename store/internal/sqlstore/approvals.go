@@ -8,17 +8,18 @@ import (
 	"github.com/custos-dev/custos/store"
 )
 
-const approvalCols = `request_id, revision, approver_id, decision, fingerprint, policy_hash, signature, created_at_us`
+const approvalCols = `request_id, revision, approver_id, decision, fingerprint, policy_hash, signature, assertion, reason, created_at_us`
 
 func scanApproval(s scanner) (*store.Approval, error) {
 	var a store.Approval
 	var created int64
-	if err := s.Scan(&a.RequestID, &a.Revision, &a.ApproverID, &a.Decision, &a.Fingerprint, &a.PolicyHash, &a.Signature, &created); err != nil {
+	if err := s.Scan(&a.RequestID, &a.Revision, &a.ApproverID, &a.Decision, &a.Fingerprint, &a.PolicyHash, &a.Signature, &a.Assertion, &a.Reason, &created); err != nil {
 		return nil, err
 	}
 	a.Fingerprint = nilIfEmpty(a.Fingerprint)
 	a.PolicyHash = nilIfEmpty(a.PolicyHash)
 	a.Signature = nilIfEmpty(a.Signature)
+	a.Assertion = nilIfEmpty(a.Assertion)
 	a.CreatedAt = fromUS(created)
 	return &a, nil
 }
@@ -34,8 +35,8 @@ func (t *Tx) AddApproval(ctx context.Context, a *store.Approval) error {
 		return err
 	}
 	return t.insert(ctx, op,
-		`INSERT INTO approvals (`+approvalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-		a.RequestID, a.Revision, a.ApproverID, a.Decision, blob(a.Fingerprint), blob(a.PolicyHash), blob(a.Signature), us(a.CreatedAt))
+		`INSERT INTO approvals (`+approvalCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING`,
+		a.RequestID, a.Revision, a.ApproverID, a.Decision, blob(a.Fingerprint), blob(a.PolicyHash), blob(a.Signature), blob(a.Assertion), a.Reason, us(a.CreatedAt))
 }
 
 // ListApprovals implements store.Tx: every revision, ordered by revision,
