@@ -43,7 +43,7 @@ FUZZ_TARGETS := \
 	./coordinator/httpapi:FuzzSubmitBody \
 	./hd:FuzzParseExtendedKey ./hd:FuzzParsePath ./hd:FuzzMnemonic \
 	./internal/auth:FuzzParseAPIKey ./internal/auth:FuzzVerifyPasswordParse ./internal/auth:FuzzHashSessionToken \
-	./internal/seal:FuzzOpen \
+	./internal/seal:FuzzOpen ./webhook:FuzzVerify \
 	./frost:FuzzDecodeElement ./frost:FuzzDecodeScalar ./frost:FuzzSignCommitmentList \
 	./dkg:FuzzUnmarshalRound1 ./dkg:FuzzUnmarshalRound2
 fuzz:

@@ -51,7 +51,7 @@ func (a CertificateApproval) matches(known Approver) (Passkey, bool) {
 	if a.Assertion == nil {
 		return Passkey{}, bytes.Equal(known.Key, a.PublicKey)
 	}
-	i := slices.IndexFunc(known.Passkeys, a.Passkey.equal)
+	i := slices.IndexFunc(known.Passkeys, a.Passkey.Equal)
 	if i < 0 {
 		return Passkey{}, false
 	}

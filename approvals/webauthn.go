@@ -116,8 +116,8 @@ func checkOrigin(o string) error {
 	return nil
 }
 
-// equal reports whether p and q are the same record, field by field.
-func (p Passkey) equal(q Passkey) bool {
+// Equal reports whether p and q are the same record, field by field.
+func (p Passkey) Equal(q Passkey) bool {
 	return bytes.Equal(p.ID, q.ID) && bytes.Equal(p.PublicKey, q.PublicKey) && p.RPID == q.RPID && slices.Equal(p.Origins, q.Origins)
 }
 

@@ -149,3 +149,59 @@ func (r *ApprovalRequest) Binding() (approvals.Binding, error) {
 	return approvals.Binding{RequestID: r.ID, RequesterID: r.RequesterID, Revision: r.Revision, Fingerprint: fp, PolicyHash: ph,
 		ExpiresAt: r.ExpiresAt}, nil
 }
+
+// Webhook is a webhook as GET /v1/webhooks shows it (never its secret).
+type Webhook struct {
+	ID             string     `json:"id"`
+	URL            string     `json:"url"`
+	Events         []string   `json:"events"`
+	Enabled        bool       `json:"enabled"`
+	Failing        bool       `json:"failing"`
+	CreatedBy      string     `json:"created_by"`
+	CreatedAt      time.Time  `json:"created_at"`
+	Cursor         int64      `json:"cursor"`
+	Lag            int64      `json:"lag"`
+	Failures       int        `json:"failures"`
+	LastError      string     `json:"last_error,omitempty"`
+	LastDeliveryAt *time.Time `json:"last_delivery_at,omitempty"`
+	NextAttemptAt  *time.Time `json:"next_attempt_at,omitempty"`
+}
+
+// CreateWebhook creates a webhook that POSTs the events of the given
+// types (e.g. "transaction.*") to endpoint, and returns it with its signing
+// secret, which the API shows this once (verify deliveries with
+// webhook.Verify).
+func (c *Client) CreateWebhook(ctx context.Context, endpoint string, events []string) (*Webhook, string, error) {
+	var out struct {
+		Webhook Webhook `json:"webhook"`
+		Secret  string  `json:"secret"`
+	}
+	if _, _, err := c.Do(ctx, http.MethodPost, "/v1/webhooks", map[string]any{"url": endpoint, "events": events}, &out); err != nil {
+		return nil, "", err
+	}
+	return &out.Webhook, out.Secret, nil
+}
+
+// ListWebhooks lists the webhooks with their delivery state.
+func (c *Client) ListWebhooks(ctx context.Context) ([]Webhook, error) {
+	var out struct {
+		Webhooks []Webhook `json:"webhooks"`
+	}
+	if _, _, err := c.Do(ctx, http.MethodGet, "/v1/webhooks", nil, &out); err != nil {
+		return nil, err
+	}
+	return out.Webhooks, nil
+}
+
+// SetWebhookEnabled enables or disables a webhook.
+func (c *Client) SetWebhookEnabled(ctx context.Context, id string, enabled bool) error {
+	action := map[bool]string{true: "enable", false: "disable"}[enabled]
+	_, _, err := c.Do(ctx, http.MethodPost, Path("webhooks", id, action), nil, nil)
+	return err
+}
+
+// DeleteWebhook deletes a webhook.
+func (c *Client) DeleteWebhook(ctx context.Context, id string) error {
+	_, _, err := c.Do(ctx, http.MethodDelete, Path("webhooks", id), nil, nil)
+	return err
+}

@@ -43,7 +43,11 @@ func (s *Service) execute(ctx context.Context, requestID string) error {
 
 // certificate builds and checks the approval certificate of a request.
 func (s *Service) certificate(v *RequestView) (*approvals.Certificate, error) {
-	return approvals.NewCertificate(v.Request.Action, v.Binding(), v.Request.Payload, v.Quorum, v.Tally, v.votes(), v.Roster)
+	votes, err := v.votes()
+	if err != nil {
+		return nil, err
+	}
+	return approvals.NewCertificate(v.Request.Action, v.Binding(), v.Request.Payload, v.Quorum, v.Tally, votes, v.Roster)
 }
 
 func (s *Service) executeTransfer(ctx context.Context, r *store.Request) error {

@@ -42,10 +42,22 @@ func (s *Service) governanceState(ctx context.Context, tx store.Tx) (*governance
 	if err != nil {
 		return nil, err
 	}
+	keys, err := tx.ListPasskeys(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	passkeys := activePasskeys(keys)
 	st := &governance.State{Policy: pol.Document, Roster: []governance.Member{}, Anchors: map[string]string{}}
 	for _, u := range users {
-		if slices.Contains(approvals.ApprovingRoles(), u.Role) && len(u.ApprovalKey) == ed25519.PublicKeySize {
-			st.Roster = append(st.Roster, governance.Member{ID: u.ID, Name: u.Name, Role: u.Role, Key: u.ApprovalKey})
+		if !slices.Contains(approvals.ApprovingRoles(), u.Role) {
+			continue
+		}
+		m := governance.Member{ID: u.ID, Name: u.Name, Role: u.Role, Passkeys: passkeys[u.ID]}
+		if len(u.ApprovalKey) == ed25519.PublicKeySize {
+			m.Key = u.ApprovalKey
+		}
+		if m.Key != nil || len(m.Passkeys) > 0 {
+			st.Roster = append(st.Roster, m)
 		}
 	}
 	slices.SortFunc(st.Roster, func(a, b governance.Member) int { return strings.Compare(a.ID, b.ID) })

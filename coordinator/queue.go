@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/store"
@@ -56,9 +58,11 @@ func (s *Service) Queue(ctx context.Context, p *Principal, limit int) ([]*QueueI
 					it.Voted = a.Decision
 				}
 			}
-			me, ok := roster[p.UserID]
-			it.NeedsMe = p.Kind == "user" && ok && it.Voted == "" && r.RequesterID != p.UserID &&
-				slices.Contains(approvals.ApprovingRoles(), me.Role) && p.Can(PermApprove)
+			// A person whose role approves but who has no key yet is
+			// still wanted: the request page says how to get one.
+			var why *Error
+			err = v.MayVote(p.UserID)
+			it.NeedsMe = p.Kind == "user" && p.Can(PermApprove) && (err == nil || errors.As(err, &why) && why.Code == "no_approval_key")
 			if r.Action == "transfer" {
 				if it.Transaction, err = tx.GetTransactionByRequest(ctx, r.ID); err != nil {
 					return nil, err
@@ -79,4 +83,41 @@ func (s *Service) TransactionOfRequest(ctx context.Context, p *Principal, reques
 		func(ctx context.Context, tx store.Tx) (*store.Transaction, error) {
 			return tx.GetTransactionByRequest(ctx, requestID)
 		})
+}
+
+// MayVote says why userID may not vote on the request as it stands (nil
+// if they may): the vote would be refused, so the UI does not offer it.
+func (v *RequestView) MayVote(userID string) error {
+	r := v.Request
+	me, ok := v.Roster[userID]
+	switch {
+	case r.Status != store.RequestPending:
+		return newErr(KindConflict, "request_not_pending", "this request is %s", r.Status)
+	case r.RequesterID == userID:
+		return newErr(KindForbidden, "self_approval", "you made this request; someone else must approve it")
+	case requestSubject(r) == userID:
+		return newErr(KindForbidden, "own_role_change", "this request changes your own approval powers; others decide it")
+	case !ok || !slices.Contains(approvals.ApprovingRoles(), me.Role):
+		return newErr(KindForbidden, "not_an_approver", "your role does not approve requests")
+	case me.Key == nil && len(me.Passkeys) == 0:
+		return newErr(KindUnprocessable, "no_approval_key", "you have no approval key or approved passkey yet")
+	}
+	for _, a := range v.Approvals {
+		if a.ApproverID == userID {
+			return newErr(KindConflict, "duplicate_vote", "you voted %s", a.Decision)
+		}
+	}
+	return nil
+}
+
+// Eligible lists who may still vote on the request, by name.
+func (v *RequestView) Eligible() []approvals.Approver {
+	var out []approvals.Approver
+	for id, a := range v.Roster {
+		if v.MayVote(id) == nil {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b approvals.Approver) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }

@@ -3,13 +3,18 @@ package coordinator
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/custos-dev/custos/approvals"
 	"github.com/custos-dev/custos/audit"
+	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/internal/timing"
 	"github.com/custos-dev/custos/store"
 )
@@ -59,9 +64,14 @@ func (s *Service) roster(ctx context.Context, tx store.Tx) (map[string]approvals
 	if err != nil {
 		return nil, err
 	}
+	keys, err := tx.ListPasskeys(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	passkeys := activePasskeys(keys)
 	r := make(map[string]approvals.Approver, len(users))
 	for _, u := range users {
-		r[u.ID] = approvals.Approver{ID: u.ID, Name: u.Name, Role: u.Role, Key: u.ApprovalKey}
+		r[u.ID] = approvals.Approver{ID: u.ID, Name: u.Name, Role: u.Role, Key: u.ApprovalKey, Passkeys: passkeys[u.ID]}
 	}
 	return r, nil
 }
@@ -106,17 +116,27 @@ func (s *Service) viewOf(ctx context.Context, tx store.Tx, r *store.Request, ros
 }
 
 // votes returns the view's approvals as the approval engine takes them.
-func (v *RequestView) votes() []approvals.Vote {
+func (v *RequestView) votes() ([]approvals.Vote, error) {
 	out := make([]approvals.Vote, len(v.Approvals))
 	for i, a := range v.Approvals {
 		out[i] = approvals.Vote{ApproverID: a.ApproverID, Decision: a.Decision, Signature: a.Signature}
+		if a.Assertion != nil {
+			out[i].Assertion = new(approvals.Assertion)
+			if err := json.Unmarshal(a.Assertion, out[i].Assertion); err != nil {
+				return nil, fmt.Errorf("passkey vote of %s: %w", a.ApproverID, err)
+			}
+		}
 	}
-	return out
+	return out, nil
 }
 
 // recount tallies the view's approvals.
 func (v *RequestView) recount() error {
-	t, err := approvals.Count(v.Binding(), v.Quorum, v.votes(), v.Roster)
+	votes, err := v.votes()
+	if err != nil {
+		return wrapErr(KindInternal, "approvals_corrupt", "stored approvals do not decode; refusing to proceed", err)
+	}
+	t, err := approvals.Count(v.Binding(), v.Quorum, votes, v.Roster)
 	if err != nil {
 		return wrapErr(KindInternal, "approvals_corrupt", "stored approvals do not verify; refusing to proceed", err)
 	}
@@ -124,17 +144,50 @@ func (v *RequestView) recount() error {
 	return nil
 }
 
-// Vote records a signed approval or rejection by the calling user. When the
-// quorum is met the request's action runs (for a transfer: signing).
+// Ballot is a vote as its voter casts it: signed with their Ed25519
+// approval key (the CLI) or with one of their passkeys (the web UI).
+type Ballot struct {
+	Decision  string
+	Signature []byte               // Ed25519 over approvals.Message
+	Assertion *approvals.Assertion // or a WebAuthn assertion over approvals.Challenge
+	// Reason is shown to the other approvers and recorded in the audit
+	// log; it is not part of what is signed.
+	Reason string
+}
+
+// MaxReasonLen bounds a vote's reason (bytes).
+const MaxReasonLen = 500
+
+// Vote records a signed approval or rejection by the calling user (see
+// Cast).
 func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision string, signature []byte) (*RequestView, error) {
+	return s.Cast(ctx, p, requestID, Ballot{Decision: decision, Signature: signature})
+}
+
+// Cast records the calling user's vote on a request, after checking its
+// signature or passkey assertion against the user's own keys: a session
+// of one user never votes for another. When the quorum is met the
+// request's action runs (for a transfer: signing).
+func (s *Service) Cast(ctx context.Context, p *Principal, requestID string, b Ballot) (*RequestView, error) {
 	if err := p.require(PermApprove); err != nil {
 		return nil, err
 	}
 	if p.Kind != "user" {
 		return nil, newErr(KindForbidden, "forbidden", "approvals are made by people, not API keys")
 	}
+	decision, signature := b.Decision, b.Signature
 	if decision != approvals.Approve && decision != approvals.Reject {
 		return nil, newErr(KindInvalid, "invalid_decision", "decision must be %q or %q", approvals.Approve, approvals.Reject)
+	}
+	if len(b.Reason) > MaxReasonLen || !utf8.ValidString(b.Reason) || strings.ContainsFunc(b.Reason, func(r rune) bool { return r != '\n' && isControl(r) }) {
+		return nil, newErr(KindInvalid, "invalid_reason", "the reason must be at most %d bytes of text", MaxReasonLen)
+	}
+	var assertion []byte
+	if b.Assertion != nil {
+		var err error
+		if assertion, err = json.Marshal(b.Assertion); err != nil {
+			return nil, internal("encode assertion", err)
+		}
 	}
 	voteStart := time.Now()
 	if err := s.expireIfDue(ctx, requestID); err != nil {
@@ -163,11 +216,11 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 			return ErrUnauthenticated
 		}
 		if subject := requestSubject(r); subject != "" && subject == me.ID {
-			return newErr(KindForbidden, "own_role_change", "%s cannot vote on a change of their own role", me.Name)
+			return newErr(KindForbidden, "own_role_change", "%s cannot vote on a change of their own approval powers", me.Name)
 		}
-		vote := approvals.Vote{ApproverID: me.ID, Decision: decision, Signature: signature}
+		vote := approvals.Vote{ApproverID: me.ID, Decision: decision, Signature: signature, Assertion: b.Assertion}
 		if err := approvals.CheckVote(v.Binding(), me, vote); err != nil {
-			return voteErr(err)
+			return voteErr(err, b.Assertion != nil)
 		}
 		for _, a := range v.Approvals {
 			if a.ApproverID == me.ID {
@@ -175,7 +228,7 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 			}
 		}
 		a := &store.Approval{RequestID: r.ID, Revision: r.Revision, ApproverID: me.ID, Decision: decision,
-			Fingerprint: r.Fingerprint, PolicyHash: r.PolicyHash, Signature: signature, CreatedAt: s.now()}
+			Fingerprint: r.Fingerprint, PolicyHash: r.PolicyHash, Signature: signature, Assertion: assertion, Reason: b.Reason, CreatedAt: s.now()}
 		if err := tx.AddApproval(ctx, a); err != nil {
 			if errors.Is(err, store.ErrConflict) {
 				return newErr(KindConflict, "duplicate_vote", "%s has already voted on request %s; a person counts once", me.Name, r.ID)
@@ -184,7 +237,7 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 		}
 		evs := []event{{category: audit.CategoryPolicy, action: "request.vote", actor: p.Actor(),
 			target: "request:" + r.ID, result: audit.ResultSuccess,
-			meta: map[string]string{"decision": decision, "revision": strconv.FormatInt(r.Revision, 10)}}}
+			meta: voteMeta(decision, r.Revision, b)}}
 		v.Approvals = append(v.Approvals, a)
 		if err := v.recount(); err != nil {
 			return err
@@ -255,10 +308,10 @@ func (s *Service) Vote(ctx context.Context, p *Principal, requestID, decision st
 	return view, nil
 }
 
-// requestSubject returns the user a request is about (for role changes),
-// who may not vote on it.
+// requestSubject returns the user a request is about (a role change, a
+// new passkey), who may not vote on it.
 func requestSubject(r *store.Request) string {
-	if r.Action != "user.role.assign" {
+	if r.Action != governance.ActionRoleAssign && r.Action != governance.ActionCredentialAdd {
 		return ""
 	}
 	return requestParam(r, "user_id")
@@ -277,14 +330,30 @@ func requestParam(r *store.Request, key string) string {
 	return v
 }
 
-func voteErr(err error) error {
+// voteMeta is what the audit log records of a vote.
+func voteMeta(decision string, revision int64, b Ballot) map[string]string {
+	m := map[string]string{"decision": decision, "revision": strconv.FormatInt(revision, 10), "method": "approval_key"}
+	if b.Assertion != nil {
+		m["method"], m["credential_id"] = "passkey", hex.EncodeToString(b.Assertion.CredentialID)
+	}
+	if b.Reason != "" {
+		m["reason"] = b.Reason
+	}
+	return m
+}
+
+func voteErr(err error, passkey bool) error {
 	switch {
 	case errors.Is(err, approvals.ErrSelfApproval):
 		return wrapErr(KindForbidden, "self_approval", "the requester cannot approve their own request", err)
 	case errors.Is(err, approvals.ErrNotApprover):
 		return wrapErr(KindForbidden, "not_an_approver", "your role does not approve requests", err)
+	case passkey && errors.Is(err, approvals.ErrNoApprovalKey):
+		return wrapErr(KindUnprocessable, "unknown_passkey", "that passkey is not one of your approved passkeys", err)
 	case errors.Is(err, approvals.ErrNoApprovalKey):
 		return wrapErr(KindUnprocessable, "no_approval_key", "you have no approval key registered", err)
+	case passkey && errors.Is(err, approvals.ErrBadSignature):
+		return wrapErr(KindUnprocessable, "bad_assertion", "the passkey assertion does not verify for this request, intent, policy and decision", err)
 	case errors.Is(err, approvals.ErrBadSignature):
 		return wrapErr(KindUnprocessable, "bad_signature", "the approval signature does not verify with your approval key over this request, intent and policy", err)
 	}
@@ -313,6 +382,9 @@ func (s *Service) finish(ctx context.Context, tx store.Tx, actor string, r *stor
 		return err
 	}
 	if err := s.setTxStatus(ctx, tx, r.ID, store.TxPendingApproval, ts, reason); err != nil {
+		return err
+	}
+	if err := s.refusePasskeyOf(ctx, tx, r); err != nil {
 		return err
 	}
 	return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request." + string(rs), actor: actor,

@@ -68,6 +68,13 @@ type Config struct {
 	// GuardianStale is how long after its last health answer a guardian
 	// still counts as responsive when signers are picked (default 1m).
 	GuardianStale time.Duration
+
+	// Passkeys is where the web UI is served, which staff passkeys are
+	// bound to; without an origin, passkeys are disabled.
+	Passkeys PasskeyConfig
+
+	// Webhooks configures the delivery of audit events to webhooks.
+	Webhooks WebhookConfig
 }
 
 // Service is the coordinator.
@@ -92,6 +99,8 @@ type Service struct {
 	guardians   guardianCache
 	govLog      governanceLog
 	stale       time.Duration
+	passkeys    *passkeys
+	hooks       *webhooks
 
 	// Background work (key ceremonies, commitment refills, governance
 	// pushes) runs under bgCtx and is waited for by Close.
@@ -148,6 +157,12 @@ func New(cfg Config) (*Service, error) {
 	if s.stale <= 0 {
 		s.stale = time.Minute
 	}
+	pk, err := newPasskeys(cfg.Passkeys)
+	if err != nil {
+		return nil, err
+	}
+	s.passkeys = pk
+	s.hooks = newWebhooks(cfg.Webhooks, s.newID())
 	s.rpc = &guardianClient{key: cfg.GuardianKey, tr: tr, timeout: timeout, now: s.now}
 	s.frost = newFROSTSigner(s)
 	s.bgCtx, s.bgStop = context.WithCancel(context.Background())

@@ -85,7 +85,8 @@ func testService(t testing.TB, st store.Store, now func() time.Time) *coordinato
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Now: now})
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Now: now,
+		Passkeys: coordinator.PasskeyConfig{Origin: testOrigin}})
 	if err != nil {
 		t.Fatal(err)
 	}

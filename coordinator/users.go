@@ -80,10 +80,12 @@ type roleAssignment struct {
 	Name   string `json:"name"`
 	Role   string `json:"role"`
 	From   string `json:"from_role"` // the role it changes; the request fails if that changed
-	// ApprovalKey is the subject's registered approval key (hex) when the
-	// new role approves: approvers see, and sign, exactly which key gains
-	// the power to approve, and can check it with the person out of band.
-	ApprovalKey string `json:"approval_key,omitempty"`
+	// ApprovalKey and Passkeys are the subject's registered approval key
+	// (hex) and approved passkeys when the new role approves: approvers
+	// see, and sign, exactly which keys gain the power to approve, and can
+	// check them with the person out of band.
+	ApprovalKey string              `json:"approval_key,omitempty"`
+	Passkeys    []approvals.Passkey `json:"passkeys,omitempty"`
 }
 
 // AssignRole files a user.role.assign request; the role changes when the
@@ -105,10 +107,19 @@ func (s *Service) AssignRole(ctx context.Context, p *Principal, userID, role str
 	}
 	ra := roleAssignment{UserID: u.ID, Name: u.Name, Role: role, From: u.Role}
 	if slices.Contains(approvals.ApprovingRoles(), role) {
-		if u.ApprovalKey == nil {
-			return nil, newErr(KindUnprocessable, "no_approval_key", "%s must register an approval key before getting role %s", u.Name, role)
+		keys, err := read(ctx, s, "list passkeys", nil, func(ctx context.Context, tx store.Tx) ([]*store.Passkey, error) {
+			return tx.ListPasskeys(ctx, u.ID)
+		})
+		if err != nil {
+			return nil, err
 		}
-		ra.ApprovalKey = hex.EncodeToString(u.ApprovalKey)
+		ra.Passkeys = activePasskeys(keys)[u.ID]
+		if u.ApprovalKey != nil {
+			ra.ApprovalKey = hex.EncodeToString(u.ApprovalKey)
+		}
+		if u.ApprovalKey == nil && len(ra.Passkeys) == 0 {
+			return nil, newErr(KindUnprocessable, "no_approval_key", "%s must register an approval key or a passkey before getting role %s", u.Name, role)
+		}
 	}
 	return s.requestAction(ctx, p, "user.role.assign", ra)
 }
@@ -125,14 +136,27 @@ func (s *Service) applyRole(ctx context.Context, tx store.Tx, r *store.Request, 
 	if u.Role != ra.From {
 		return "", newErr(KindConflict, "role_moved", "%s's role changed since this request was filed (now %s); file it again", u.Name, u.Role)
 	}
-	if ra.ApprovalKey != "" && hex.EncodeToString(u.ApprovalKey) != ra.ApprovalKey {
-		return "", newErr(KindConflict, "key_changed", "%s's approval key is not the one the approvers saw", u.Name)
+	if slices.Contains(approvals.ApprovingRoles(), ra.Role) {
+		keys, err := tx.ListPasskeys(ctx, u.ID)
+		if err != nil {
+			return "", err
+		}
+		// The member the guardians add is made of the request's keys:
+		// the store must hold exactly those.
+		if hex.EncodeToString(u.ApprovalKey) != ra.ApprovalKey || !samePasskeys(activePasskeys(keys)[u.ID], ra.Passkeys) {
+			return "", newErr(KindConflict, "key_changed", "%s's approval keys are not the ones the approvers saw; file the request again", u.Name)
+		}
 	}
 	if err := tx.SetUserRole(ctx, ra.UserID, ra.Role); err != nil {
 		return "", err
 	}
 	return "user:" + ra.UserID, s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "user.role.assign", actor: "system",
 		target: "user:" + ra.UserID, result: audit.ResultSuccess, meta: map[string]string{"role": ra.Role, "request": r.ID}})
+}
+
+// samePasskeys reports whether a and b hold the same passkeys in order.
+func samePasskeys(a, b []approvals.Passkey) bool {
+	return slices.EqualFunc(a, b, approvals.Passkey.Equal)
 }
 
 // KeyRegistrationMessage is what a user signs with a new approval key to

@@ -189,6 +189,13 @@ func (s *Service) CreateWallet(ctx context.Context, p *Principal, in WalletInput
 // requestAction files an approval request for a non-transfer action and
 // runs it at once when the policy needs no approvals.
 func (s *Service) requestAction(ctx context.Context, p *Principal, action string, params any) (*RequestView, error) {
+	return s.requestActionWith(ctx, p, action, params, nil)
+}
+
+// requestActionWith is requestAction with also, when not nil, run in the
+// transaction that files the request (after it), so that what the request
+// is about is stored with it or not at all.
+func (s *Service) requestActionWith(ctx context.Context, p *Principal, action string, params any, also func(ctx context.Context, tx store.Tx, requestID string) error) (*RequestView, error) {
 	payload, err := intent.NewAction(action, params)
 	if err != nil {
 		return nil, wrapErr(KindInvalid, "invalid_request", "invalid parameters", err)
@@ -210,7 +217,13 @@ func (s *Service) requestAction(ctx context.Context, p *Principal, action string
 			outcome = policy.OutcomeAllow
 		}
 		ev := &evaluation{policy: pol, doc: doc, decision: &policy.Decision{Outcome: outcome, Requirement: req}}
-		return s.createRequest(ctx, tx, p, id, action, payload, ev, auto, true)
+		if err := s.createRequest(ctx, tx, p, id, action, payload, ev, auto, true); err != nil {
+			return err
+		}
+		if also != nil {
+			return also(ctx, tx, id)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, s.storeErr("request "+action, err)
@@ -265,6 +278,8 @@ func (s *Service) executeAction(ctx context.Context, r *store.Request) error {
 		}
 	case "user.role.assign":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyRole(ctx, tx, r, a.Params) }
+	case governance.ActionCredentialAdd:
+		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.applyPasskey(ctx, tx, r, a.Params) }
 	case "apikey.create":
 		prepared = func(ctx context.Context, tx store.Tx) (string, error) { return s.activateAPIKey(ctx, tx, r, a.Params) }
 	default:
@@ -417,6 +432,9 @@ func (s *Service) markFailed(ctx context.Context, r *store.Request, cause error)
 	s.log.WarnContext(ctx, "approved action failed", "request", r.ID, "action", r.Action, "err", cause)
 	err := s.store.ReadWriteTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		if err := tx.UpdateRequestStatus(ctx, r.ID, store.RequestApproved, store.RequestFailed, s.now()); err != nil {
+			return err
+		}
+		if err := s.refusePasskeyOf(ctx, tx, r); err != nil {
 			return err
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryPolicy, action: "request.executed", actor: "system",

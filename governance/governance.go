@@ -33,19 +33,29 @@ const (
 	ActionPolicyChange = "policy.change"
 	ActionRoleAssign   = "user.role.assign"
 	ActionRateSet      = "rate.set"
+	// ActionCredentialAdd adds a WebAuthn passkey to a user's approval
+	// credentials.
+	ActionCredentialAdd = "user.credential.add"
 )
 
 // IsGovernanceAction reports whether approving action changes the state.
 func IsGovernanceAction(action string) bool {
-	return action == ActionPolicyChange || action == ActionRoleAssign || action == ActionRateSet
+	switch action {
+	case ActionPolicyChange, ActionRoleAssign, ActionRateSet, ActionCredentialAdd:
+		return true
+	}
+	return false
 }
 
-// Member is a rostered approver.
+// Member is a rostered approver. They vote with their Ed25519 approval key
+// (the CLI) or with one of their passkeys (the web UI); a member has at
+// least one of them.
 type Member struct {
-	ID   string            `json:"id"`
-	Name string            `json:"name"`
-	Role string            `json:"role"`
-	Key  ed25519.PublicKey `json:"key"`
+	ID       string              `json:"id"`
+	Name     string              `json:"name"`
+	Role     string              `json:"role"`
+	Key      ed25519.PublicKey   `json:"key,omitempty"`
+	Passkeys []approvals.Passkey `json:"passkeys,omitempty"` // sorted by credential id
 }
 
 // State is the governance state.
@@ -143,18 +153,35 @@ func (s *State) Document() (*policy.Document, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys := map[string]bool{}
+	keys, creds := map[string]bool{}, map[string]bool{}
 	for i, m := range s.Roster {
 		if i > 0 && s.Roster[i-1].ID >= m.ID {
 			return nil, fmt.Errorf("%w: roster not sorted by id or has duplicates at %q", ErrInvalidState, m.ID)
 		}
-		if m.ID == "" || len(m.Key) != ed25519.PublicKeySize || !slices.Contains(approvals.ApprovingRoles(), m.Role) {
+		if m.ID == "" || !slices.Contains(approvals.ApprovingRoles(), m.Role) {
 			return nil, fmt.Errorf("%w: roster entry %q", ErrInvalidState, m.ID)
 		}
-		if keys[string(m.Key)] {
-			return nil, fmt.Errorf("%w: approval key of %q used twice", ErrInvalidState, m.ID)
+		if m.Key == nil && len(m.Passkeys) == 0 || m.Key != nil && len(m.Key) != ed25519.PublicKeySize {
+			return nil, fmt.Errorf("%w: roster entry %q has no valid approval key or passkey", ErrInvalidState, m.ID)
 		}
-		keys[string(m.Key)] = true
+		if m.Key != nil {
+			if keys[string(m.Key)] {
+				return nil, fmt.Errorf("%w: approval key of %q used twice", ErrInvalidState, m.ID)
+			}
+			keys[string(m.Key)] = true
+		}
+		for j, p := range m.Passkeys {
+			if err := p.Validate(); err != nil {
+				return nil, fmt.Errorf("%w: passkey of %q: %w", ErrInvalidState, m.ID, err)
+			}
+			if j > 0 && bytes.Compare(m.Passkeys[j-1].ID, p.ID) >= 0 {
+				return nil, fmt.Errorf("%w: passkeys of %q not sorted by credential id", ErrInvalidState, m.ID)
+			}
+			if creds[string(p.ID)] || keys["cose:"+string(p.PublicKey)] {
+				return nil, fmt.Errorf("%w: a passkey of %q is registered twice", ErrInvalidState, m.ID)
+			}
+			creds[string(p.ID)], keys["cose:"+string(p.PublicKey)] = true, true
+		}
 	}
 	for asset, a := range s.Anchors {
 		if _, err := parseAnchor(a); err != nil || asset == "" {
@@ -200,7 +227,7 @@ func (s *State) PolicyHash() []byte { h := sha256.Sum256(s.Policy); return h[:] 
 func (s *State) RosterMap() map[string]approvals.Approver {
 	r := make(map[string]approvals.Approver, len(s.Roster))
 	for _, m := range s.Roster {
-		r[m.ID] = approvals.Approver{ID: m.ID, Name: m.Name, Role: m.Role, Key: m.Key}
+		r[m.ID] = approvals.Approver{ID: m.ID, Name: m.Name, Role: m.Role, Key: m.Key, Passkeys: m.Passkeys}
 	}
 	return r
 }
@@ -292,6 +319,27 @@ func (s *State) TransferValue(t *intent.Transfer, v *Valuation) (int64, error) {
 	return cents, nil
 }
 
+// subjectNotApprover refuses a certificate in which the user a change is
+// about approved it.
+func subjectNotApprover(c *approvals.Certificate, userID, name string) error {
+	for _, ap := range c.Approvals {
+		if ap.ApproverID == userID {
+			return refuse(CodeSubjectApproved, "%s approved a change of their own approval powers", name)
+		}
+	}
+	return nil
+}
+
+// sortedPasskeys returns ps sorted by credential id, as members hold them.
+func sortedPasskeys(ps []approvals.Passkey) []approvals.Passkey {
+	if len(ps) == 0 {
+		return nil
+	}
+	ps = slices.Clone(ps)
+	slices.SortFunc(ps, func(a, b approvals.Passkey) int { return bytes.Compare(a.ID, b.ID) })
+	return ps
+}
+
 type anchor struct {
 	price    string
 	decimals int
@@ -363,31 +411,59 @@ func (s *State) Apply(c *approvals.Certificate, now time.Time) (*State, error) {
 		next.Policy = doc.Canonical()
 	case ActionRoleAssign:
 		var ra struct {
-			UserID      string `json:"user_id"`
-			Name        string `json:"name"`
-			Role        string `json:"role"`
-			From        string `json:"from_role"`
-			ApprovalKey string `json:"approval_key"`
+			UserID      string              `json:"user_id"`
+			Name        string              `json:"name"`
+			Role        string              `json:"role"`
+			From        string              `json:"from_role"`
+			ApprovalKey string              `json:"approval_key"`
+			Passkeys    []approvals.Passkey `json:"passkeys"`
 		}
 		if err := json.Unmarshal(a.Params, &ra); err != nil || ra.UserID == "" {
 			return nil, refuse(CodeIntentMismatch, "malformed user.role.assign")
 		}
-		for _, ap := range c.Approvals {
-			if ap.ApproverID == ra.UserID {
-				return nil, refuse(CodeSubjectApproved, "%s approved their own role change", ra.Name)
-			}
+		if err := subjectNotApprover(c, ra.UserID, ra.Name); err != nil {
+			return nil, err
 		}
 		i := slices.IndexFunc(next.Roster, func(m Member) bool { return m.ID == ra.UserID })
 		if i >= 0 {
 			next.Roster = slices.Delete(next.Roster, i, i+1)
 		}
 		if slices.Contains(approvals.ApprovingRoles(), ra.Role) {
-			key, err := hex.DecodeString(ra.ApprovalKey)
-			if err != nil || len(key) != ed25519.PublicKeySize {
-				return nil, refuse(CodeIntentMismatch, "an approving role without an approval key")
+			m := Member{ID: ra.UserID, Name: ra.Name, Role: ra.Role, Passkeys: sortedPasskeys(ra.Passkeys)}
+			if ra.ApprovalKey != "" {
+				key, err := hex.DecodeString(ra.ApprovalKey)
+				if err != nil || len(key) != ed25519.PublicKeySize {
+					return nil, refuse(CodeIntentMismatch, "the approval key is not an Ed25519 key")
+				}
+				m.Key = key
 			}
-			next.Roster = append(next.Roster, Member{ID: ra.UserID, Name: ra.Name, Role: ra.Role, Key: key})
+			if m.Key == nil && len(m.Passkeys) == 0 {
+				return nil, refuse(CodeIntentMismatch, "an approving role without an approval key or passkey")
+			}
+			next.Roster = append(next.Roster, m)
 			slices.SortFunc(next.Roster, func(a, b Member) int { return strings.Compare(a.ID, b.ID) })
+		}
+	case ActionCredentialAdd:
+		var ca struct {
+			UserID  string             `json:"user_id"`
+			Name    string             `json:"name"`
+			Passkey *approvals.Passkey `json:"passkey"`
+		}
+		if err := json.Unmarshal(a.Params, &ca); err != nil || ca.UserID == "" || ca.Passkey == nil {
+			return nil, refuse(CodeIntentMismatch, "malformed user.credential.add")
+		}
+		if err := subjectNotApprover(c, ca.UserID, ca.Name); err != nil {
+			return nil, err
+		}
+		if err := ca.Passkey.Validate(); err != nil {
+			return nil, refuse(CodeIntentMismatch, "the passkey is not valid: %v", err)
+		}
+		// A user who does not approve gets no roster entry: their passkey
+		// joins the roster with the approving role, whose request names it.
+		if i := slices.IndexFunc(next.Roster, func(m Member) bool { return m.ID == ca.UserID }); i >= 0 {
+			m := next.Roster[i]
+			m.Passkeys = sortedPasskeys(append(slices.Clone(m.Passkeys), *ca.Passkey))
+			next.Roster[i] = m
 		}
 	case ActionRateSet:
 		var rc struct {

@@ -231,6 +231,30 @@ type Tx interface {
 	// Progress and UpdatedAt; ErrConflict unless the stored state is from,
 	// ErrNotFound if the ceremony is missing.
 	UpdateCeremony(ctx context.Context, c *Ceremony, from CeremonyState) error
+
+	// Webhooks: endpoints that receive audit events. CreateWebhook fails
+	// with ErrConflict on a duplicate id. GetWebhook, SetWebhookEnabled and
+	// DeleteWebhook fail with ErrNotFound if the webhook is missing.
+	// SetWebhookEnabled fails with ErrConflict if the webhook is in that
+	// state already; enabling one clears NextAttemptAt (it is due at once).
+	CreateWebhook(ctx context.Context, w *Webhook) error
+	GetWebhook(ctx context.Context, id string) (*Webhook, error)
+	ListWebhooks(ctx context.Context) ([]*Webhook, error) // oldest first (created, then id)
+	SetWebhookEnabled(ctx context.Context, id string, enabled bool) error
+	DeleteWebhook(ctx context.Context, id string) error
+	// UpdateWebhookDelivery writes Cursor, Failures, LastError,
+	// LastDeliveryAt and NextAttemptAt of w: ErrConflict unless the stored
+	// cursor is from (another dispatcher moved it), ErrNotFound if the
+	// webhook is missing.
+	UpdateWebhookDelivery(ctx context.Context, w *Webhook, from int64) error
+	// LeaseWebhook lets holder deliver a webhook's events until until, so
+	// that coordinator replicas do not deliver the same events at once:
+	// ErrConflict while another holder's lease runs at now, ErrNotFound if
+	// the webhook is missing. A holder may renew its own lease.
+	// ReleaseWebhook ends holder's lease; it does nothing if holder does
+	// not hold it (any more) or the webhook is gone.
+	LeaseWebhook(ctx context.Context, id, holder string, now, until time.Time) error
+	ReleaseWebhook(ctx context.Context, id, holder string) error
 }
 
 // Roles.
@@ -401,6 +425,29 @@ type Ceremony struct {
 	UpdatedAt  time.Time
 }
 
+// Webhook is an endpoint that receives, in order, the audit events it
+// subscribed to, from a durable cursor in the audit chain.
+type Webhook struct {
+	ID  string
+	URL string
+	// SealedSecret is the signing secret sealed under the coordinator's
+	// key-encryption key (bound to ID); it is never stored in the clear.
+	SealedSecret []byte
+	Events       []string // subscribed event types, e.g. "transaction.*"; empty reads back nil
+	Enabled      bool
+	CreatedBy    string
+	CreatedAt    time.Time
+	// Cursor is the audit sequence number of the last event delivered or
+	// passed over (not subscribed to): delivery resumes after it.
+	Cursor int64
+	// Failures counts consecutive failed deliveries; LastError says why
+	// the last one failed (empty after a success).
+	Failures       int
+	LastError      string
+	LastDeliveryAt *time.Time // last successful delivery
+	NextAttemptAt  *time.Time // no delivery before then (retry backoff)
+}
+
 // Rate is the EUR price of one whole unit of an asset.
 type Rate struct {
 	Asset      string // lower case
@@ -453,9 +500,11 @@ type RequestFilter struct {
 	Status RequestStatus
 	Action string
 	Limit  int
-	// Oldest lists oldest first, after the cursor (the CreatedAt and ID of
-	// the last row of the previous page; zero for the first page), so a
-	// caller can page through every row. Otherwise newest first.
+	// Oldest lists oldest first, otherwise newest first (rows created at
+	// the same time by ID either way). After continues the listing after a
+	// row, in its order (the CreatedAt and ID of the last row of the
+	// previous page; zero for the first page), so a caller can page
+	// through every row.
 	Oldest bool
 	After  Cursor
 }

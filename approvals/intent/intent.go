@@ -6,7 +6,9 @@
 // decimal string without leading zeros, the memo replaced by its SHA-256,
 // and a random nonce so that two identical transfers have distinct
 // fingerprints). Parse accepts only bytes that re-encode to themselves, so
-// one intent has exactly one encoding and one fingerprint.
+// one intent has exactly one encoding and one fingerprint. Words shows a
+// fingerprint to people as eight words of the BIP-39 English list, the same
+// on every screen.
 //
 // The package refuses negative, zero, fractional, signed, padded or
 // oversized amounts, empty or over-long fields, and control characters.

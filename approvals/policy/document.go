@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"sort"
 	"strconv"
@@ -146,6 +147,7 @@ const defaultPolicy = `{
     "wallet.unfreeze":  {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "policy.change":    {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "user.role.assign": {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
+    "user.credential.add": {"expiry": "72h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "apikey.create":    {"expiry": "72h", "tiers": [{"approvals": 1}]},
     "rate.set":         {"expiry": "24h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
     "emergency_stop.off": {"expiry": "24h", "tiers": [{"approvals": 2, "roles": {"treasury_manager": 1}}]},
@@ -169,7 +171,8 @@ const defaultPolicy = `{
 // Default returns the policy Custos ships with: transfers need 1 approval
 // up to EUR 1,000, 2 up to EUR 10,000 and 4 (one of them a
 // treasury_manager) above; wallet.create, wallet.unfreeze, policy.change,
-// user.role.assign, rate.set (a rate move beyond the feed band),
+// user.role.assign, user.credential.add (a new passkey), rate.set (a rate
+// move beyond the feed band),
 // emergency_stop.off, guardian.add, guardian.remove, key.rotate and
 // threshold.modify need 2 including a treasury_manager; apikey.create 1;
 // wallet.freeze none (stopping money is never held up). Spending for every wallet: EUR 100,000 per transfer, 250,000 per
@@ -891,4 +894,59 @@ func validAddress(s string) bool {
 		}
 	}
 	return true
+}
+
+// AllowlistEntry is a destination on a wallet's allowlist, as people see
+// it.
+type AllowlistEntry struct {
+	Label     string
+	ExpiresAt *time.Time
+}
+
+// Allowlisted looks up a transfer's destination in the allowlist of the
+// spending rules that apply to walletID: the entry if listed, and whether
+// those rules restrict destinations to an allowlist at all.
+func (doc *Document) Allowlisted(walletID, chain, to string) (e *AllowlistEntry, restricted bool) {
+	rules := doc.d.Spending[walletID]
+	if rules == nil {
+		rules = doc.d.Spending[DefaultWallet]
+	}
+	if rules == nil || rules.Allowlist == nil {
+		return nil, false
+	}
+	entry, ok := rules.allow[allowKey{strings.ToLower(chain), strings.ToLower(to)}]
+	if !ok {
+		return nil, true
+	}
+	out := &AllowlistEntry{Label: entry.Label}
+	if entry.ExpiresAt != nil {
+		t := time.Time(*entry.ExpiresAt).UTC()
+		out.ExpiresAt = &t
+	}
+	return out, true
+}
+
+// Tier is one approval tier of an action, as people see it.
+type Tier struct {
+	UpToEURCents *int64 // nil: no upper bound
+	Approvals    int
+	Roles        map[string]int
+}
+
+// Tiers lists the approval tiers of action, lowest first (nil if the
+// document has no rule for it).
+func (doc *Document) Tiers(action string) []Tier {
+	a, ok := doc.d.Actions[action]
+	if !ok {
+		return nil
+	}
+	out := make([]Tier, len(a.Tiers))
+	for i, t := range a.Tiers {
+		out[i] = Tier{Approvals: t.Approvals, Roles: maps.Clone(t.Roles)}
+		if t.UpToEUR != nil {
+			v := int64(*t.UpToEUR)
+			out[i].UpToEURCents = &v
+		}
+	}
+	return out
 }

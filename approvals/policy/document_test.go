@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // minimal builds a valid document with the given extra top-level members
@@ -299,7 +300,7 @@ func TestDefault(t *testing.T) {
 	})
 	t.Run("ok/actions", func(t *testing.T) {
 		got := strings.Join(doc.Actions(), ",")
-		want := "apikey.create,emergency_stop.off,guardian.add,guardian.remove,key.rotate,policy.change,rate.set,threshold.modify,transfer,user.role.assign,wallet.create,wallet.freeze,wallet.unfreeze"
+		want := "apikey.create,emergency_stop.off,guardian.add,guardian.remove,key.rotate,policy.change,rate.set,threshold.modify,transfer,user.credential.add,user.role.assign,wallet.create,wallet.freeze,wallet.unfreeze"
 		if got != want {
 			t.Fatalf("actions %s", got)
 		}
@@ -316,4 +317,37 @@ func sameRoles(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+func TestAllowlisted(t *testing.T) {
+	doc, err := Parse([]byte(withSpending(`{"allowlist":[{"chain":"ethereum","address":"0xAbC","label":"Supplier GmbH","expires_at":"2027-01-01T00:00:00Z"},{"chain":"bitcoin","address":"bc1q"}]}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, restricted := doc.Allowlisted("any-wallet", "Ethereum", "0xabc")
+	if !restricted || e == nil || e.Label != "Supplier GmbH" || e.ExpiresAt == nil || !e.ExpiresAt.Equal(time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("listed destination: %+v, restricted %v", e, restricted)
+	}
+	if e, restricted := doc.Allowlisted("w", "bitcoin", "bc1q"); !restricted || e == nil || e.Label != "" || e.ExpiresAt != nil {
+		t.Fatalf("listed without label: %+v", e)
+	}
+	if e, restricted := doc.Allowlisted("w", "ethereum", "0xdef"); !restricted || e != nil {
+		t.Fatalf("unlisted destination: %+v, restricted %v", e, restricted)
+	}
+	if e, restricted := Default().Allowlisted("w", "ethereum", "0xabc"); restricted || e != nil {
+		t.Fatalf("the default policy restricts destinations: %+v", e)
+	}
+}
+
+func TestTiers(t *testing.T) {
+	doc := Default()
+	tiers := doc.Tiers("transfer")
+	if len(tiers) != 3 || *tiers[0].UpToEURCents != 100_000 || *tiers[1].UpToEURCents != 1_000_000 || tiers[2].UpToEURCents != nil ||
+		tiers[2].Approvals != 4 || tiers[2].Roles["treasury_manager"] != 1 {
+		t.Fatalf("default transfer tiers: %+v", tiers)
+	}
+	tiers[2].Roles["treasury_manager"] = 9 // a copy: the document is unchanged
+	if doc.Tiers("transfer")[2].Roles["treasury_manager"] != 1 || doc.Tiers("no.such.action") != nil {
+		t.Fatal("Tiers shares the document's state or invents tiers")
+	}
 }

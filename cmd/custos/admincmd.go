@@ -560,8 +560,9 @@ func runProof(ctx context.Context, args []string, out io.Writer) error {
 	if err := st.CheckFingerprint(); err != nil {
 		return fmt.Errorf("proof %s is NOT valid: %w", fs.Arg(0), err)
 	}
-	fmt.Fprintf(out, "custos: proof %s is valid (key %s)\n  transaction %s: %s at %s, EUR %d.%02d, policy v%d %s\n  fingerprint %s\n",
-		fs.Arg(0), p.KeyID, st.TransactionID, st.Outcome, st.Stage, st.EURCents/100, st.EURCents%100, st.PolicyVersion, st.PolicyHash, st.Fingerprint)
+	fmt.Fprintf(out, "custos: proof %s is valid (key %s)\n  transaction %s: %s at %s, EUR %d.%02d, policy v%d %s\n  fingerprint %s\n  fingerprint words: %s\n",
+		fs.Arg(0), p.KeyID, st.TransactionID, st.Outcome, st.Stage, st.EURCents/100, st.EURCents%100, st.PolicyVersion, st.PolicyHash, st.Fingerprint,
+		fingerprintWords(st.Fingerprint))
 	for _, r := range st.Reasons {
 		fmt.Fprintf(out, "  - %s: %s\n", r.Code, r.Message)
 	}

@@ -44,6 +44,10 @@ type serverConfig struct {
 	guardianTimeout   time.Duration
 	ratePerSecond     float64
 	trustProxy        bool
+	webOrigin         string
+	// webhooksPrivate lets webhooks reach loopback and private addresses
+	// (and use http there): custos dev sets it.
+	webhooksPrivate bool
 }
 
 func (c *serverConfig) flags(fs *flag.FlagSet) {
@@ -62,6 +66,8 @@ func (c *serverConfig) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.checkpointEvery, "checkpoint-every", 10*time.Minute, "how often to sign the audit chain head into the log (0: never)")
 	fs.Float64Var(&c.ratePerSecond, "rate-limit", 50, "requests per second allowed per credential")
 	fs.BoolVar(&c.trustProxy, "trust-proxy-headers", false, "take client addresses from X-Forwarded-For (only behind a trusted reverse proxy)")
+	fs.BoolVar(&c.webhooksPrivate, "webhooks-allow-private", false, "let webhooks reach loopback and private addresses, over http too (development only)")
+	fs.StringVar(&c.webOrigin, "web-origin", "", "origin staff open the web UI at, e.g. https://custody.example.com; passkeys are bound to it (default: http://localhost:PORT when listening on a loopback address, else passkeys are off)")
 }
 
 func runCoordinatorCmd(ctx context.Context, args []string, out io.Writer) error {
@@ -157,13 +163,35 @@ func buildService(ctx context.Context, cfg *serverConfig, logger *slog.Logger) (
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening the store: %w", err)
 	}
+	origin := cfg.webOrigin
+	if origin == "" {
+		origin = loopbackOrigin(cfg.listen)
+	}
+	if origin == "" {
+		logger.Warn("passkeys are off: set --web-origin to the address staff open the web UI at")
+	}
 	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Logger: logger,
-		GuardianKey: gk, GuardianTimeout: cfg.guardianTimeout, GuardianStale: 3 * cfg.healthEvery})
+		GuardianKey: gk, GuardianTimeout: cfg.guardianTimeout, GuardianStale: 3 * cfg.healthEvery,
+		Passkeys: coordinator.PasskeyConfig{Origin: origin}, Webhooks: coordinator.WebhookConfig{AllowPrivate: cfg.webhooksPrivate}})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
 	}
 	return svc, st, nil
+}
+
+// loopbackOrigin is the web UI's origin for a coordinator listening on a
+// loopback address: http://localhost:PORT (browsers allow passkeys over
+// plain HTTP on localhost only, not on 127.0.0.1). "" otherwise.
+func loopbackOrigin(listen string) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return ""
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return ""
+	}
+	return "http://localhost:" + port
 }
 
 // serve runs the HTTP server and the sweeper until ctx ends.
@@ -188,6 +216,15 @@ func serve(ctx context.Context, cfg *serverConfig, svc *coordinator.Service, log
 		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// Webhook deliveries stop with the server, before the store closes; an
+	// interrupted one is made again at the next start.
+	hooksCtx, stopHooks := context.WithCancel(ctx)
+	hooksDone := make(chan struct{})
+	go func() {
+		defer close(hooksDone)
+		svc.RunWebhooks(hooksCtx)
+	}()
+	defer func() { stopHooks(); <-hooksDone }()
 	go every(ctx, cfg.sweepEvery, func() {
 		if err := svc.Sweep(ctx); err != nil {
 			logger.Warn("sweep failed", "err", err)

@@ -72,6 +72,7 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 	cfg.checkpointEvery = 10 * time.Minute
 	cfg.healthEvery = 5 * time.Second
 	cfg.guardianTimeout = 5 * time.Second
+	cfg.webhooksPrivate = true // receivers on this machine, for trying webhooks out
 
 	if _, err := os.Stat(cfg.kekFile); errors.Is(err, os.ErrNotExist) {
 		if err := seal.GenerateKEKFile(cfg.kekFile, rand.Reader); err != nil {

@@ -35,6 +35,7 @@ func init() {
 		"requests":       {"list approval requests (requests [--status pending])", runRequests},
 		"wallet":         {"create, list, show, freeze or unfreeze wallets (wallet " + walletSubcommands + ")", runWallet},
 		"apikey":         {"create, list or revoke API keys (apikey create|list|revoke)", runAPIKey},
+		"webhook":        {"create, list, enable, disable or delete webhooks (webhook " + webhookSubcommands + ")", runWebhook},
 		"rate":           {"set or list EUR rates (rate set|list)", runRate},
 		"audit":          {"export or verify the audit log (audit export|verify)", runAudit},
 		"proof":          {"verify a decision proof offline (proof verify FILE)", runProof},

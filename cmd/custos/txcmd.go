@@ -47,7 +47,7 @@ type txView struct {
 func printTx(out io.Writer, t *txView) {
 	fmt.Fprintf(out, "transaction %s: %s\n", t.ID, t.Status)
 	fmt.Fprintf(out, "  %s %s on %s to %s from wallet %s\n", t.Amount, t.Asset, t.Chain, t.To, t.WalletID)
-	fmt.Fprintf(out, "  fingerprint %s\n", t.Fingerprint)
+	fmt.Fprintf(out, "  fingerprint %s\n  fingerprint words: %s\n", t.Fingerprint, fingerprintWords(t.Fingerprint))
 	if d := t.Decision; d != nil {
 		fmt.Fprintf(out, "  decision: %s (EUR %s)\n", d.Outcome, d.EURValue)
 		for _, r := range d.Reasons {
@@ -66,6 +66,17 @@ func printTx(out io.Writer, t *txView) {
 	if t.Signature != "" {
 		fmt.Fprintf(out, "  signature %s (verified against the wallet's public key before it was stored)\n", t.Signature)
 	}
+}
+
+// fingerprintWords returns the words of a fingerprint given in hex (see
+// intent.Words), computed here from the hex shown next to them rather than
+// taken from the coordinator's answer.
+func fingerprintWords(fp string) string {
+	b, err := hex.DecodeString(fp)
+	if w := intent.WordString(b); err == nil && w != "" {
+		return w
+	}
+	return "(none: not a valid fingerprint)"
 }
 
 func rolesText(roles map[string]int) string {

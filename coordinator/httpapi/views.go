@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/approvals/intent"
 	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/audit"
@@ -35,6 +36,7 @@ type transactionView struct {
 	Amount        string          `json:"amount"`
 	Memo          string          `json:"memo"`
 	Fingerprint   string          `json:"fingerprint"`
+	Words         string          `json:"fingerprint_words"`
 	Intent        json.RawMessage `json:"intent"`
 	RequestID     string          `json:"request_id,omitempty"`
 	Decision      *decisionView   `json:"decision,omitempty"`
@@ -49,7 +51,8 @@ type transactionView struct {
 func viewTransaction(t *store.Transaction) (*transactionView, error) {
 	v := &transactionView{
 		ID: t.ID, Status: t.Status, WalletID: t.WalletID, Chain: t.Chain, Asset: t.Asset, To: t.To,
-		Amount: t.Amount, Memo: t.Memo, Fingerprint: hex.EncodeToString(t.Fingerprint), Intent: t.Intent,
+		Amount: t.Amount, Memo: t.Memo, Fingerprint: hex.EncodeToString(t.Fingerprint),
+		Words: intent.WordString(t.Fingerprint), Intent: t.Intent,
 		RequestID: t.RequestID, FailureReason: t.FailureReason, CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, SignedAt: t.SignedAt,
 	}
 	if len(t.Signature) > 0 {
@@ -88,6 +91,7 @@ type requestView struct {
 	RequesterID   string              `json:"requester_id"`
 	Intent        json.RawMessage     `json:"intent"`
 	Fingerprint   string              `json:"fingerprint"`
+	Words         string              `json:"fingerprint_words"`
 	PolicyVersion int64               `json:"policy_version"`
 	PolicyHash    string              `json:"policy_hash"`
 	Revision      int64               `json:"revision"`
@@ -103,7 +107,8 @@ type requestView struct {
 func viewRequest(v *coordinator.RequestView) *requestView {
 	r := v.Request
 	out := &requestView{ID: r.ID, Action: r.Action, Status: r.Status, RequesterID: r.RequesterID, Intent: r.Payload,
-		Fingerprint: hex.EncodeToString(r.Fingerprint), PolicyVersion: r.PolicyVersion, PolicyHash: hex.EncodeToString(r.PolicyHash),
+		Fingerprint: hex.EncodeToString(r.Fingerprint), Words: intent.WordString(r.Fingerprint),
+		PolicyVersion: r.PolicyVersion, PolicyHash: hex.EncodeToString(r.PolicyHash),
 		Revision: r.Revision, EURCents: r.EURCents, Requirement: v.Quorum, Tally: v.Tally, Votes: []voteView{},
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt}
 	for _, a := range v.Approvals {
@@ -116,7 +121,8 @@ func viewRequest(v *coordinator.RequestView) *requestView {
 
 func viewRequestSummary(r *store.Request) *requestView {
 	return &requestView{ID: r.ID, Action: r.Action, Status: r.Status, RequesterID: r.RequesterID, Intent: r.Payload,
-		Fingerprint: hex.EncodeToString(r.Fingerprint), PolicyVersion: r.PolicyVersion, PolicyHash: hex.EncodeToString(r.PolicyHash),
+		Fingerprint: hex.EncodeToString(r.Fingerprint), Words: intent.WordString(r.Fingerprint),
+		PolicyVersion: r.PolicyVersion, PolicyHash: hex.EncodeToString(r.PolicyHash),
 		Revision: r.Revision, EURCents: r.EURCents, Requirement: quorum(r.Requirement), Votes: []voteView{},
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt}
 }

@@ -2,8 +2,11 @@ package webui
 
 import (
 	"encoding/hex"
+	"github.com/custos-dev/custos/approvals"
 	"net/http"
 
+	"github.com/custos-dev/custos/approvals/intent"
+	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/store"
 	"github.com/labstack/echo/v4"
@@ -85,7 +88,17 @@ type requestData struct {
 	Transaction *store.Transaction
 	Amount      string
 	Fingerprint string
+	Words       string // the fingerprint as words (intent.WordString)
 	Requester   string
+	// PolicyChange is what a policy.change request changes.
+	PolicyChange *policyChange
+	// Facts of a transfer: the rate it was valued at, the allowlist, the
+	// approval tier (see transferFacts).
+	Facts *factsView
+	// Decide is the signed-in person's decision panel.
+	Decide *decideData
+	// Voted is the decision just recorded ("" unless the page follows a vote).
+	Voted string
 }
 
 // request shows one request decoded, with its approvals so far.
@@ -95,19 +108,30 @@ func (u *UI) request(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	d := requestData{View: v, Fingerprint: hex.EncodeToString(v.Request.Fingerprint)}
+	d := requestData{View: v, Fingerprint: hex.EncodeToString(v.Request.Fingerprint), Words: intent.WordString(v.Request.Fingerprint)}
 	if r, ok := v.Roster[v.Request.RequesterID]; ok {
 		d.Requester = r.Name
 	}
 	if v.Request.Action == "transfer" {
-		if d.Transaction, err = u.svc.TransactionOfRequest(c.Request().Context(), p, v.Request.ID); err != nil {
+		facts, err := u.svc.TransferFactsOf(c.Request().Context(), p, v.Request.ID)
+		if err != nil {
 			return err
 		}
+		d.Transaction, d.Facts = facts.Transaction, factsOf(facts)
 		dec, err := u.decimals(c)
 		if err != nil {
 			return err
 		}
 		d.Amount = units(d.Transaction.Amount, decimalsOf(dec, d.Transaction.Asset))
+	}
+	if v.Request.Action == policy.ActionPolicyChange {
+		if d.PolicyChange, err = u.policyChange(c, v.Request); err != nil {
+			return err
+		}
+	}
+	d.Decide = u.decide(c, v)
+	if voted := c.QueryParam("voted"); voted == approvals.Approve || voted == approvals.Reject {
+		d.Voted = voted
 	}
 	return u.render(c, http.StatusOK, "request", "Request "+v.Request.ID, d)
 }

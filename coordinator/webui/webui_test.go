@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"io"
+	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/http/httptest"
@@ -37,7 +38,7 @@ func newServer(t *testing.T) (*httptest.Server, *coordinator.Service) {
 
 // newServerWith is newServer with the API server's settings cfg (its
 // Service and Mount are filled in).
-func newServerWith(t *testing.T, cfg httpapi.Config) (*httptest.Server, *coordinator.Service) {
+func newServerWith(t testing.TB, cfg httpapi.Config) (*httptest.Server, *coordinator.Service) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "custos.db"))
@@ -54,7 +55,15 @@ func newServerWith(t *testing.T, cfg httpapi.Config) (*httptest.Server, *coordin
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer})
+	// The listener comes first: passkeys are bound to the UI's origin,
+	// http://localhost:PORT (browsers refuse them on an IP address).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, port, _ := net.SplitHostPort(ln.Addr().String())
+	svc, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer,
+		Passkeys: coordinator.PasskeyConfig{Origin: "http://localhost:" + port}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +85,10 @@ func newServerWith(t *testing.T, cfg httpapi.Config) (*httptest.Server, *coordin
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
+	srv := httptest.NewUnstartedServer(h)
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, svc
 }
@@ -226,7 +238,7 @@ func TestUnknownAPIPathsStayAPI(t *testing.T) {
 
 // submitTransfer has carol submit a transfer of 6 ETH (EUR 15,000 at EUR
 // 2,500: four approvals under the default policy) from a new HD wallet.
-func submitTransfer(t *testing.T, svc *coordinator.Service) string {
+func submitTransfer(t testing.TB, svc *coordinator.Service) string {
 	t.Helper()
 	ctx := context.Background()
 	if err := svc.BootstrapRate(ctx, coordinator.RateInput{Asset: "eth", EURPerUnit: "2500", Decimals: 18}); err != nil {

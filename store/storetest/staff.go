@@ -380,7 +380,9 @@ func testPasskeys(t *testing.T, s store.Store) {
 		wantErr(t, "AddPasskey", write(s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, p) }), store.ErrNotFound)
 	})
 	t.Run("fail/unknown_passkey", func(t *testing.T) {
-		_, err := readOne(s, func(ctx context.Context, tx store.Tx) (*store.Passkey, error) { return tx.GetPasskey(ctx, filled(8, 16)) })
+		_, err := readOne(s, func(ctx context.Context, tx store.Tx) (*store.Passkey, error) {
+			return tx.GetPasskey(ctx, filled(8, 16))
+		})
 		wantErr(t, "GetPasskey", err, store.ErrNotFound)
 		wantErr(t, "SetPasskeyStatus", write(s, func(ctx context.Context, tx store.Tx) error {
 			return tx.SetPasskeyStatus(ctx, filled(8, 16), store.PasskeyPending, store.PasskeyActive, at(0))

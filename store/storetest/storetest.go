@@ -36,6 +36,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"guardians", testGuardians},
 		{"guardian_invites", testGuardianInvites},
 		{"ceremonies", testCeremonies},
+		{"webhooks", testWebhooks},
 		{"rates", testRates},
 		{"policies", testPolicies},
 		{"settings", testSettings},

@@ -56,6 +56,10 @@ func testRequests(t *testing.T, s store.Store) {
 			{"oldest_page_3", store.RequestFilter{Oldest: true, Limit: 1, After: store.Cursor{CreatedAt: r4.CreatedAt, ID: r4.ID}}, []*store.Request{r2}},
 			{"oldest_after_last", store.RequestFilter{Oldest: true, After: store.Cursor{CreatedAt: r3.CreatedAt, ID: r3.ID}}, []*store.Request{}},
 			{"oldest_pending_after_cursor", store.RequestFilter{Oldest: true, Status: store.RequestPending, After: store.Cursor{CreatedAt: r1.CreatedAt, ID: r1.ID}}, []*store.Request{r4, r2}},
+			// Newest first: the cursor continues in that order, ties by id.
+			{"newest_page_2", store.RequestFilter{Limit: 2, After: store.Cursor{CreatedAt: r3.CreatedAt, ID: r3.ID}}, []*store.Request{r2, r1}},
+			{"newest_page_3_tie", store.RequestFilter{Limit: 2, After: store.Cursor{CreatedAt: r1.CreatedAt, ID: r1.ID}}, []*store.Request{r4}},
+			{"newest_pending_after_cursor", store.RequestFilter{Status: store.RequestPending, After: store.Cursor{CreatedAt: r2.CreatedAt, ID: r2.ID}}, []*store.Request{r1, r4}},
 			{"none", store.RequestFilter{Status: store.RequestExpired}, []*store.Request{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
@@ -274,6 +278,8 @@ func testTransactions(t *testing.T, s store.Store) {
 			{"wallet_and_status", store.TransactionFilter{WalletID: "w1", Status: store.TxPendingApproval}, []*store.Transaction{x1}},
 			{"limit", store.TransactionFilter{Limit: 3}, []*store.Transaction{x3, x2, x1}},
 			{"oldest_first_page", store.TransactionFilter{Oldest: true, Limit: 2, After: store.Cursor{CreatedAt: x2.CreatedAt, ID: x2.ID}}, []*store.Transaction{x3}},
+			{"newest_first_page", store.TransactionFilter{Limit: 2, After: store.Cursor{CreatedAt: x2.CreatedAt, ID: x2.ID}}, []*store.Transaction{x1, x4}},
+			{"newest_wallet_page", store.TransactionFilter{WalletID: "w1", Limit: 1, After: store.Cursor{CreatedAt: x1.CreatedAt, ID: x1.ID}}, []*store.Transaction{x4}},
 			{"none", store.TransactionFilter{WalletID: "w9"}, []*store.Transaction{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {

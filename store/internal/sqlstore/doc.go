@@ -47,7 +47,7 @@
 //     it for less time means less waiting and no lock-order deadlocks.
 //
 // It refuses nothing by itself, callers validate before they write, with
-// two exceptions that the schema would otherwise report as constraint
-// errors: a guardian without an identity or encryption key, and a guardian
-// invitation without a code hash.
+// three exceptions that the schema would otherwise report as constraint
+// errors: a guardian without an identity or encryption key, a guardian
+// invitation without a code hash, and a webhook without a sealed secret.
 package sqlstore

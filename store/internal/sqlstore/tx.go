@@ -173,17 +173,19 @@ func (w *where) add(cond string, arg any) {
 }
 
 // order adds the keyset cursor and returns the ORDER BY clause of a
-// listing by creation time and id.
+// listing by creation time (oldest or newest first), then id; the cursor
+// continues after its row in that order.
 func (w *where) order(oldest bool, after store.Cursor) string {
-	if !oldest {
-		return " ORDER BY created_at_us DESC, id"
+	cmp, ord := "<", " ORDER BY created_at_us DESC, id"
+	if oldest {
+		cmp, ord = ">", " ORDER BY created_at_us, id"
 	}
 	if after.ID != "" || !after.CreatedAt.IsZero() {
 		w.args = append(w.args, us(after.CreatedAt), after.ID)
 		a, b := "$"+strconv.Itoa(len(w.args)-1), "$"+strconv.Itoa(len(w.args))
-		w.conds = append(w.conds, "(created_at_us > "+a+" OR (created_at_us = "+a+" AND id > "+b+"))")
+		w.conds = append(w.conds, "(created_at_us "+cmp+" "+a+" OR (created_at_us = "+a+" AND id > "+b+"))")
 	}
-	return " ORDER BY created_at_us, id"
+	return ord
 }
 
 func (w *where) String() string {
