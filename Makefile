@@ -59,7 +59,7 @@ fuzz-smoke:
 
 ## bench: the performance figures quoted in the README.
 bench: build
-	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./coordinator/ ./store/... ./frost/ ./dkg/ | tee bench.out
+	$(GO) test -run='^$$' -bench=. -benchmem -count=5 ./approvals/policy/ ./audit/ ./coordinator/ ./coordinator/webui/ ./store/... ./frost/ ./dkg/ | tee bench.out
 	$(GO) run ./cmd/loadgen -duration 20s -concurrency 1
 	$(GO) run ./cmd/loadgen -duration 20s -concurrency 2
 	@if [ -n "$$CUSTOS_TEST_POSTGRES" ]; then $(GO) run ./cmd/loadgen -duration 20s -concurrency 1 -postgres "$$CUSTOS_TEST_POSTGRES"; \
@@ -67,7 +67,7 @@ bench: build
 	$(GO) run ./cmd/loadgen -frost 2-3,3-5,5-7,7-10 -dkg-runs 5 -signs 200 -duration 10s -frost-concurrency 1,4,8
 
 bench-smoke:
-	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./coordinator/ ./store/... ./frost/ ./dkg/ > /dev/null
+	$(GO) test -run='^$$' -bench=. -benchtime=1x ./approvals/policy/ ./audit/ ./coordinator/ ./coordinator/webui/ ./store/... ./frost/ ./dkg/ > /dev/null
 	$(GO) run ./cmd/loadgen -duration 2s -warmup 1s -concurrency 1 > /dev/null
 	$(GO) run ./cmd/loadgen -frost 2-3 -dkg-runs 1 -signs 5 -duration 1s -frost-concurrency 2 > /dev/null
 

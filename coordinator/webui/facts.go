@@ -17,11 +17,14 @@ type factsView struct {
 	RateAt    time.Time // when that rate was set (zero if unknown)
 	Allowlist string    // the destination's standing with the allowlist
 	Listed    bool      // on the allowlist
-	Tier      string    // "tier 3 of 3, above EUR 10,000.00: 4 approvals, 1 by a treasury_manager"
+	// Restricted: the policy restricts the wallet's destinations to an
+	// allowlist (so not being listed is a refusal).
+	Restricted bool
+	Tier       string // "tier 3 of 3, above EUR 10,000.00: 4 approvals, 1 by a treasury_manager"
 }
 
 func factsOf(f *coordinator.TransferFacts) *factsView {
-	v := &factsView{}
+	v := &factsView{Restricted: f.Restricted}
 	if st := f.Decision; st != nil && st.Rate != nil {
 		v.Rate = fmt.Sprintf("EUR %s per %s", st.Rate.EURPerUnit, strings.ToUpper(st.Rate.Asset))
 		v.RateAt = st.Rate.UpdatedAt

@@ -152,6 +152,11 @@ func TestBrowserPasskeyApprovals(t *testing.T) {
 	gus := newKeyVoter(t, svc, "gus", store.RoleApprover)
 
 	b := browsertest.Start(t)
+	shoot := func(s *staffTab, name string) {
+		for _, sz := range [][2]int{{1280, 800}, {390, 844}} {
+			s.tab.Screenshot(t, name, sz[0], sz[1])
+		}
+	}
 	var approvers []*staffTab
 	for _, name := range []string{"tess", "alice", "bob", "dave"} {
 		s := signInTab(t, b, base, name)
@@ -168,6 +173,9 @@ func TestBrowserPasskeyApprovals(t *testing.T) {
 		if got := s.text(t, "/account", "#passkeys tbody"); !strings.Contains(got, "active") {
 			t.Fatalf("%s's passkey after approval: %q", name, got)
 		}
+		if len(approvers) == 0 {
+			shoot(s, "account")
+		}
 		approvers = append(approvers, s)
 	}
 
@@ -183,11 +191,13 @@ func TestBrowserPasskeyApprovals(t *testing.T) {
 	}
 
 	for i, s := range approvers {
+		if i == 0 {
+			s.tab.Run(t, chromedp.Navigate(base+"/requests/"+reqID), chromedp.WaitVisible(chromedp.CSS(`#approve`)))
+			shoot(s, "request-decide")
+		}
 		s.decide(t, reqID, "approve", "checked invoice 2026-118 with "+s.name)
 		if i == 0 {
-			for _, sz := range [][2]int{{1280, 800}, {390, 844}} {
-				s.tab.Screenshot(t, "request-approved-once", sz[0], sz[1])
-			}
+			shoot(s, "request-approved-once")
 		}
 	}
 	status := approvers[3].text(t, "/requests/"+reqID, "h1 .status")
