@@ -75,8 +75,8 @@ func newPasskeys(cfg PasskeyConfig) (*passkeys, error) {
 		return pk, nil
 	}
 	u, err := url.Parse(cfg.Origin)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != cfg.Origin {
-		return nil, fmt.Errorf("coordinator: passkey origin %q is not of the form scheme://host[:port]", cfg.Origin)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != cfg.Origin || strings.ToLower(cfg.Origin) != cfg.Origin {
+		return nil, fmt.Errorf("coordinator: passkey origin %q is not of the form scheme://host[:port] in lower case, as browsers send it", cfg.Origin)
 	}
 	if u.Scheme == "http" && u.Hostname() != "localhost" {
 		return nil, fmt.Errorf("coordinator: passkey origin %q: browsers allow passkeys over plain HTTP on localhost only; use https", cfg.Origin)

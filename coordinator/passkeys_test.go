@@ -2,13 +2,16 @@ package coordinator_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"testing"
 
 	"github.com/custos-dev/custos/approvals"
+	"github.com/custos-dev/custos/approvals/proof"
 	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/governance"
 	"github.com/custos-dev/custos/internal/auth"
+	"github.com/custos-dev/custos/internal/seal"
 	"github.com/custos-dev/custos/internal/webauthntest"
 	"github.com/custos-dev/custos/store"
 )
@@ -258,6 +261,30 @@ func TestPasskeyOnlyApprover(t *testing.T) {
 	}
 	if got := f.tx(tx.ID).Status; got != store.TxSigned {
 		t.Fatalf("transfer approved by a passkey is %s, want signed", got)
+	}
+	// Now an approver, victor cannot add an approval key on his own: it
+	// would approve at once, and the guardians' roster would not have it.
+	key := seedKey("victor-cli")
+	pub := key.Public().(ed25519.PublicKey)
+	if err := f.svc.RegisterApprovalKey(ctx, victor, pub, ed25519.Sign(key, coordinator.KeyRegistrationMessage(victor.UserID, pub))); code(err) != "approver_key_change" {
+		t.Fatalf("an approver registering an approval key without approval: %v", err)
+	}
+	// A reason typed in a browser's textarea (CRLF line breaks) is kept.
+	other := f.submit(f.api, f.ethW, "eth", "0x00000000000000000000000000000000000000b0", "100000000000000000")
+	v, err = f.castPasskey(victor, au, other.RequestID, approvals.Approve, "line one\r\nline two")
+	if err != nil || v.Approvals[0].Reason != "line one\nline two" {
+		t.Fatalf("reason with a line break: %v", err)
+	}
+}
+
+func TestPasskeyOriginMustBeAsBrowsersSendIt(t *testing.T) {
+	for _, origin := range []string{"https://Custody.example.com", "https://custody.example.com/", "http://custody.example.com", "custody.example.com"} {
+		st := newFixture(t, "").st
+		kek, _ := seal.NewKEK(make([]byte, 32))
+		signer, _ := proof.NewSigner(seedKey("decision"))
+		if _, err := coordinator.New(coordinator.Config{Store: st, KEK: kek, DecisionKey: signer, Passkeys: coordinator.PasskeyConfig{Origin: origin}}); err == nil {
+			t.Errorf("origin %q accepted", origin)
+		}
 	}
 }
 

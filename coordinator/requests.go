@@ -155,7 +155,7 @@ type Ballot struct {
 	Reason string
 }
 
-// MaxReasonLen bounds a vote's reason (bytes).
+// MaxReasonLen bounds a vote's reason (characters).
 const MaxReasonLen = 500
 
 // Vote records a signed approval or rejection by the calling user (see
@@ -179,8 +179,9 @@ func (s *Service) Cast(ctx context.Context, p *Principal, requestID string, b Ba
 	if decision != approvals.Approve && decision != approvals.Reject {
 		return nil, newErr(KindInvalid, "invalid_decision", "decision must be %q or %q", approvals.Approve, approvals.Reject)
 	}
-	if len(b.Reason) > MaxReasonLen || !utf8.ValidString(b.Reason) || strings.ContainsFunc(b.Reason, func(r rune) bool { return r != '\n' && isControl(r) }) {
-		return nil, newErr(KindInvalid, "invalid_reason", "the reason must be at most %d bytes of text", MaxReasonLen)
+	b.Reason = strings.ReplaceAll(b.Reason, "\r\n", "\n") // as browsers send a textarea's line breaks
+	if !utf8.ValidString(b.Reason) || utf8.RuneCountInString(b.Reason) > MaxReasonLen || strings.ContainsFunc(b.Reason, func(r rune) bool { return r != '\n' && isControl(r) }) {
+		return nil, newErr(KindInvalid, "invalid_reason", "the reason must be text of at most %d characters", MaxReasonLen)
 	}
 	var assertion []byte
 	if b.Assertion != nil {

@@ -179,6 +179,12 @@ func (s *Service) RegisterApprovalKey(ctx context.Context, p *Principal, publicK
 	if p.Role == store.RoleAdmin || p.Role == store.RoleAuditor {
 		return newErr(KindForbidden, "forbidden", "role %s never approves and holds no approval key", p.Role)
 	}
+	if slices.Contains(approvals.ApprovingRoles(), p.Role) {
+		// An approver's keys are in the roster the guardians hold, and
+		// change only through approved requests: a key registered now would
+		// approve at once without anyone's approval.
+		return newErr(KindForbidden, "approver_key_change", "approvers gain approval keys only through an approved request: register the key while a viewer, before the role is assigned (the role request names it)")
+	}
 	if err := checkApprovalKey(publicKey); err != nil {
 		return err
 	}

@@ -202,7 +202,7 @@ func (s *Service) CreateWebhook(ctx context.Context, p *Principal, in WebhookInp
 		}
 		return s.record(ctx, tx, event{category: audit.CategoryAdmin, action: "webhook.create", actor: p.Actor(),
 			target: "webhook:" + id, result: audit.ResultSuccess,
-			meta: map[string]string{"url": withoutQuery(u), "events": strings.Join(w.Events, " ")}})
+			meta: map[string]string{"url": originOf(u), "events": strings.Join(w.Events, " ")}})
 	})
 	if err != nil {
 		return nil, zero, s.storeErr("create webhook", err)
@@ -335,12 +335,11 @@ func (s *Service) checkWebhookURL(raw string) (*url.URL, error) {
 	return u, nil
 }
 
-// withoutQuery is u without its query (which may carry a token), for the
-// audit log.
-func withoutQuery(u *url.URL) string {
-	c := *u
-	c.RawQuery, c.ForceQuery = "", false
-	return c.String()
+// originOf is u's scheme and host only, for the audit log: a URL's path
+// or query may carry a token (e.g. .../services/T/B/<secret>), and the log
+// is exported and kept for ever.
+func originOf(u *url.URL) string {
+	return u.Scheme + "://" + u.Host
 }
 
 func checkWebhookEvents(events []string) error {
@@ -381,16 +380,23 @@ func (s *Service) RunWebhooks(ctx context.Context) {
 		wg      sync.WaitGroup
 		mu      sync.Mutex
 		running = map[string]bool{}
+		// started is when each webhook last got a delivery slot: the
+		// slots go to the due webhooks served least recently, so a few
+		// slow endpoints that stay due cannot keep the others waiting.
+		started = map[string]time.Time{}
 	)
 	defer wg.Wait()
 	tick := time.NewTicker(s.hooks.poll)
 	defer tick.Stop()
 	for {
-		for _, id := range s.dueWebhooks(ctx) {
+		due := s.dueWebhooks(ctx)
+		slices.SortStableFunc(due, func(a, b string) int { return started[a].Compare(started[b]) })
+		for _, id := range due {
 			mu.Lock()
 			start := !running[id] && len(running) < webhookParallel
 			if start {
 				running[id] = true
+				started[id] = time.Now()
 			}
 			mu.Unlock()
 			if !start {

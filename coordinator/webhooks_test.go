@@ -533,7 +533,8 @@ func TestWebhookAdministration(t *testing.T) {
 	if want := []string{"webhook.create", "webhook.disable", "webhook.enable", "webhook.delete"}; !slices.Equal(actions, want) {
 		t.Fatalf("audit actions %v, want %v", actions, want)
 	}
-	if evs[0].Metadata["url"] != "https://hooks.example.com/custos" || evs[0].Metadata["events"] != "transaction.*" {
+	// Only the origin: a URL's path may carry a token, and the log is kept for ever.
+	if evs[0].Metadata["url"] != "https://hooks.example.com" || evs[0].Metadata["events"] != "transaction.*" {
 		t.Fatalf("webhook.create metadata %v", evs[0].Metadata)
 	}
 	if ws, err := f.svc.ListWebhooks(ctx, f.users["ada"]); err != nil || len(ws) != 0 {

@@ -76,12 +76,15 @@ func viewTransaction(t *store.Transaction) (*transactionView, error) {
 }
 
 type voteView struct {
-	ApproverID   string    `json:"approver_id"`
-	ApproverName string    `json:"approver_name"`
-	Role         string    `json:"role"`
-	Decision     string    `json:"decision"`
-	Signature    []byte    `json:"signature"`
-	CreatedAt    time.Time `json:"created_at"`
+	ApproverID   string               `json:"approver_id"`
+	ApproverName string               `json:"approver_name"`
+	Role         string               `json:"role"`
+	Decision     string               `json:"decision"`
+	Method       string               `json:"method"` // "approval_key" or "passkey"
+	Signature    []byte               `json:"signature"`
+	Assertion    *approvals.Assertion `json:"assertion,omitempty"`
+	Reason       string               `json:"reason,omitempty"`
+	CreatedAt    time.Time            `json:"created_at"`
 }
 
 type requestView struct {
@@ -113,8 +116,15 @@ func viewRequest(v *coordinator.RequestView) *requestView {
 		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt, ExpiresAt: r.ExpiresAt}
 	for _, a := range v.Approvals {
 		u := v.Roster[a.ApproverID]
-		out.Votes = append(out.Votes, voteView{ApproverID: a.ApproverID, ApproverName: u.Name, Role: u.Role,
-			Decision: a.Decision, Signature: a.Signature, CreatedAt: a.CreatedAt})
+		vv := voteView{ApproverID: a.ApproverID, ApproverName: u.Name, Role: u.Role, Decision: a.Decision, Method: "approval_key",
+			Signature: a.Signature, Reason: a.Reason, CreatedAt: a.CreatedAt}
+		if a.Assertion != nil {
+			vv.Method, vv.Assertion = "passkey", new(approvals.Assertion)
+			if json.Unmarshal(a.Assertion, vv.Assertion) != nil {
+				vv.Assertion = nil // the coordinator refused to count it already
+			}
+		}
+		out.Votes = append(out.Votes, vv)
 	}
 	return out
 }

@@ -25,6 +25,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -233,7 +234,14 @@ func clearCookie(c echo.Context) { setCookie(c, "", time.Unix(1, 0)) }
 // safeNext keeps a post-sign-in destination on this site: a path, never a
 // URL of another origin.
 func safeNext(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") || strings.ContainsAny(next, "\r\n") {
+	// Browsers drop tabs and newlines from URLs and read a backslash as a
+	// slash, so "/\t/evil.example" would become "//evil.example": refuse
+	// any control character or backslash, then anything but a path.
+	if strings.ContainsFunc(next, func(r rune) bool { return r < 0x20 || r == 0x7f || r == '\\' }) {
+		return "/queue"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
 		return "/queue"
 	}
 	return next
