@@ -127,6 +127,9 @@ func runDev(ctx context.Context, args []string, out io.Writer) error {
 			where = "PostgreSQL store"
 		}
 		fmt.Fprintf(out, "custos: coordinator listening on http://%s (%s)\n", addr, where)
+		if origin := svc.PasskeyOrigin(); origin != "" {
+			fmt.Fprintf(out, "custos: web UI at %s/ (passwords in %s; passkeys work on this origin)\n", origin, credsPath)
+		}
 		fmt.Fprintf(out, "hint: in another terminal: ./bin/custos wallet list; ./bin/custos tx submit --wallet treasury-eth --asset eth --to 0xBEEF --amount 6000000000000000000\n")
 		if *guardians > 0 {
 			dg := &devGuardians{n: *guardians, basePort: *guardianPort, dataDir: *dataDir, credsPath: credsPath,
