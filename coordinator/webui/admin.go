@@ -193,13 +193,9 @@ func (u *UI) apiKeyRows(c echo.Context) ([]apiKeyRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := u.svc.ListUsers(ctx, p)
+	names, err := u.userNames(c)
 	if err != nil {
 		return nil, err
-	}
-	names := make(map[string]string, len(users))
-	for _, usr := range users {
-		names[usr.ID] = usr.Name
 	}
 	now := time.Now()
 	rows := make([]apiKeyRow, 0, len(keys))
@@ -290,4 +286,17 @@ func (u *UI) revokeAPIKey(c echo.Context) error {
 		return err
 	}
 	return c.Redirect(http.StatusSeeOther, withNotice("/admin/apikeys", "revoked", id))
+}
+
+// userNames maps user ids to names.
+func (u *UI) userNames(c echo.Context) (map[string]string, error) {
+	users, err := u.svc.ListUsers(c.Request().Context(), principal(c))
+	if err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(users))
+	for _, usr := range users {
+		names[usr.ID] = usr.Name
+	}
+	return names, nil
 }

@@ -35,17 +35,13 @@ func (u *UI) webhookRows(c echo.Context) ([]webhookRow, error) {
 	if err != nil {
 		return nil, err
 	}
-	users, err := u.svc.ListUsers(ctx, p)
+	names, err := u.userNames(c)
 	if err != nil {
 		return nil, err
 	}
-	names := make(map[string]string, len(users))
-	for _, usr := range users {
-		names["user:"+usr.ID] = usr.Name
-	}
 	rows := make([]webhookRow, 0, len(hooks))
 	for _, w := range hooks {
-		creator := names[w.CreatedBy]
+		creator := names[strings.TrimPrefix(w.CreatedBy, "user:")]
 		if creator == "" {
 			creator = w.CreatedBy
 		}
