@@ -23,9 +23,11 @@ type TransferFacts struct {
 	// restricts the wallet's destinations to an allowlist at all.
 	Allowlisted *policy.AllowlistEntry
 	Restricted  bool
-	// Tiers are the transfer tiers of the policy in force; Decision's
-	// requirement names the one the transfer is in.
+	// Tiers are the transfer tiers of the policy in force, and Tier the
+	// index of the one the transfer's EUR value falls in, as the policy
+	// engine picks it (-1 without a policy).
 	Tiers []policy.Tier
+	Tier  int
 }
 
 // TransferFactsOf returns the facts of the transfer of request requestID.
@@ -39,7 +41,7 @@ func (s *Service) TransferFactsOf(ctx context.Context, p *Principal, requestID s
 			if err != nil {
 				return nil, err
 			}
-			f := &TransferFacts{Transaction: t}
+			f := &TransferFacts{Transaction: t, Tier: -1}
 			if pr, err := proof.Parse(t.Decision); err == nil {
 				if st, err := ParseStatement(pr.Statement); err == nil {
 					f.Decision = st
@@ -55,17 +57,9 @@ func (s *Service) TransferFactsOf(ctx context.Context, p *Principal, requestID s
 			}
 			f.Allowlisted, f.Restricted = doc.Allowlisted(t.WalletID, t.Chain, t.To)
 			f.Tiers = doc.Tiers("transfer")
+			if req, err := policy.RequirementFor(doc, "transfer", t.EURCents); err == nil {
+				f.Tier = req.Tier
+			}
 			return f, nil
 		})
-}
-
-// TierIndex is the index in Tiers of the tier the transfer's EUR value
-// falls in (-1 without tiers), as the policy engine picks it.
-func (f *TransferFacts) TierIndex() int {
-	for i, t := range f.Tiers {
-		if t.UpToEURCents == nil || f.Transaction.EURCents <= *t.UpToEURCents {
-			return i
-		}
-	}
-	return len(f.Tiers) - 1
 }

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/custos-dev/custos/approvals"
@@ -105,16 +106,14 @@ func newPasskeys(cfg PasskeyConfig) (*passkeys, error) {
 // PasskeyOrigin is the origin passkeys are bound to ("" if disabled).
 func (s *Service) PasskeyOrigin() string { return s.passkeys.origin }
 
-// webauthnUser is a user as go-webauthn sees them during a registration.
-type webauthnUser struct {
-	u     *store.User
-	creds []webauthn.Credential
-}
+// webauthnUser is the signed-in person as go-webauthn sees them during a
+// registration; the user handle is their user id.
+type webauthnUser struct{ p *Principal }
 
-func (w webauthnUser) WebAuthnID() []byte                         { return []byte(w.u.ID) }
-func (w webauthnUser) WebAuthnName() string                       { return w.u.Name }
-func (w webauthnUser) WebAuthnDisplayName() string                { return w.u.Name }
-func (w webauthnUser) WebAuthnCredentials() []webauthn.Credential { return w.creds }
+func (w webauthnUser) WebAuthnID() []byte                         { return []byte(w.p.UserID) }
+func (w webauthnUser) WebAuthnName() string                       { return w.p.Name }
+func (w webauthnUser) WebAuthnDisplayName() string                { return w.p.Name }
+func (w webauthnUser) WebAuthnCredentials() []webauthn.Credential { return nil }
 
 // passkeyAlgorithms are the signature algorithms approvals.VerifyAssertion
 // accepts, in order of preference.
@@ -124,32 +123,29 @@ var passkeyAlgorithms = []protocol.CredentialParameter{
 	{Type: protocol.PublicKeyCredentialType, Algorithm: webauthncose.AlgRS256},
 }
 
-// registrant loads the caller as a user who may register a passkey.
-func (s *Service) registrant(ctx context.Context, tx store.Tx, p *Principal) (*store.User, []*store.Passkey, error) {
+// registrant checks that the caller may register a passkey and returns
+// their registered and pending ones.
+func (s *Service) registrant(ctx context.Context, tx store.Tx, p *Principal) ([]*store.Passkey, error) {
 	if p == nil || p.Kind != "user" {
-		return nil, nil, ErrUnauthenticated
+		return nil, ErrUnauthenticated
 	}
 	if !p.Web || !p.MFA {
-		return nil, nil, newErr(KindForbidden, "web_session_required", "register a passkey from the web UI, signed in with your second factor")
+		return nil, newErr(KindForbidden, "web_session_required", "register a passkey from the web UI, signed in with your second factor")
 	}
 	if p.Role == store.RoleAdmin || p.Role == store.RoleAuditor {
-		return nil, nil, newErr(KindForbidden, "forbidden", "role %s never approves and holds no passkey", p.Role)
+		return nil, newErr(KindForbidden, "forbidden", "role %s never approves and holds no passkey", p.Role)
 	}
-	u, err := tx.GetUser(ctx, p.UserID)
+	keys, err := tx.ListPasskeys(ctx, p.UserID)
 	if err != nil {
-		return nil, nil, err
-	}
-	keys, err := tx.ListPasskeys(ctx, u.ID)
-	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	live := slices.DeleteFunc(keys, func(k *store.Passkey) bool {
 		return k.Status != store.PasskeyPending && k.Status != store.PasskeyActive
 	})
 	if len(live) >= maxPasskeysPerUser {
-		return nil, nil, newErr(KindConflict, "too_many_passkeys", "%s has %d passkeys registered or pending; that is the limit", u.Name, len(live))
+		return nil, newErr(KindConflict, "too_many_passkeys", "%s has %d passkeys registered or pending; that is the limit", p.Name, len(live))
 	}
-	return u, live, nil
+	return live, nil
 }
 
 // BeginPasskeyRegistration starts registering a passkey for the calling
@@ -161,11 +157,10 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) ([
 	if s.passkeys.wa == nil {
 		return nil, newErr(KindUnavailable, "passkeys_disabled", "passkeys are not configured on this coordinator (set its web origin)")
 	}
-	var u *store.User
 	var live []*store.Passkey
 	err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
 		var err error
-		u, live, err = s.registrant(ctx, tx, p)
+		live, err = s.registrant(ctx, tx, p)
 		return err
 	})
 	if err != nil {
@@ -175,7 +170,7 @@ func (s *Service) BeginPasskeyRegistration(ctx context.Context, p *Principal) ([
 	for i, k := range live {
 		exclude[i] = protocol.CredentialDescriptor{Type: protocol.PublicKeyCredentialType, CredentialID: k.ID}
 	}
-	creation, session, err := s.passkeys.wa.BeginRegistration(webauthnUser{u: u},
+	creation, session, err := s.passkeys.wa.BeginRegistration(webauthnUser{p},
 		webauthn.WithCredentialParameters(passkeyAlgorithms), webauthn.WithExclusions(exclude))
 	if err != nil {
 		return nil, internal("begin passkey registration", err)
@@ -211,12 +206,12 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, l
 	if s.passkeys.wa == nil {
 		return nil, newErr(KindUnavailable, "passkeys_disabled", "passkeys are not configured on this coordinator (set its web origin)")
 	}
-	label = strings.TrimSpace(label)
-	if label == "" || len(label) > maxPasskeyNameLen || !utf8.ValidString(label) || strings.ContainsFunc(label, isControl) {
-		return nil, newErr(KindInvalid, "invalid_name", "name the passkey: 1 to %d characters, no control characters", maxPasskeyNameLen)
-	}
 	if p == nil {
 		return nil, ErrUnauthenticated
+	}
+	label = strings.TrimSpace(label)
+	if label == "" || len(label) > maxPasskeyNameLen || !utf8.ValidString(label) || strings.ContainsFunc(label, unicode.IsControl) {
+		return nil, newErr(KindInvalid, "invalid_name", "name the passkey: 1 to %d characters, no control characters", maxPasskeyNameLen)
 	}
 	s.passkeys.mu.Lock()
 	reg := s.passkeys.pending[string(p.session)]
@@ -229,33 +224,23 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, l
 	if err != nil {
 		return nil, wrapErr(KindInvalid, "invalid_credential", "the browser's answer is not a WebAuthn registration", err)
 	}
-	var pk approvals.Passkey
-	var aaguid []byte
-	err = s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
-		u, _, err := s.registrant(ctx, tx, p)
-		if err != nil {
-			return err
-		}
-		cred, err := s.passkeys.wa.CreateCredential(webauthnUser{u: u}, reg.session, parsed)
-		if err != nil {
-			return wrapErr(KindUnprocessable, "registration_refused", "the passkey registration did not verify", err)
-		}
-		if !cred.Flags.UserPresent || !cred.Flags.UserVerified {
-			return newErr(KindUnprocessable, "registration_refused", "the authenticator did not verify the user (PIN or biometrics are required)")
-		}
-		pk = approvals.Passkey{ID: cred.ID, PublicKey: cred.PublicKey, RPID: s.passkeys.wa.Config.RPID, Origins: []string{s.passkeys.origin}}
-		aaguid = cred.Authenticator.AAGUID
-		return nil
-	})
+	// The ceremony was begun in this session, so for this person; whether
+	// they may still register is checked where the passkey is stored.
+	cred, err := s.passkeys.wa.CreateCredential(webauthnUser{p}, reg.session, parsed)
 	if err != nil {
-		return nil, s.storeErr("finish passkey registration", err)
+		return nil, wrapErr(KindUnprocessable, "registration_refused", "the passkey registration did not verify", err)
 	}
+	if !cred.Flags.UserPresent || !cred.Flags.UserVerified {
+		return nil, newErr(KindUnprocessable, "registration_refused", "the authenticator did not verify the user (PIN or biometrics are required)")
+	}
+	pk := approvals.Passkey{ID: cred.ID, PublicKey: cred.PublicKey, RPID: s.passkeys.wa.Config.RPID, Origins: []string{s.passkeys.origin}}
+	aaguid := cred.Authenticator.AAGUID
 	if err := pk.Validate(); err != nil {
 		return nil, wrapErr(KindUnprocessable, "unsupported_passkey", "the passkey's key type cannot be verified by the guardians (ES256, EdDSA or RS256 of 2048 to 4096 bits)", err)
 	}
 	add := passkeyAddition{UserID: p.UserID, Name: p.Name, Label: label, Passkey: pk}
 	return s.requestActionWith(ctx, p, governance.ActionCredentialAdd, add, func(ctx context.Context, tx store.Tx, requestID string) error {
-		if _, _, err := s.registrant(ctx, tx, p); err != nil {
+		if _, err := s.registrant(ctx, tx, p); err != nil {
 			return err
 		}
 		if err := uniquePasskey(ctx, tx, pk); err != nil {
@@ -293,8 +278,6 @@ func uniquePasskey(ctx context.Context, tx store.Tx, pk approvals.Passkey) error
 	}
 	return nil
 }
-
-func isControl(r rune) bool { return r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) }
 
 // ListPasskeys lists a user's passkeys: the caller's own, or anyone's for
 // an administrator.

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 
@@ -58,11 +57,7 @@ func (s *Service) Queue(ctx context.Context, p *Principal, limit int) ([]*QueueI
 					it.Voted = a.Decision
 				}
 			}
-			// A person whose role approves but who has no key yet is
-			// still wanted: the request page says how to get one.
-			var why *Error
-			err = v.MayVote(p.UserID)
-			it.NeedsMe = p.Kind == "user" && p.Can(PermApprove) && (err == nil || errors.As(err, &why) && why.Code == "no_approval_key")
+			it.NeedsMe = p.Kind == "user" && p.Can(PermApprove) && v.Awaits(p.UserID)
 			if r.Action == "transfer" {
 				if it.Transaction, err = tx.GetTransactionByRequest(ctx, r.ID); err != nil {
 					return nil, err
@@ -87,7 +82,15 @@ func (s *Service) TransactionOfRequest(ctx context.Context, p *Principal, reques
 
 // MayVote says why userID may not vote on the request as it stands (nil
 // if they may): the vote would be refused, so the UI does not offer it.
-func (v *RequestView) MayVote(userID string) error {
+func (v *RequestView) MayVote(userID string) error { return v.refusal(userID, true) }
+
+// Awaits reports whether the request waits on userID's decision: they may
+// vote, or could once they hold an approval key or passkey (the request
+// page says how to get one).
+func (v *RequestView) Awaits(userID string) bool { return v.refusal(userID, false) == nil }
+
+// refusal is why userID may not vote; withKey: also when they hold no key.
+func (v *RequestView) refusal(userID string, withKey bool) error {
 	r := v.Request
 	me, ok := v.Roster[userID]
 	switch {
@@ -99,7 +102,7 @@ func (v *RequestView) MayVote(userID string) error {
 		return newErr(KindForbidden, "own_role_change", "this request changes your own approval powers; others decide it")
 	case !ok || !slices.Contains(approvals.ApprovingRoles(), me.Role):
 		return newErr(KindForbidden, "not_an_approver", "your role does not approve requests")
-	case me.Key == nil && len(me.Passkeys) == 0:
+	case withKey && me.Key == nil && len(me.Passkeys) == 0:
 		return newErr(KindUnprocessable, "no_approval_key", "you have no approval key or approved passkey yet")
 	}
 	for _, a := range v.Approvals {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/custos-dev/custos/approvals"
@@ -180,7 +181,7 @@ func (s *Service) Cast(ctx context.Context, p *Principal, requestID string, b Ba
 		return nil, newErr(KindInvalid, "invalid_decision", "decision must be %q or %q", approvals.Approve, approvals.Reject)
 	}
 	b.Reason = strings.ReplaceAll(b.Reason, "\r\n", "\n") // as browsers send a textarea's line breaks
-	if !utf8.ValidString(b.Reason) || utf8.RuneCountInString(b.Reason) > MaxReasonLen || strings.ContainsFunc(b.Reason, func(r rune) bool { return r != '\n' && isControl(r) }) {
+	if !utf8.ValidString(b.Reason) || utf8.RuneCountInString(b.Reason) > MaxReasonLen || strings.ContainsFunc(b.Reason, func(r rune) bool { return r != '\n' && unicode.IsControl(r) }) {
 		return nil, newErr(KindInvalid, "invalid_reason", "the reason must be text of at most %d characters", MaxReasonLen)
 	}
 	var assertion []byte

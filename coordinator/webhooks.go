@@ -108,8 +108,8 @@ func (w *webhooks) signal() {
 }
 
 // WebhookSecret is a webhook's signing secret: 32 random bytes, shown
-// once at creation and stored only sealed. Its String, LogValue and
-// MarshalJSON are redacted; Reveal gives the secret.
+// once at creation and stored only sealed. Every way of printing,
+// logging or encoding it is redacted; Reveal gives the secret.
 type WebhookSecret struct{ s string }
 
 // Reveal returns the secret, to be shown to the administrator once.
@@ -123,6 +123,15 @@ func (s WebhookSecret) LogValue() slog.Value { return slog.StringValue(s.String(
 
 // MarshalJSON is redacted: a secret reaches the wire only through Reveal.
 func (s WebhookSecret) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// MarshalText is redacted.
+func (s WebhookSecret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// GoString is redacted.
+func (s WebhookSecret) GoString() string { return s.String() }
+
+// Format prints String for every fmt verb, %#v and %+v included.
+func (s WebhookSecret) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
 
 // webhookAD binds a sealed webhook secret to its webhook.
 func webhookAD(id string) []byte { return seal.AssociatedData("custos/webhook-secret/v1", id) }
@@ -476,17 +485,23 @@ func (s *Service) deliverWebhook(ctx context.Context, id string) {
 	}()
 	var secret []byte
 	defer func() { clear(secret) }()
+	// evs is a page of the audit log after the cursor, read once and used
+	// up event by event; the webhook itself is read before each delivery,
+	// so that disabling it stops the deliveries at once.
+	var evs []*audit.Event
 	for ctx.Err() == nil && !s.now().Add(WebhookTimeout).After(until) {
-		var (
-			w   *store.Webhook
-			evs []*audit.Event
-		)
+		var w *store.Webhook
 		err := s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
 			var err error
 			if w, err = tx.GetWebhook(ctx, id); err != nil {
 				return err
 			}
-			evs, err = tx.ListAudit(ctx, w.Cursor, webhookPage)
+			for len(evs) > 0 && evs[0].Seq <= w.Cursor {
+				evs = evs[1:]
+			}
+			if len(evs) == 0 {
+				evs, err = tx.ListAudit(ctx, w.Cursor, webhookPage)
+			}
 			return err
 		})
 		if err != nil {

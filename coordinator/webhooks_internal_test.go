@@ -1,7 +1,10 @@
 package coordinator
 
 import (
+	"encoding/json"
+	"fmt"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 )
@@ -62,5 +65,20 @@ func TestSubscribed(t *testing.T) {
 		if got := subscribed(events, action); got != want {
 			t.Errorf("subscribed(%q) = %v, want %v", action, got, want)
 		}
+	}
+}
+
+func TestWebhookSecretRedacted(t *testing.T) {
+	s := WebhookSecret{s: "cwh_the-secret-itself"}
+	text, _ := s.MarshalText()
+	js, _ := json.Marshal(map[string]any{"s": s})
+	for _, out := range []string{fmt.Sprint(s), fmt.Sprintf("%v %+v %#v %s %q", s, s, s, s, s), fmt.Sprintf("%#v", struct{ S WebhookSecret }{s}),
+		string(text), string(js), s.LogValue().String()} {
+		if strings.Contains(out, "the-secret-itself") {
+			t.Errorf("the secret shows: %s", out)
+		}
+	}
+	if s.Reveal() != "cwh_the-secret-itself" {
+		t.Fatal("Reveal does not give the secret")
 	}
 }

@@ -606,6 +606,7 @@ type Transaction struct {
 // TransactionFilter selects transactions for listing. Zero values mean any.
 type TransactionFilter struct {
 	WalletID string
+	Asset    string
 	Status   TxStatus
 	Limit    int
 	Oldest   bool   // as in RequestFilter

@@ -186,13 +186,16 @@ func New(cfg Config) (http.Handler, error) {
 
 // requestID gives every request an id of our own (the client's
 // X-Request-Id is ignored: it would reach logs and the audit log) and puts
-// it, with the client address, in the request context.
+// it, with the client address, in the request context. Answers are not to
+// be cached: they carry tokens, secrets shown once and live state (the
+// UI's static assets set their own caching).
 func (s *server) requestID(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		var b [16]byte
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		c.Response().Header().Set(echo.HeaderXRequestID, id)
+		c.Response().Header().Set("Cache-Control", "no-store")
 		c.SetRequest(c.Request().WithContext(coordinator.WithMeta(c.Request().Context(),
 			coordinator.Meta{RequestID: id, RemoteIP: c.RealIP()})))
 		return next(c)

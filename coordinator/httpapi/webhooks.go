@@ -53,7 +53,6 @@ func (s *server) createWebhook(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.JSON(http.StatusCreated, map[string]any{"webhook": viewWebhook(w), "secret": secret.Reveal()})
 }
 

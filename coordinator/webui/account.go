@@ -3,11 +3,9 @@ package webui
 import (
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 
-	"github.com/custos-dev/custos/coordinator"
 	"github.com/custos-dev/custos/store"
 	"github.com/labstack/echo/v4"
 )
@@ -52,7 +50,7 @@ const maxRegistrationBody = 64 << 10
 func (u *UI) passkeyOptions(c echo.Context) error {
 	options, err := u.svc.BeginPasskeyRegistration(c.Request().Context(), principal(c))
 	if err != nil {
-		return jsonError(c, err)
+		return u.jsonError(c, err)
 	}
 	return c.JSONBlob(http.StatusOK, options)
 }
@@ -71,17 +69,13 @@ func (u *UI) passkeyRegister(c echo.Context) error {
 	}
 	v, err := u.svc.FinishPasskeyRegistration(c.Request().Context(), principal(c), in.Label, in.Credential)
 	if err != nil {
-		return jsonError(c, err)
+		return u.jsonError(c, err)
 	}
 	return c.JSON(http.StatusCreated, map[string]string{"request_id": v.Request.ID, "location": "/requests/" + v.Request.ID})
 }
 
 // jsonError answers a script's call with err's public message.
-func jsonError(c echo.Context, err error) error {
-	msg := "Something went wrong on our side. Nothing was changed; try again."
-	var de *coordinator.Error
-	if errors.As(err, &de) && de.Kind != coordinator.KindInternal {
-		msg = de.Message
-	}
-	return c.JSON(kindStatusOf(err), map[string]string{"error": msg})
+func (u *UI) jsonError(c echo.Context, err error) error {
+	status, msg := u.public(c, err)
+	return c.JSON(status, map[string]string{"error": msg})
 }

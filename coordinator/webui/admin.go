@@ -264,7 +264,6 @@ func (u *UI) createAPIKey(c echo.Context) error {
 	}
 	defer key.Zero()
 	// Never stored by a browser or a proxy: the page is the key's only copy.
-	c.Response().Header().Set("Cache-Control", "no-store")
 	return u.render(c, http.StatusOK, "apikey-created", "API key created", apiKeyCreated{Name: f.Name, Secret: key.Reveal(),
 		Request: v, Active: v.Request.Status == store.RequestExecuted})
 }

@@ -25,16 +25,6 @@ import (
 // pageSize is the number of rows a listing page shows.
 const pageSize = 50
 
-// scanBudget bounds the rows one listing page reads when it filters in
-// the UI (a transaction's asset, every audit filter) rather than in the
-// store: a selective filter shows fewer than pageSize rows, and an
-// "Older" link to continue, instead of reading the whole history at once.
-// Reading 5,000 audit events from SQLite takes about 0.15 s.
-const scanBudget = 5000
-
-// scanChunk is how many rows a filtering page asks the store for at once.
-const scanChunk = 250
-
 // badRequest refuses a malformed page address; the page wrapper shows
 // msg on a 400 page.
 func badRequest(msg string) error {
@@ -111,13 +101,15 @@ func (u *UI) transactions(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	var keep func(*store.Transaction) bool
-	if f.Asset != "" {
-		keep = func(t *store.Transaction) bool { return t.Asset == f.Asset }
-	}
-	txs, next, err := u.scanTransactions(c, store.TransactionFilter{WalletID: f.Wallet, Status: store.TxStatus(f.Status), After: after}, keep)
+	txs, err := u.svc.ListTransactions(ctx, p, store.TransactionFilter{WalletID: f.Wallet, Asset: f.Asset, Status: store.TxStatus(f.Status),
+		After: after, Limit: pageSize + 1}) // one more than a page tells whether there is more
 	if err != nil {
 		return err
+	}
+	var next *store.Cursor
+	if len(txs) > pageSize {
+		last := txs[pageSize-1]
+		txs, next = txs[:pageSize], &store.Cursor{CreatedAt: last.CreatedAt, ID: last.ID}
 	}
 	names := walletNames(wallets)
 	d := transactionsData{Filter: f, Statuses: txStatuses, Wallets: wallets, Assets: slices.Sorted(maps.Keys(dec))}
@@ -132,41 +124,6 @@ func (u *UI) transactions(c echo.Context) error {
 		d.Pager.Next = nextLink("/transactions", f.query(), "after", formatTxCursor(*next))
 	}
 	return u.render(c, http.StatusOK, "transactions", "Transactions", d)
-}
-
-// scanTransactions reads a page of transactions newest first from f's
-// cursor on, keeping those keep accepts (nil: all). It reads at most
-// scanBudget rows and returns the cursor to continue from, nil when
-// nothing older is left.
-func (u *UI) scanTransactions(c echo.Context, f store.TransactionFilter, keep func(*store.Transaction) bool) ([]*store.Transaction, *store.Cursor, error) {
-	f.Oldest, f.Limit = false, pageSize+1 // one more than a page tells whether there is more
-	if keep != nil {
-		f.Limit = scanChunk
-	}
-	var rows []*store.Transaction
-	read := 0
-	for {
-		batch, err := u.svc.ListTransactions(c.Request().Context(), principal(c), f)
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, t := range batch {
-			if len(rows) == pageSize {
-				return rows, &f.After, nil // t is the first row of the next page
-			}
-			f.After = store.Cursor{CreatedAt: t.CreatedAt, ID: t.ID}
-			read++
-			if keep == nil || keep(t) {
-				rows = append(rows, t)
-			}
-		}
-		if len(batch) < f.Limit {
-			return rows, nil, nil
-		}
-		if read >= scanBudget {
-			return rows, &f.After, nil
-		}
-	}
 }
 
 // A transaction cursor in a link is "<creation time in Unix nanoseconds>.<id>".

@@ -2,11 +2,9 @@ package webui
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
-	"github.com/custos-dev/custos/approvals/policy"
 	"github.com/custos-dev/custos/coordinator"
 )
 
@@ -20,7 +18,7 @@ type factsView struct {
 	// Restricted: the policy restricts the wallet's destinations to an
 	// allowlist (so not being listed is a refusal).
 	Restricted bool
-	Tier       string // "tier 3 of 3, above EUR 10,000.00: 4 approvals, 1 by a treasury_manager"
+	Tier       string // "Tier 3 of 3: Above EUR 10,000.00 — 4 approvals, at least 1 by a treasury_manager"
 }
 
 func factsOf(f *coordinator.TransferFacts) *factsView {
@@ -42,37 +40,9 @@ func factsOf(f *coordinator.TransferFacts) *factsView {
 	if e := f.Allowlisted; e != nil && e.ExpiresAt != nil {
 		v.Allowlist += ", until " + e.ExpiresAt.Format("2006-01-02 15:04 UTC")
 	}
-	if i := f.TierIndex(); i >= 0 {
-		v.Tier = tierSentence(f.Tiers, i)
+	if i := f.Tier; i >= 0 && i < len(f.Tiers) {
+		t := tierSummaries(f.Tiers)[i]
+		v.Tier = fmt.Sprintf("Tier %d of %d: %s — %s", i+1, len(f.Tiers), t.Range, t.Need)
 	}
 	return v
-}
-
-// tierSentence describes tier i of tiers: its EUR range and what it needs.
-func tierSentence(tiers []policy.Tier, i int) string {
-	t := tiers[i]
-	var bound string
-	switch {
-	case t.UpToEURCents != nil && i > 0:
-		bound = fmt.Sprintf("above EUR %s up to EUR %s", policy.FormatEURCents(*tiers[i-1].UpToEURCents), policy.FormatEURCents(*t.UpToEURCents))
-	case t.UpToEURCents != nil:
-		bound = "up to EUR " + policy.FormatEURCents(*t.UpToEURCents)
-	case i > 0:
-		bound = "above EUR " + policy.FormatEURCents(*tiers[i-1].UpToEURCents)
-	default:
-		bound = "any amount"
-	}
-	need := plural(t.Approvals, "approval")
-	if t.Approvals == 0 {
-		need = "no approval"
-	}
-	roles := make([]string, 0, len(t.Roles))
-	for r := range t.Roles {
-		roles = append(roles, r)
-	}
-	sort.Strings(roles)
-	for _, r := range roles {
-		need += fmt.Sprintf(", %d by a %s", t.Roles[r], r)
-	}
-	return fmt.Sprintf("tier %d of %d, %s: %s", i+1, len(tiers), bound, need)
 }

@@ -33,11 +33,6 @@ type canonicalPolicy struct {
 type canonicalAction struct {
 	Expiry           string `json:"expiry"`
 	RejectionsToDeny int    `json:"rejections_to_deny"`
-	Tiers            []struct {
-		UpToEUR   *string        `json:"up_to_eur"`
-		Approvals int            `json:"approvals"`
-		Roles     map[string]int `json:"roles"`
-	} `json:"tiers"`
 }
 
 type canonicalSpending struct {
@@ -87,36 +82,17 @@ type spendingSummary struct {
 
 type fact struct{ Label, Value string }
 
-// summarise puts a canonical policy document into words.
-func summarise(canonical []byte) (policySummary, error) {
+// summarise puts a policy document into words.
+func summarise(pd *policy.Document) (policySummary, error) {
 	var doc canonicalPolicy
-	if err := json.Unmarshal(canonical, &doc); err != nil {
+	if err := json.Unmarshal(pd.Canonical(), &doc); err != nil {
 		return policySummary{}, fmt.Errorf("webui: read policy document: %w", err)
 	}
 	s := policySummary{Timezone: doc.Timezone, RateMaxAge: shortDuration(doc.RateMaxAge)}
 	for _, name := range sortedKeys(doc.Actions) {
 		a := doc.Actions[name]
-		as := actionSummary{Name: name, Expiry: shortDuration(a.Expiry), RejectionsToDeny: a.RejectionsToDeny}
-		prev := ""
-		for _, t := range a.Tiers {
-			var ts tierSummary
-			switch {
-			case t.UpToEUR != nil && prev == "":
-				ts.Range = "Up to " + eurText(*t.UpToEUR)
-			case t.UpToEUR != nil:
-				ts.Range = "Above " + eurText(prev) + ", up to " + eurText(*t.UpToEUR)
-			case prev != "":
-				ts.Range = "Above " + eurText(prev)
-			default:
-				ts.Range = "Any amount"
-			}
-			ts.Need = need(t.Approvals, t.Roles)
-			if t.UpToEUR != nil {
-				prev = *t.UpToEUR
-			}
-			as.Tiers = append(as.Tiers, ts)
-		}
-		s.Actions = append(s.Actions, as)
+		s.Actions = append(s.Actions, actionSummary{Name: name, Expiry: shortDuration(a.Expiry), RejectionsToDeny: a.RejectionsToDeny,
+			Tiers: tierSummaries(pd.Tiers(name))})
 	}
 	for _, wallet := range sortedKeys(doc.Spending) {
 		r := doc.Spending[wallet]
@@ -160,6 +136,30 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	slices.Sort(keys)
 	return keys
+}
+
+// tierSummaries puts an action's approval tiers into words: the EUR range
+// of each and what it needs.
+func tierSummaries(tiers []policy.Tier) []tierSummary {
+	out := make([]tierSummary, len(tiers))
+	var prev *int64
+	for i, t := range tiers {
+		switch {
+		case t.UpToEURCents != nil && prev == nil:
+			out[i].Range = "Up to EUR " + policy.FormatEURCents(*t.UpToEURCents)
+		case t.UpToEURCents != nil:
+			out[i].Range = "Above EUR " + policy.FormatEURCents(*prev) + ", up to EUR " + policy.FormatEURCents(*t.UpToEURCents)
+		case prev != nil:
+			out[i].Range = "Above EUR " + policy.FormatEURCents(*prev)
+		default:
+			out[i].Range = "Any amount"
+		}
+		out[i].Need = need(t.Approvals, t.Roles)
+		if t.UpToEURCents != nil {
+			prev = t.UpToEURCents
+		}
+	}
+	return out
 }
 
 // need says what a tier requires: "2 approvals, at least 1 by a
@@ -257,7 +257,7 @@ func (u *UI) policies(c echo.Context) error {
 	}
 	d := policiesData{Version: pol.Version, Hash: hex.EncodeToString(pol.Hash), InstalledAt: pol.CreatedAt,
 		InstalledBy: pol.CreatedBy, CanPropose: p.Can(coordinator.PermPolicyWrite)}
-	if d.Summary, err = summarise(pol.Document); err != nil {
+	if d.Summary, err = summarise(doc); err != nil {
 		return err
 	}
 	if d.Document, err = prettyJSON(pol.Document); err != nil {

@@ -109,7 +109,6 @@ func (u *UI) createWebhook(c echo.Context) error {
 			Form: f, Error: msg})
 	}
 	// Never stored by a browser or a proxy: the page is the secret's only copy.
-	c.Response().Header().Set("Cache-Control", "no-store")
 	return u.render(c, http.StatusOK, "webhook-created", "Webhook created", webhookCreated{Webhook: w, Secret: secret.Reveal()})
 }
 

@@ -286,12 +286,20 @@ func (u *UI) render(c echo.Context, status int, name, title string, data any) er
 // errorPage shows err: a domain error's message as it is (it is written
 // for people), anything else as an internal error, logged.
 func (u *UI) errorPage(c echo.Context, err error) error {
+	status, msg := u.public(c, err)
+	return u.status(c, status, msg)
+}
+
+// public is what a person is told of err: a domain error's status and
+// message as they are (written for people), anything else as an internal
+// error, logged.
+func (u *UI) public(c echo.Context, err error) (int, string) {
 	var de *coordinator.Error
 	if errors.As(err, &de) && de.Kind != coordinator.KindInternal {
-		return u.status(c, httpapi.Status(de.Kind), de.Message)
+		return httpapi.Status(de.Kind), de.Message
 	}
-	u.log.ErrorContext(c.Request().Context(), "web UI page failed", "path", c.Path(), "err", err)
-	return u.status(c, http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again.")
+	u.log.ErrorContext(c.Request().Context(), "web UI request failed", "path", c.Path(), "err", err)
+	return http.StatusInternalServerError, "Something went wrong on our side. Nothing was changed; try again."
 }
 
 func (u *UI) status(c echo.Context, status int, msg string) error {

@@ -225,6 +225,7 @@ func testTransactions(t *testing.T, s store.Store) {
 	x2.Decision, x2.FailureReason = b(`{"decision":"deny","proof":"..."}`), "over daily limit"
 	x3 := newTransaction("t3") // also no key: empty keys never conflict
 	x3.CreatedAt, x3.WalletID, x3.Memo, x3.BodyHash, x3.Intent = at(2*time.Minute), "w2", "", nil, nil
+	x3.Asset = "sol"
 	x4 := newTransaction("t4")                                          // signed, every optional field set
 	x4.ClientID, x4.IdempotencyKey, x4.RequestID = "k2", "idem-1", "r4" // same key, other client
 	x4.Status, x4.Signature, x4.SignedAt = store.TxSigned, filled(0x51, 65), ptr(at(time.Hour))
@@ -276,6 +277,8 @@ func testTransactions(t *testing.T, s store.Store) {
 			{"wallet", store.TransactionFilter{WalletID: "w1"}, []*store.Transaction{x2, x1, x4}},
 			{"status", store.TransactionFilter{Status: store.TxPendingApproval}, []*store.Transaction{x3, x1}},
 			{"wallet_and_status", store.TransactionFilter{WalletID: "w1", Status: store.TxPendingApproval}, []*store.Transaction{x1}},
+			{"asset", store.TransactionFilter{Asset: "sol"}, []*store.Transaction{x3}},
+			{"asset_and_status", store.TransactionFilter{Asset: "eth", Status: store.TxPendingApproval}, []*store.Transaction{x1}},
 			{"limit", store.TransactionFilter{Limit: 3}, []*store.Transaction{x3, x2, x1}},
 			{"oldest_first_page", store.TransactionFilter{Oldest: true, Limit: 2, After: store.Cursor{CreatedAt: x2.CreatedAt, ID: x2.ID}}, []*store.Transaction{x3}},
 			{"newest_first_page", store.TransactionFilter{Limit: 2, After: store.Cursor{CreatedAt: x2.CreatedAt, ID: x2.ID}}, []*store.Transaction{x1, x4}},

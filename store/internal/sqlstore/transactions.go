@@ -86,6 +86,9 @@ func (t *Tx) ListTransactions(ctx context.Context, f store.TransactionFilter) ([
 	if f.WalletID != "" {
 		w.add("wallet_id = ?", f.WalletID)
 	}
+	if f.Asset != "" {
+		w.add("asset = ?", f.Asset)
+	}
 	if f.Status != "" {
 		w.add("status = ?", string(f.Status))
 	}
