@@ -100,15 +100,16 @@ func (p Passkey) parse() (coseKey, error) {
 		return nil, fmt.Errorf("%w: webauthn: passkey allows no origin", ErrMalformed)
 	}
 	for _, o := range p.Origins {
-		if err := checkOrigin(o); err != nil {
+		if err := CheckOrigin(o); err != nil {
 			return nil, err
 		}
 	}
 	return parseCOSEKey(p.PublicKey)
 }
 
-// checkOrigin accepts an origin as a browser serialises it in clientDataJSON.
-func checkOrigin(o string) error {
+// CheckOrigin accepts an origin as a browser serialises it in
+// clientDataJSON: scheme://host[:port], in lower case.
+func CheckOrigin(o string) error {
 	u, err := url.Parse(o)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != o || strings.ToLower(o) != o {
 		return fmt.Errorf("%w: webauthn: origin %q is not of the form scheme://host[:port]", ErrMalformed, o)

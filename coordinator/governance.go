@@ -38,23 +38,18 @@ func (s *Service) governanceState(ctx context.Context, tx store.Tx) (*governance
 	if err != nil {
 		return nil, err
 	}
-	users, err := tx.ListUsers(ctx)
+	roster, err := s.roster(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	keys, err := tx.ListPasskeys(ctx, "")
-	if err != nil {
-		return nil, err
-	}
-	passkeys := activePasskeys(keys)
 	st := &governance.State{Policy: pol.Document, Roster: []governance.Member{}, Anchors: map[string]string{}}
-	for _, u := range users {
-		if !slices.Contains(approvals.ApprovingRoles(), u.Role) {
+	for _, a := range roster {
+		if !slices.Contains(approvals.ApprovingRoles(), a.Role) {
 			continue
 		}
-		m := governance.Member{ID: u.ID, Name: u.Name, Role: u.Role, Passkeys: passkeys[u.ID]}
-		if len(u.ApprovalKey) == ed25519.PublicKeySize {
-			m.Key = u.ApprovalKey
+		m := governance.Member{ID: a.ID, Name: a.Name, Role: a.Role, Passkeys: a.Passkeys}
+		if len(a.Key) == ed25519.PublicKeySize {
+			m.Key = a.Key
 		}
 		if m.Key != nil || len(m.Passkeys) > 0 {
 			st.Roster = append(st.Roster, m)

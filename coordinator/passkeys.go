@@ -75,10 +75,10 @@ func newPasskeys(cfg PasskeyConfig) (*passkeys, error) {
 	if cfg.Origin == "" {
 		return pk, nil
 	}
-	u, err := url.Parse(cfg.Origin)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.Scheme+"://"+u.Host != cfg.Origin || strings.ToLower(cfg.Origin) != cfg.Origin {
+	if err := approvals.CheckOrigin(cfg.Origin); err != nil {
 		return nil, fmt.Errorf("coordinator: passkey origin %q is not of the form scheme://host[:port] in lower case, as browsers send it", cfg.Origin)
 	}
+	u, _ := url.Parse(cfg.Origin)
 	if u.Scheme == "http" && u.Hostname() != "localhost" {
 		return nil, fmt.Errorf("coordinator: passkey origin %q: browsers allow passkeys over plain HTTP on localhost only; use https", cfg.Origin)
 	}

@@ -33,20 +33,12 @@ func (s *Service) Queue(ctx context.Context, p *Principal, limit int) ([]*QueueI
 		limit = 500
 	}
 	return read(ctx, s, "approval queue", nil, func(ctx context.Context, tx store.Tx) ([]*QueueItem, error) {
-		reqs, err := tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Oldest: true, Limit: limit})
+		reqs, roster, err := s.pending(ctx, tx, limit)
 		if err != nil {
 			return nil, err
 		}
-		roster, err := s.roster(ctx, tx)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now()
 		out := make([]*QueueItem, 0, len(reqs))
 		for _, r := range reqs {
-			if !now.Before(r.ExpiresAt) {
-				continue // expired: the sweep closes it
-			}
 			v, err := s.viewOf(ctx, tx, r, roster)
 			if err != nil {
 				return nil, err
@@ -57,7 +49,7 @@ func (s *Service) Queue(ctx context.Context, p *Principal, limit int) ([]*QueueI
 					it.Voted = a.Decision
 				}
 			}
-			it.NeedsMe = p.Kind == "user" && p.Can(PermApprove) && v.Awaits(p.UserID)
+			it.NeedsMe = awaits(p, v)
 			if r.Action == "transfer" {
 				if it.Transaction, err = tx.GetTransactionByRequest(ctx, r.ID); err != nil {
 					return nil, err
@@ -67,6 +59,56 @@ func (s *Service) Queue(ctx context.Context, p *Principal, limit int) ([]*QueueI
 		}
 		return out, nil
 	})
+}
+
+// QueueCounts is how many of the requests Queue lists await p's decision,
+// and how many it lists: what the UI polls, so the votes are not tallied
+// and no transfer is read.
+func (s *Service) QueueCounts(ctx context.Context, p *Principal) (needsMe, pending int, err error) {
+	if err := p.require(PermApprovalsRead); err != nil {
+		return 0, 0, err
+	}
+	err = s.store.ReadTx(ctx, func(ctx context.Context, tx store.Tx) error {
+		reqs, roster, err := s.pending(ctx, tx, 500)
+		if err != nil {
+			return err
+		}
+		needsMe, pending = 0, len(reqs)
+		for _, r := range reqs {
+			v, err := s.currentVotes(ctx, tx, r, roster)
+			if err != nil {
+				return err
+			}
+			if awaits(p, v) {
+				needsMe++
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, 0, s.storeErr("approval queue counts", err)
+	}
+	return needsMe, pending, nil
+}
+
+// pending lists the pending requests not yet past their expiry (the sweep
+// closes those), oldest first, up to limit, with the roster.
+func (s *Service) pending(ctx context.Context, tx store.Tx, limit int) ([]*store.Request, map[string]approvals.Approver, error) {
+	reqs, err := tx.ListRequests(ctx, store.RequestFilter{Status: store.RequestPending, Oldest: true, Limit: limit})
+	if err != nil {
+		return nil, nil, err
+	}
+	roster, err := s.roster(ctx, tx)
+	if err != nil {
+		return nil, nil, err
+	}
+	now := s.now()
+	return slices.DeleteFunc(reqs, func(r *store.Request) bool { return !now.Before(r.ExpiresAt) }), roster, nil
+}
+
+// awaits reports whether v awaits p's decision.
+func awaits(p *Principal, v *RequestView) bool {
+	return p.Kind == "user" && p.Can(PermApprove) && v.Awaits(p.UserID)
 }
 
 // TransactionOfRequest returns the transfer a transfer request is about.

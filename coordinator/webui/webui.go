@@ -96,16 +96,18 @@ func (u *UI) Mount(e *echo.Echo, edge httpapi.Edge) {
 	e.POST("/signin", u.page(u.signIn), u.headers)
 
 	signedIn := []echo.MiddlewareFunc{u.headers, u.session}
+	// Calls from the pages' scripts get JSON answers, refusals included.
+	scripts := []echo.MiddlewareFunc{u.headers, forScript, u.session}
 	e.GET("/enrol", u.page(u.enrolPage), signedIn...)
 	e.POST("/enrol", u.page(u.enrol), signedIn...)
 	e.POST("/signout", u.page(u.signOut), signedIn...)
 	e.GET("/queue", u.page(u.queue), signedIn...)
-	e.GET("/queue/counts", u.queueCounts, signedIn...)
+	e.GET("/queue/counts", u.queueCounts, scripts...)
 	e.GET("/requests/:id", u.page(u.request), signedIn...)
 	e.POST("/requests/:id/vote", u.page(u.vote), signedIn...)
 	e.GET("/account", u.page(u.account), signedIn...)
-	e.POST("/account/passkeys/options", u.passkeyOptions, signedIn...)
-	e.POST("/account/passkeys", u.passkeyRegister, signedIn...)
+	e.POST("/account/passkeys/options", u.passkeyOptions, scripts...)
+	e.POST("/account/passkeys", u.passkeyRegister, scripts...)
 	e.GET("/transactions", u.page(u.transactions), signedIn...)
 	e.GET("/transactions/:id", u.page(u.transaction), signedIn...)
 	e.GET("/wallets", u.page(u.wallets), signedIn...)
@@ -157,11 +159,30 @@ func staticHandler(root fs.FS) http.Handler {
 	})
 }
 
+// forScript marks a route that the pages' scripts call: its refusals are
+// JSON, and it never redirects.
+func forScript(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		c.Set("script", true)
+		return next(c)
+	}
+}
+
+func isScript(c echo.Context) bool { s, _ := c.Get("script").(bool); return s }
+
 // session admits requests with a live browser session, and checks the
 // anti-forgery token of every state-changing one. A session without a
-// second factor reaches only the enrolment page and sign-out.
+// second factor reaches only the enrolment page and sign-out. A page is
+// sent to sign-in or enrolment; a script's call is refused in JSON.
 func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
+		refuse := func(status int, msg string) error {
+			if isScript(c) {
+				return c.JSON(status, map[string]string{"error": msg})
+			}
+			return u.status(c, status, msg)
+		}
+		page := c.Request().Method == http.MethodGet && !isScript(c)
 		tok := sessionCookie(c)
 		var p *coordinator.Principal
 		if tok != "" {
@@ -169,17 +190,17 @@ func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
 			if p, err = u.svc.AuthenticateWeb(c.Request().Context(), tok); err != nil {
 				var de *coordinator.Error
 				if errors.As(err, &de) && de.Kind != coordinator.KindUnauthenticated {
-					return u.errorPage(c, err)
+					return refuse(u.public(c, err))
 				}
 				p = nil
 			}
 		}
 		if p == nil {
 			clearCookie(c)
-			if c.Request().Method == http.MethodGet && c.Path() != "/queue/counts" {
+			if page {
 				return c.Redirect(http.StatusSeeOther, "/signin?next="+safeNext(c.Request().URL.RequestURI()))
 			}
-			return u.status(c, http.StatusUnauthorized, "Your session has ended. Sign in again.")
+			return refuse(http.StatusUnauthorized, "Your session has ended. Sign in again.")
 		}
 		if c.Request().Method != http.MethodGet && c.Request().Method != http.MethodHead {
 			presented := c.Request().Header.Get(csrfHeader)
@@ -187,14 +208,14 @@ func (u *UI) session(next echo.HandlerFunc) echo.HandlerFunc {
 				presented = c.FormValue(csrfField)
 			}
 			if !auth.CheckCSRF(tok, presented) {
-				return u.status(c, http.StatusForbidden, "This form has expired or did not come from Custos. Reload the page and try again.")
+				return refuse(http.StatusForbidden, "This form has expired or did not come from Custos. Reload the page and try again.")
 			}
 		}
 		if !p.MFA && c.Path() != "/enrol" && c.Path() != "/signout" {
-			if c.Request().Method == http.MethodGet {
+			if page {
 				return c.Redirect(http.StatusSeeOther, "/enrol")
 			}
-			return u.status(c, http.StatusForbidden, "Enrol an authenticator app first.")
+			return refuse(http.StatusForbidden, "Enrol an authenticator app first.")
 		}
 		c.Set("principal", p)
 		c.Set("token", tok)

@@ -2,7 +2,6 @@ package sqlstore
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"time"
@@ -19,7 +18,8 @@ func scanPasskey(s scanner) (*store.Passkey, error) {
 	if err := s.Scan(&p.ID, &p.UserID, &p.Name, &p.PublicKey, &p.RPID, &origins, &p.AAGUID, &status, &p.RequestID, &created, &updated); err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(origins), &p.Origins); err != nil {
+	var err error
+	if p.Origins, err = decodeStrings(origins); err != nil {
 		return nil, fmt.Errorf("origins of passkey %x: %w", p.ID, err)
 	}
 	p.AAGUID = nilIfEmpty(p.AAGUID)
@@ -37,13 +37,13 @@ func (t *Tx) AddPasskey(ctx context.Context, p *store.Passkey) error {
 	if err := t.exists(ctx, op, "user", `SELECT 1 FROM users WHERE id = $1`, p.UserID); err != nil {
 		return err
 	}
-	origins, err := json.Marshal(p.Origins)
+	origins, err := encodeStrings(p.Origins)
 	if err != nil {
 		return fmt.Errorf("%s: %w", op, err)
 	}
 	return t.insert(ctx, op,
 		`INSERT INTO passkeys (`+passkeyCols+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT DO NOTHING`,
-		p.ID, p.UserID, p.Name, p.PublicKey, p.RPID, string(origins), blob(p.AAGUID), string(p.Status), p.RequestID, us(p.CreatedAt), us(p.UpdatedAt))
+		p.ID, p.UserID, p.Name, p.PublicKey, p.RPID, origins, blob(p.AAGUID), string(p.Status), p.RequestID, us(p.CreatedAt), us(p.UpdatedAt))
 }
 
 // GetPasskey implements store.Tx.
@@ -62,19 +62,7 @@ func (t *Tx) ListPasskeys(ctx context.Context, userID string) ([]*store.Passkey,
 
 // SetPasskeyStatus implements store.Tx.
 func (t *Tx) SetPasskeyStatus(ctx context.Context, id []byte, from, to store.PasskeyStatus, at time.Time) error {
-	op := fmt.Sprintf("set status of passkey %x", id)
-	if err := t.writable(op); err != nil {
-		return err
-	}
-	res, err := t.c.Exec(ctx, `UPDATE passkeys SET status = $3, updated_at_us = $4 WHERE id = $1 AND status = $2`, id, string(from), string(to), us(at))
-	if err != nil {
-		return t.fail(op, err)
-	}
-	if res == 1 {
-		return nil
-	}
-	if _, err := t.GetPasskey(ctx, id); err != nil {
-		return err
-	}
-	return fmt.Errorf("%s: %w: not %s", op, store.ErrConflict, from)
+	return t.update(ctx, fmt.Sprintf("set status of passkey %x", id),
+		`UPDATE passkeys SET status = $3, updated_at_us = $4 WHERE id = $1 AND status = $2`,
+		`SELECT 1 FROM passkeys WHERE id = $1`, id, id, string(from), string(to), us(at))
 }

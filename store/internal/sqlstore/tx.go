@@ -93,7 +93,7 @@ func (t *Tx) insert(ctx context.Context, op, q string, args ...any) error {
 // query taking id) tells ErrNotFound from ErrConflict. exists may be ""
 // when the update has no condition besides the key, so 0 rows means
 // missing.
-func (t *Tx) update(ctx context.Context, op, q, exists, id string, args ...any) error {
+func (t *Tx) update(ctx context.Context, op, q, exists string, id any, args ...any) error {
 	if err := t.writable(op); err != nil {
 		return err
 	}
