@@ -6,27 +6,25 @@ import (
 	"crypto/sha256"
 	"crypto/sha512"
 	"crypto/subtle"
-	_ "embed"
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"io"
 	"strings"
 
+	"github.com/custos-dev/custos/internal/bip39words"
 	"golang.org/x/text/unicode/norm"
 )
 
 // englishWordlist is bitcoin/bips bip-0039/english.txt, byte for byte (see
-// wordlist/PROVENANCE.md). Its SHA-256 is checked when the package is
+// internal/bip39words). Its SHA-256 is checked when the package is
 // initialised; a modified file makes every program using this package panic
 // at start rather than produce wrong mnemonics.
-//
-//go:embed wordlist/english.txt
-var englishWordlist string
+var englishWordlist = bip39words.Text
 
 // EnglishWordlistSHA256 is the SHA-256 of the embedded BIP39 English word
 // list (bitcoin/bips bip-0039/english.txt).
-const EnglishWordlistSHA256 = "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda"
+const EnglishWordlistSHA256 = bip39words.SHA256
 
 // english holds the 2048 words, each packed big-endian into a uint64 (every
 // English word is 3 to 8 ASCII letters), plus the words as strings.

@@ -2,9 +2,10 @@ package intent
 
 import (
 	"crypto/sha256"
-	_ "embed"
 	"encoding/hex"
 	"strings"
+
+	"github.com/custos-dev/custos/internal/bip39words"
 )
 
 // WordCount is the number of words Words returns: 8 words of 11 bits cover
@@ -15,14 +16,12 @@ const WordCount = 8
 // bits), and so the shortest input Words accepts.
 const WordBytes = WordCount * 11 / 8
 
-// englishText is bitcoin/bips bip-0039/english.txt, byte for byte (see
-// wordlist/README.md).
-//
-//go:embed wordlist/english.txt
-var englishText string
+// englishText is bitcoin/bips bip-0039/english.txt, byte for byte (the
+// copy package hd uses too; see internal/bip39words).
+var englishText = bip39words.Text
 
 // englishSHA256 is the SHA-256 of bitcoin/bips bip-0039/english.txt.
-const englishSHA256 = "2f5eed53a4727b4bf8880d8f3f199efc90e58503646d9ff8eff3a2ed3b24dbda"
+const englishSHA256 = bip39words.SHA256
 
 // english holds the 2048 words of the list, in order. A modified file makes
 // every program using this package panic at start rather than show words
