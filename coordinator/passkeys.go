@@ -243,9 +243,6 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, l
 		if _, err := s.registrant(ctx, tx, p); err != nil {
 			return err
 		}
-		if err := uniquePasskey(ctx, tx, pk); err != nil {
-			return err
-		}
 		now := s.now()
 		err := tx.AddPasskey(ctx, &store.Passkey{ID: pk.ID, UserID: p.UserID, Name: label, PublicKey: pk.PublicKey, RPID: pk.RPID,
 			Origins: pk.Origins, AAGUID: aaguid, Status: store.PasskeyPending, RequestID: requestID, CreatedAt: now, UpdatedAt: now})
@@ -259,24 +256,6 @@ func (s *Service) FinishPasskeyRegistration(ctx context.Context, p *Principal, l
 			target: "user:" + p.UserID, result: audit.ResultSuccess,
 			meta: map[string]string{"credential_id": fmt.Sprintf("%x", pk.ID), "label": label, "request": requestID}})
 	})
-}
-
-// uniquePasskey refuses a passkey whose credential id or public key is
-// registered to anyone already: one key never approves for two people.
-func uniquePasskey(ctx context.Context, tx store.Tx, pk approvals.Passkey) error {
-	all, err := tx.ListPasskeys(ctx, "")
-	if err != nil {
-		return err
-	}
-	for _, k := range all {
-		if k.Status == store.PasskeyRefused || k.Status == store.PasskeyRevoked {
-			continue
-		}
-		if bytes.Equal(k.ID, pk.ID) || bytes.Equal(k.PublicKey, pk.PublicKey) {
-			return newErr(KindConflict, "passkey_exists", "that passkey is registered already")
-		}
-	}
-	return nil
 }
 
 // ListPasskeys lists a user's passkeys: the caller's own, or anyone's for

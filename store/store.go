@@ -69,7 +69,10 @@ type Tx interface {
 	SetLoginFailures(ctx context.Context, userID string, failed int, lockedUntil *time.Time) error
 
 	// Passkeys (WebAuthn credentials staff approve with).
-	AddPasskey(ctx context.Context, p *Passkey) error // ErrConflict on a duplicate credential id; ErrNotFound for an unknown user
+	// AddPasskey stores a passkey: ErrConflict on a duplicate credential
+	// id, or a public key already pending or active; ErrNotFound for an
+	// unknown user.
+	AddPasskey(ctx context.Context, p *Passkey) error
 	GetPasskey(ctx context.Context, id []byte) (*Passkey, error)
 	// ListPasskeys lists the passkeys of userID, or of everyone if userID
 	// is empty, by user id then creation.

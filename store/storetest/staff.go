@@ -321,7 +321,7 @@ func testAPIKeys(t *testing.T, s store.Store) {
 
 func testPasskeys(t *testing.T, s store.Store) {
 	newPasskey := func(id byte, user string, created time.Duration) *store.Passkey {
-		return &store.Passkey{ID: filled(id, 16), UserID: user, Name: "key " + string(rune('a'+id)), PublicKey: filled(0xc0, 77),
+		return &store.Passkey{ID: filled(id, 16), UserID: user, Name: "key " + string(rune('a'+id)), PublicKey: filled(0xc0+id, 77),
 			RPID: "custody.example.com", Origins: []string{"https://custody.example.com"}, Status: store.PasskeyPending,
 			RequestID: "r1", CreatedAt: at(created), UpdatedAt: at(created)}
 	}
@@ -374,6 +374,20 @@ func testPasskeys(t *testing.T, s store.Store) {
 	t.Run("fail/duplicate_id", func(t *testing.T) {
 		dup := newPasskey(1, "u1", time.Hour)
 		wantErr(t, "AddPasskey", write(s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, dup) }), store.ErrConflict)
+	})
+	t.Run("fail/live_key_twice", func(t *testing.T) {
+		// A public key twice, under two credential ids: refused
+		// while the first is pending or active, allowed once it is refused.
+		again := newPasskey(7, "u2", time.Hour)
+		again.PublicKey = filled(0xee, 77)
+		first := newPasskey(6, "u1", time.Hour)
+		first.PublicKey = again.PublicKey
+		rw(t, s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, first) })
+		wantErr(t, "AddPasskey", write(s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, again) }), store.ErrConflict)
+		rw(t, s, func(ctx context.Context, tx store.Tx) error {
+			return tx.SetPasskeyStatus(ctx, first.ID, store.PasskeyPending, store.PasskeyRefused, at(time.Hour))
+		})
+		rw(t, s, func(ctx context.Context, tx store.Tx) error { return tx.AddPasskey(ctx, again) })
 	})
 	t.Run("fail/unknown_user", func(t *testing.T) {
 		p := newPasskey(9, "nobody", 0)

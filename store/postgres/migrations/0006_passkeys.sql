@@ -17,6 +17,9 @@ CREATE TABLE passkeys (
 	updated_at_us BIGINT NOT NULL
 );
 CREATE INDEX passkeys_user ON passkeys (user_id);
+-- One key never approves for two people, nor twice for one: a public key
+-- is registered once among the passkeys that are pending or active.
+CREATE UNIQUE INDEX passkeys_live_key ON passkeys (public_key) WHERE status IN ('pending', 'active');
 
 -- A vote is an Ed25519 signature or a WebAuthn assertion (JSON: credential
 -- id, authenticator data, client data, signature), with the voter's
