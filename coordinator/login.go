@@ -269,9 +269,9 @@ func (s *Service) Logout(ctx context.Context, token string) error {
 // same error.
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
 	switch {
-	case strings.HasPrefix(bearer, "cst_"):
+	case strings.HasPrefix(bearer, auth.APIKeyTag):
 		return s.authAPIKey(ctx, bearer)
-	case strings.HasPrefix(bearer, "css_"):
+	case strings.HasPrefix(bearer, auth.SessionTokenTag):
 		return s.authSession(ctx, bearer, false)
 	}
 	return nil, ErrUnauthenticated
@@ -283,7 +283,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 // A session whose user has not enrolled a second factor comes back with
 // MFA false: the web UI lets it do nothing but enrol one.
 func (s *Service) AuthenticateWeb(ctx context.Context, cookie string) (*Principal, error) {
-	if !strings.HasPrefix(cookie, "css_") {
+	if !strings.HasPrefix(cookie, auth.SessionTokenTag) {
 		return nil, ErrUnauthenticated
 	}
 	return s.authSession(ctx, cookie, true)

@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"context"
-	"encoding/base32"
 	"errors"
 
 	"github.com/custos-dev/custos/audit"
@@ -86,7 +85,7 @@ func (s *Service) BeginTOTP(ctx context.Context, p *Principal) (*TOTPEnrolment, 
 	if err != nil {
 		return nil, s.storeErr("begin second-factor enrolment", err)
 	}
-	return &TOTPEnrolment{URL: e.URL, Secret: base32Secret(e.Secret), QR: e.QR}, nil
+	return &TOTPEnrolment{URL: e.URL, Secret: auth.TOTPSecretText(e.Secret), QR: e.QR}, nil
 }
 
 // ConfirmTOTP completes the enrolment with a code from the app: the
@@ -126,10 +125,6 @@ func (s *Service) ConfirmTOTP(ctx context.Context, p *Principal, code string) er
 			target: "user:" + user.ID, result: audit.ResultSuccess, meta: map[string]string{"method": "totp"}})
 	})
 	if err != nil {
-		var de *Error
-		if errors.As(err, &de) {
-			return de
-		}
 		return s.storeErr("confirm second-factor enrolment", err)
 	}
 	return nil
@@ -159,9 +154,4 @@ func (s *Service) ResetTOTP(ctx context.Context, p *Principal, userID string) er
 		return s.storeErr("reset second factor", err)
 	}
 	return nil
-}
-
-// base32Secret is a TOTP secret as authenticator apps take it typed in.
-func base32Secret(b []byte) string {
-	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)
 }

@@ -78,7 +78,7 @@ func CheckTOTP(secret []byte, code string, now time.Time) (int64, error) {
 	if len(code) != 6 || !allDigits(code) || len(secret) == 0 {
 		return 0, ErrBadTOTP
 	}
-	b32 := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
+	b32 := TOTPSecretText(secret)
 	cur := TOTPStep(now)
 	var matched int64
 	for step := cur - totpSkew; step <= cur+totpSkew; step++ {
@@ -99,8 +99,13 @@ func CheckTOTP(secret []byte, code string, now time.Time) (int64, error) {
 // TOTPCode is the code for secret at time t (for tests and the demo's
 // scripted sign-ins; a person reads it off their authenticator app).
 func TOTPCode(secret []byte, t time.Time) (string, error) {
-	b32 := base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
-	return totp.GenerateCodeCustom(b32, t, totpOpts)
+	return totp.GenerateCodeCustom(TOTPSecretText(secret), t, totpOpts)
+}
+
+// TOTPSecretText is a TOTP secret as authenticator apps take it typed in:
+// base32 without padding.
+func TOTPSecretText(secret []byte) string {
+	return base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(secret)
 }
 
 func allDigits(s string) bool {
