@@ -1,6 +1,7 @@
 package coordinator
 
 import (
+	"bufio"
 	"context"
 	"encoding/hex"
 	"encoding/json"
@@ -480,6 +481,37 @@ func (s *Service) ExportAudit(ctx context.Context, p *Principal, w io.Writer) er
 	}); err != nil {
 		return s.storeErr("audit export", err)
 	}
+	return s.writeAudit(ctx, w)
+}
+
+// VerifyAudit verifies the whole audit chain as the store holds it now,
+// with the verifier of `custos audit verify` over the export's lines,
+// streamed so that memory stays flat whatever the log's length. A break is
+// the verifier's error (a *audit.ChainError, or audit.ErrNotExportable).
+func (s *Service) VerifyAudit(ctx context.Context, p *Principal) (*audit.Report, error) {
+	if err := p.require(PermAuditRead); err != nil {
+		return nil, err
+	}
+	pr, pw := io.Pipe()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		bw := bufio.NewWriterSize(pw, 64<<10)
+		err := s.writeAudit(ctx, bw)
+		if ferr := bw.Flush(); err == nil {
+			err = ferr
+		}
+		pw.CloseWithError(err) // nil: the end of the export
+	}()
+	rep, err := audit.Verify(pr)
+	pr.Close() // the verifier stops at the first break: release the writer
+	<-done
+	return rep, err
+}
+
+// writeAudit writes the whole audit chain to w as JSON lines, reading it
+// in pages.
+func (s *Service) writeAudit(ctx context.Context, w io.Writer) error {
 	x := audit.NewExporter(w)
 	const page = 2000
 	for after := int64(0); ; {
@@ -525,18 +557,11 @@ func (s *Service) AuditCheckpoint(ctx context.Context, p *Principal) (*proof.Pro
 
 // checkpoint signs the current chain head, for the service itself.
 func (s *Service) checkpoint(ctx context.Context) (*proof.Proof, error) {
-	type head struct {
-		seq  int64
-		hash []byte
-	}
-	h, err := read(ctx, s, "audit head", nil, func(ctx context.Context, tx store.Tx) (head, error) {
-		seq, hash, err := tx.AuditHead(ctx)
-		return head{seq, hash}, err
-	})
+	seq, hash, err := s.auditHead(ctx)
 	if err != nil {
 		return nil, err
 	}
-	pr, err := s.proofs.Sign(Checkpoint{Type: "custos.audit.checkpoint.v1", Seq: h.seq, Head: hex.EncodeToString(h.hash), At: s.now().UTC()})
+	pr, err := s.proofs.Sign(Checkpoint{Type: "custos.audit.checkpoint.v1", Seq: seq, Head: hex.EncodeToString(hash), At: s.now().UTC()})
 	if err != nil {
 		return nil, internal("sign checkpoint", err)
 	}

@@ -17,6 +17,11 @@ func (s *Service) AuditHead(ctx context.Context, p *Principal) (int64, []byte, e
 	if err := p.require(PermAuditRead); err != nil {
 		return 0, nil, err
 	}
+	return s.auditHead(ctx)
+}
+
+// auditHead is the sequence number and hash of the newest audit event.
+func (s *Service) auditHead(ctx context.Context) (int64, []byte, error) {
 	type head struct {
 		seq  int64
 		hash []byte

@@ -1,10 +1,8 @@
 package webui
 
 import (
-	"bufio"
 	"encoding/hex"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -232,10 +230,7 @@ func (u *UI) scanAudit(c echo.Context, before int64, f auditFilter) ([]*audit.Ev
 // break (a *audit.ChainError, or an event the export cannot hold) is a
 // status; a failure to read the log is an error.
 func (u *UI) verifyChain(c echo.Context) (*chainStatus, error) {
-	ctx, p := c.Request().Context(), principal(c)
-	rep, err := verifyEvents(func(after int64, limit int) ([]*audit.Event, error) {
-		return u.svc.ListAudit(ctx, p, after, limit)
-	})
+	rep, err := u.svc.VerifyAudit(c.Request().Context(), principal(c))
 	var ce *audit.ChainError
 	switch {
 	case err == nil:
@@ -246,48 +241,6 @@ func (u *UI) verifyChain(c echo.Context) (*chainStatus, error) {
 		return &chainStatus{Break: err.Error()}, nil
 	}
 	return nil, err
-}
-
-// verifyEvents verifies the chain of the events list returns (after a
-// seq, at most limit, in order), read a page at a time and streamed
-// through the verifier, so memory stays flat whatever the log's length.
-func verifyEvents(list func(after int64, limit int) ([]*audit.Event, error)) (*audit.Report, error) {
-	pr, pw := io.Pipe()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		bw := bufio.NewWriterSize(pw, 64<<10)
-		err := exportEvents(bw, list)
-		if ferr := bw.Flush(); err == nil {
-			err = ferr
-		}
-		pw.CloseWithError(err) // nil: the end of the export
-	}()
-	rep, err := audit.Verify(pr)
-	pr.Close() // the verifier stops at the first break: release the writer
-	<-done
-	return rep, err
-}
-
-// exportEvents writes the export lines of every event list returns.
-func exportEvents(w io.Writer, list func(after int64, limit int) ([]*audit.Event, error)) error {
-	const page = 2000
-	x := audit.NewExporter(w)
-	for after := int64(0); ; {
-		evs, err := list(after, page)
-		if err != nil {
-			return err
-		}
-		for _, e := range evs {
-			if err := x.Write(e); err != nil {
-				return err
-			}
-		}
-		if len(evs) < page {
-			return nil
-		}
-		after = evs[len(evs)-1].Seq
-	}
 }
 
 // auditExport downloads the whole audit log as `custos audit export`
